@@ -1,0 +1,93 @@
+"""Engine construction for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite: the driver's own transaction handling is switched off so that we emit BEGIN
+ourselves; write transactions use ``BEGIN IMMEDIATE`` (taking the write lock up front, so
+a read-modify-write can never lose an update or fail on lock upgrade), WAL lets readers
+proceed meanwhile, and ``busy_timeout`` bounds lock waits (SPEC §3).
+
+PostgreSQL: every connection gets ``statement_timeout`` and ``lock_timeout`` so that a
+runaway query or a lock wait ends in a clean error; connecting is bounded too, so a
+database that is down answers within seconds instead of hanging a request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from db.settings import Settings, get_settings
+
+# Execution option a request sets on its connection before the first statement to ask
+# for a write transaction (BEGIN IMMEDIATE on SQLite; ignored on PostgreSQL).
+WRITE_TRANSACTION = "billclass_write_transaction"
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def make_engine(
+    url: str | None = None,
+    *,
+    settings: Settings | None = None,
+    for_migrations: bool = False,
+) -> AsyncEngine:
+    settings = settings or get_settings()
+    url = url or settings.database_url
+    common: dict[str, Any] = {
+        "json_serializer": _json_dumps,
+        "json_deserializer": orjson.loads,
+    }
+    if url.startswith("sqlite"):
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": settings.lock_timeout_seconds},
+            pool_size=settings.pool_size,
+            pool_timeout=settings.lock_timeout_seconds,
+            **common,
+        )
+        _configure_sqlite(engine, settings)
+        return engine
+    server_settings = {
+        "application_name": "billclass",
+        "lock_timeout": str(int(settings.lock_timeout_seconds * 1000)),
+        "idle_in_transaction_session_timeout": "60000",
+    }
+    if not for_migrations:
+        server_settings["statement_timeout"] = str(int(settings.statement_timeout_seconds * 1000))
+    return create_async_engine(
+        url,
+        connect_args={
+            "timeout": settings.connect_timeout_seconds,
+            "server_settings": server_settings,
+        },
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_timeout=settings.lock_timeout_seconds,
+        pool_recycle=1800,
+        **common,
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
+    busy_ms = int(settings.lock_timeout_seconds * 1000)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy (below) emit BEGIN; pysqlite's implicit transactions would
+        # otherwise start a deferred transaction behind our back.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(WRITE_TRANSACTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,246 @@
+"""Every table of the service, in one module.
+
+Conventions:
+- Primary keys are random 63-bit integers (``db.ids.new_id``), never sequential, so that
+  global IDs reveal nothing about volumes.
+- Tenant-owned tables carry ``tenant_id``: the reseller that owns the row, NULL for the
+  administrator. PostgreSQL row-level security policies filter on it (see the initial
+  migration) and ``tenancy.scoping`` adds the same filter in SQL on every path.
+- Timestamps are naive UTC (``db.clock.utcnow``); the GraphQL layer adds the offset.
+- Names have a ``name_key`` (casefolded NFC) for case-insensitive uniqueness and a byte
+  order that SQLite and PostgreSQL agree on (collation "C" on PostgreSQL).
+- A customer class's tabs are JSON documents, one column per tab, in the shape of the
+  GraphQL output (camelCase keys, money as decimal strings). The list-page columns that
+  are filtered and sorted in SQL (statistics, invoicing, taxation method) are plain
+  columns written by the same code that writes the tabs (``tenancy.class_store``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Field, SQLModel
+
+# SQLModel and Alembic share this naming convention so constraint names are stable.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# Byte order on both databases (SQLite's default BINARY collation is byte order).
+NameKey = sa.String(100).with_variant(sa.String(100, collation="C"), "postgresql")
+Id = sa.BigInteger()
+
+# Tables whose rows belong to a tenant and are protected by row-level security.
+TENANT_TABLES = ("customer_class", "customer", "api_token", "audit_event")
+
+
+def _id_field(**kw: Any) -> Any:
+    return Field(sa_type=Id, **kw)
+
+
+def _primary_key() -> Any:
+    # Random keys (db.ids.new_id), so no sequence or autoincrement.
+    return Field(sa_type=Id, primary_key=True, sa_column_kwargs={"autoincrement": False})
+
+
+class Currency(SQLModel, table=True):
+    __tablename__ = "currency"
+    code: str = Field(primary_key=True, max_length=3)
+    name: str
+    minor_units: int
+
+
+class BusinessModel(SQLModel, table=True):
+    __tablename__ = "business_model"
+    id: int = _primary_key()
+    code: str = Field(max_length=50)
+    code_key: str = Field(sa_type=NameKey, unique=True)
+    name: str = Field(max_length=100)
+    created_at: datetime
+
+
+class InvoiceTemplate(SQLModel, table=True):
+    __tablename__ = "invoice_template"
+    id: int = _primary_key()
+    name: str = Field(max_length=100)
+    name_key: str = Field(sa_type=NameKey, unique=True)
+    created_at: datetime
+
+
+class NotificationSet(SQLModel, table=True):
+    __tablename__ = "notification_set"
+    id: int = _primary_key()
+    name: str = Field(max_length=100)
+    name_key: str = Field(sa_type=NameKey, unique=True)
+    created_at: datetime
+
+
+class CustomFieldDefinition(SQLModel, table=True):
+    __tablename__ = "custom_field_definition"
+    __table_args__ = (sa.UniqueConstraint("object", "name_key"),)
+    id: int = _primary_key()
+    object: str = Field(max_length=20)
+    name: str = Field(max_length=100)
+    name_key: str = Field(sa_type=NameKey)
+    type: str = Field(max_length=20)
+    list_values: list[str] = Field(sa_type=Json)
+    default_value: str | None = None
+    mandatory: bool
+    visible_to_end_user: bool
+    contains_personal_data: bool
+    created_at: datetime
+
+
+class CustomTax(SQLModel, table=True):
+    __tablename__ = "custom_tax"
+    id: int = _primary_key()
+    name: str = Field(max_length=100)
+    name_key: str = Field(sa_type=NameKey, unique=True)
+    # Percentages are exact decimal strings (at most 4 decimals), never floats.
+    rate_percent: str = Field(max_length=20)
+    applied_to: str = Field(max_length=20)
+    created_at: datetime
+
+
+class CustomerClass(SQLModel, table=True):
+    __tablename__ = "customer_class"
+    __table_args__ = (
+        # Unique per manager ignoring case; COALESCE makes the administrator (NULL) a
+        # namespace of its own on both databases.
+        sa.Index(
+            "uq_customer_class_manager_name",
+            sa.text("coalesce(tenant_id, 0)"),
+            "name_key",
+            unique=True,
+        ),
+        sa.Index("ix_customer_class_name_order", "name_key", "id"),
+        sa.Index("ix_customer_class_tenant_name", "tenant_id", "name_key", "id"),
+        sa.Index("ix_customer_class_created", "created_at", "id"),
+        sa.Index("ix_customer_class_updated", "updated_at", "id"),
+    )
+    id: int = _primary_key()
+    # The managing reseller (a RESELLER customer); NULL = administrator only.
+    tenant_id: int | None = _id_field(default=None, foreign_key="customer.id")
+    name: str = Field(max_length=100)
+    name_key: str = Field(sa_type=NameKey)
+    description: str | None = Field(default=None, max_length=500)
+    business_model_id: int | None = _id_field(default=None, foreign_key="business_model.id")
+    currency_code: str | None = Field(default=None, foreign_key="currency.code", max_length=3)
+    notification_sender: str | None = Field(default=None, max_length=254)
+    shared_with_resellers: bool = False
+    is_default: bool = False
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime
+    # List-page columns (derived from the tabs, written together with them).
+    archive_xdrs: bool
+    regular_invoices_enabled: bool
+    out_of_turn_invoices_enabled: bool
+    taxation_method: str = Field(max_length=30)
+    # Tabs.
+    general_info: dict[str, Any] = Field(sa_type=Json)
+    measured_services: list[dict[str, Any]] = Field(sa_type=Json)
+    notifications: dict[str, Any] = Field(sa_type=Json)
+    regular_invoices: dict[str, Any] = Field(sa_type=Json)
+    out_of_turn_invoices: dict[str, Any] = Field(sa_type=Json)
+    taxation: dict[str, Any] = Field(sa_type=Json)
+    custom_field_ids: list[int] = Field(sa_type=Json)
+    fraud_protection: dict[str, Any] | None = Field(default=None, sa_type=Json)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+    __table_args__ = (
+        sa.Index("ix_customer_tenant_name", "tenant_id", "name_key", "id"),
+        sa.Index("ix_customer_name_order", "name_key", "id"),
+        sa.Index("ix_customer_class_members", "customer_class_id", "tenant_id"),
+    )
+    id: int = _primary_key()
+    # The parent reseller, which is also the tenant of the row; NULL = a direct customer
+    # or reseller of the administrator.
+    tenant_id: int | None = _id_field(default=None, foreign_key="customer.id")
+    name: str = Field(max_length=100)
+    name_key: str = Field(sa_type=NameKey)
+    customer_type: str = Field(max_length=10)
+    # 0 for retail customers; 1 for a direct reseller, 2 for a sub-reseller, 3 below that.
+    reseller_level: int = 0
+    currency_code: str = Field(foreign_key="currency.code", max_length=3)
+    customer_class_id: int = _id_field(foreign_key="customer_class.id")
+    # Per-customer overrides; NULL follows the class. The template overrides need a flag
+    # because "override with no template" differs from "no override".
+    override_regular_template: bool = False
+    override_regular_template_id: int | None = _id_field(
+        default=None, foreign_key="invoice_template.id"
+    )
+    override_out_of_turn_template: bool = False
+    override_out_of_turn_template_id: int | None = _id_field(
+        default=None, foreign_key="invoice_template.id"
+    )
+    override_regular_invoices_enabled: bool | None = None
+    override_out_of_turn_invoices_enabled: bool | None = None
+    override_send_statistics: str | None = Field(default=None, max_length=20)
+    override_suspend_on_insufficient_funds: bool | None = None
+    created_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    __table_args__ = (
+        sa.Index(
+            "uq_api_token_owner_name", sa.text("coalesce(tenant_id, 0)"), "name_key", unique=True
+        ),
+    )
+    id: int = _primary_key()
+    # The reseller the token acts for; NULL for administrator tokens.
+    tenant_id: int | None = _id_field(default=None, foreign_key="customer.id")
+    name: str = Field(max_length=100)
+    name_key: str = Field(sa_type=NameKey)
+    role: str = Field(max_length=20)
+    # SHA-256 of the secret, hex. The secret itself is never stored.
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        sa.Index("ix_audit_event_newest", "at", "id"),
+        sa.Index("ix_audit_event_tenant_newest", "tenant_id", "at", "id"),
+        sa.Index("ix_audit_event_object", "object_id"),
+    )
+    id: int = _primary_key()
+    # Tenant of the object at write time (not a foreign key: events outlive objects).
+    tenant_id: int | None = _id_field(default=None)
+    at: datetime
+    action: str = Field(max_length=10)
+    actor_role: str = Field(max_length=20)
+    actor_token_name: str = Field(max_length=100)
+    actor_reseller_id: int | None = _id_field(default=None)
+    object_id: str = Field(max_length=100)
+    object_type: str = Field(max_length=50)
+    changes: dict[str, Any] = Field(sa_type=Json)
+    request_id: str | None = Field(default=None, max_length=64)
+
+
+# Core tables, for the set-based SQL of the request path.
+currency_table: sa.Table = Currency.__table__  # type: ignore[assignment]
+business_model_table: sa.Table = BusinessModel.__table__  # type: ignore[assignment]
+invoice_template_table: sa.Table = InvoiceTemplate.__table__  # type: ignore[assignment]
+notification_set_table: sa.Table = NotificationSet.__table__  # type: ignore[assignment]
+custom_field_table: sa.Table = CustomFieldDefinition.__table__  # type: ignore[assignment]
+custom_tax_table: sa.Table = CustomTax.__table__  # type: ignore[assignment]
+class_table: sa.Table = CustomerClass.__table__  # type: ignore[assignment]
+customer_table: sa.Table = Customer.__table__  # type: ignore[assignment]
+token_table: sa.Table = ApiToken.__table__  # type: ignore[assignment]
+event_table: sa.Table = AuditEvent.__table__  # type: ignore[assignment]

@@ -1,0 +1,64 @@
+"""Configuration read from the environment (``BILLCLASS_*``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_URL_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+class ConfigurationError(Exception):
+    """A setting is wrong; the message is one line meant for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BILLCLASS_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./billclass.db",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    # Seconds a request may wait for a row lock, a pool slot or a new connection before
+    # it is answered 503 SERVICE_UNAVAILABLE (SPEC §3: lock waits beyond 5 s).
+    lock_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    # PostgreSQL statement_timeout: bounds runaway queries.
+    statement_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    pool_size: int = Field(default=10, ge=1, le=200)
+    # How long an authenticated token stays cached in a worker. Revocation takes effect on
+    # every worker within this bound (SPEC §2: 5 seconds).
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=5)
+    log_level: str = Field(default="INFO")
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        if not value.startswith(SUPPORTED_URL_PREFIXES):
+            raise ValueError(
+                "must start with " + " or ".join(SUPPORTED_URL_PREFIXES) + f", got {value!r}"
+            )
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings() -> Settings:
+    """Read settings, turning pydantic's report into one line per problem."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"BILLCLASS_{'_'.join(str(p) for p in err['loc']).upper()} {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

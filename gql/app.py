@@ -1,0 +1,125 @@
+"""The ASGI application: routes, start-up checks and the engine's lifetime."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from db import migrate
+from db.engine import make_engine
+from db.settings import Settings, get_settings
+from gql.endpoint import GraphQLEndpoint, JSONResponse, _error
+from gql.schema import graphql_schema
+from tenancy.scoping import install_guard
+
+log = logging.getLogger("billclass")
+GRAPHIQL = (Path(__file__).parent / "graphiql.html").read_text()
+
+
+async def warn_if_rls_is_void(engine: sa.ext.asyncio.AsyncEngine) -> None:
+    """Row-level security does not apply to superusers and BYPASSRLS roles: say so loudly."""
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.text(
+                    "select current_user, rolsuper, rolbypassrls from pg_roles"
+                    " where rolname = current_user"
+                )
+            )
+        ).one()
+    if row.rolsuper or row.rolbypassrls:
+        log.warning(
+            "!!! SECURITY: connected to PostgreSQL as %r, a %s role: row-level security is"
+            " VOID and tenant isolation rests on the application alone. Connect as a role"
+            " with NOSUPERUSER NOBYPASSRLS (see README).",
+            row.current_user,
+            "superuser" if row.rolsuper else "BYPASSRLS",
+        )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    engine = make_engine(settings=settings)
+    install_guard(engine.sync_engine)
+    endpoint = GraphQLEndpoint(engine, graphql_schema, settings.token_cache_seconds)
+
+    async def graphql_get(request: Request) -> Response:
+        accepts_html = "text/html" in request.headers.get("accept", "")
+        if accepts_html and not request.query_params:
+            return HTMLResponse(GRAPHIQL)
+        response = _error(405, "GraphQL operations are JSON POSTs.", "METHOD_NOT_ALLOWED")
+        response.headers["Allow"] = "POST"
+        return response
+
+    async def graphql(request: Request) -> Response:
+        if request.method == "GET":
+            return await graphql_get(request)
+        if request.method != "POST":
+            response = _error(405, "GraphQL operations are JSON POSTs.", "METHOD_NOT_ALLOWED")
+            response.headers["Allow"] = "POST"
+            return response
+        return await endpoint(request)
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            async with engine.connect() as conn:
+                current = (
+                    await conn.execute(sa.text("select version_num from alembic_version"))
+                ).scalar()
+        except Exception as error:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "reason": f"database unreachable: {type(error).__name__}",
+                },
+                status_code=503,
+            )
+        head = migrate.head_revision()
+        if current != head:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "reason": f"migrations not current ({current} != {head})",
+                },
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready", "migration": current})
+
+    async def metrics(_request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            await warn_if_rls_is_void(engine)
+        except Exception as error:
+            log.warning("could not check the database role at start-up: %r", error)
+        yield
+        await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.endpoint = endpoint
+    return app

@@ -1,0 +1,212 @@
+"""The ``billclass`` command: serve, migrate, token create, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    print(f"billclass: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _settings() -> Any:
+    from db.settings import ConfigurationError, get_settings
+
+    try:
+        return get_settings()
+    except ConfigurationError as error:
+        _fail(str(error))
+
+
+def _migrate(url: str) -> None:
+    from db import migrate
+
+    try:
+        migrate.upgrade(url)
+    except Exception as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        _fail(f"cannot migrate the database at {_safe(url)}: {reason}")
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable URL>"
+
+
+def _as_cli(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(conn)`` in one committed transaction, as the administrator "cli"."""
+    from db.engine import make_engine
+    from tenancy.principal import CLI
+    from tenancy.scoping import enter_tenant
+
+    async def main() -> T:
+        engine = make_engine()
+        try:
+            async with engine.connect() as conn, conn.begin():
+                await enter_tenant(conn, CLI)
+                return await work(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def serve(args: argparse.Namespace) -> None:
+    settings = _settings()
+    _migrate(settings.database_url)
+    if args.demo:
+        from tenancy import demo
+
+        async def seed(conn: Any) -> dict[str, str]:
+            if await demo.already_seeded(conn):
+                print("Demo data already present; creating fresh tokens only.", file=sys.stderr)
+                return await _demo_tokens(conn)
+            return await demo.seed(conn)
+
+        secrets = _as_cli(seed)
+        print("Demo data ready. Tokens (shown once):")
+        for role, secret in secrets.items():
+            print(f"  {role}: {secret}")
+        print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
+        sys.stdout.flush()
+    import uvicorn
+
+    uvicorn.run(
+        "gql.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+async def _demo_tokens(conn: Any) -> dict[str, str]:
+    import sqlalchemy as sa
+
+    from db.clock import utcnow
+    from db.models import customer_table
+    from tenancy import tokens
+    from tenancy.ids import to_global_id
+    from tenancy.principal import CLI
+    from tenancy.scoping import scoped
+
+    stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
+    statement = sa.select(customer_table.c.id).where(customer_table.c.name == "Skyline Telecom")
+    skyline = (await conn.execute(scoped(statement, "demo"))).scalar_one()
+    _row, admin = await tokens.create_api_token(
+        conn, principal=CLI, data={"name": f"demo-admin-{stamp}", "role": "ADMINISTRATOR"}
+    )
+    _row, reseller = await tokens.create_api_token(
+        conn,
+        principal=CLI,
+        data={
+            "name": f"demo-skyline-{stamp}",
+            "role": "RESELLER",
+            "resellerId": to_global_id("Customer", skyline),
+        },
+    )
+    return {"ADMINISTRATOR": admin, "RESELLER (Skyline Telecom)": reseller}
+
+
+def migrate_command(_args: argparse.Namespace) -> None:
+    settings = _settings()
+    _migrate(settings.database_url)
+    print("Database is at the latest migration.", file=sys.stderr)
+
+
+def token_create(args: argparse.Namespace) -> None:
+    settings = _settings()
+    _migrate(settings.database_url)
+    from tenancy import tokens
+    from tenancy.errors import Refused
+
+    data: dict[str, Any] = {
+        "name": args.name,
+        "role": "RESELLER" if args.reseller else "ADMINISTRATOR",
+    }
+    if args.reseller:
+        data["resellerId"] = args.reseller
+    if args.expires_at:
+        data["expiresAt"] = args.expires_at
+
+    async def create(conn: Any) -> str:
+        _row, secret = await tokens.create_api_token(conn, principal=_cli(), data=data)
+        return secret
+
+    try:
+        secret = _as_cli(create)
+    except Refused as refusal:
+        for error in refusal.errors:
+            where = ".".join((error.field or ())[1:]) or "input"
+            print(f"billclass: {error.code.value} {where}: {error.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(secret)
+
+
+def _cli() -> Any:
+    from tenancy.principal import CLI
+
+    return CLI
+
+
+def export_schema(_args: argparse.Namespace) -> None:
+    from gql.schema import sdl
+
+    sys.stdout.write(sdl())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="billclass", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("serve", help="apply migrations, then serve GraphQL")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--demo", action="store_true", help="seed demo data and print tokens")
+    run.set_defaults(handler=serve)
+
+    commands.add_parser("migrate", help="apply Alembic migrations").set_defaults(
+        handler=migrate_command
+    )
+
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="print a new token's secret")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--reseller", metavar="CUSTOMER_ID", help="global ID of a RESELLER customer"
+    )
+    create.add_argument("--expires-at", metavar="ISO", help="e.g. 2027-01-31T00:00:00Z")
+    create.set_defaults(handler=token_create)
+
+    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
+        handler=export_schema
+    )
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The typed per-request context: who calls, the request's connection, its loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gql.loaders import Loaders
+from tenancy.principal import Principal
+
+
+@dataclass
+class Context:
+    principal: Principal
+    request_id: str
+    # Inside the request's one transaction: committed by the endpoint when the operation
+    # succeeded, rolled back otherwise. Resolvers never commit.
+    conn: AsyncConnection = field(init=False)
+    loaders: Loaders = field(init=False)
+
+    def bind(self, conn: AsyncConnection) -> None:
+        """Attach the request's connection (opened after every pre-execution check)."""
+        self.conn = conn
+        self.loaders = Loaders(conn, self.principal)
+
+
+Info = strawberry.Info[Context, Any]

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import strawberry
+
+from gql.common import SortDirection, patch_of
+from gql.context import Info
+from gql.customer_classes.inputs import (
+    CustomerClassFilter,
+    CustomerClassOrder,
+    CustomerClassSortField,
+)
+from gql.customer_classes.tabs import TAB_FIELDS
+from gql.customer_classes.types import CustomerClass, CustomerClassConnection
+from gql.selection import requests_any
+from tenancy import class_listing, class_rows, customer_classes
+from tenancy.ids import decode
+
+
+def _columns(info: Info) -> tuple:
+    """Tabs are large JSON documents: read them only when a tab field is requested."""
+    if requests_any(info.selected_fields, TAB_FIELDS):
+        return class_rows.ALL_COLUMNS
+    return class_rows.HEADER_COLUMNS
+
+
+@strawberry.type
+class CustomerClassQuery:
+    @strawberry.field(description="A class the caller may see, or null.")
+    async def customerClass(self, info: Info, id: strawberry.ID) -> CustomerClass | None:
+        key = decode(id, "CustomerClass")
+        if key is None:
+            return None
+        context = info.context
+        rows = await customer_classes.visible_classes(
+            context.conn, context.principal, [key], columns=_columns(info)
+        )
+        row = rows.get(key)
+        return row and CustomerClass.of(row)
+
+    @strawberry.field(
+        description="Classes the caller may see: filtered, sorted (by name by default, always"
+        " ending with id) and paged in SQL, 50 at a time (1 to 100). With last or before the"
+        " page is taken backwards and first is ignored."
+    )
+    async def customerClasses(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: CustomerClassFilter | None = None,
+        orderBy: CustomerClassOrder = CustomerClassOrder(
+            field=CustomerClassSortField.NAME, direction=SortDirection.ASC
+        ),
+    ) -> CustomerClassConnection:
+        context = info.context
+        filters = patch_of(filter) if filter is not None else {}
+        filters.setdefault("includeShared", True)
+        page = await class_listing.list_classes(
+            context.conn,
+            context.principal,
+            filters=filters,
+            order_field=orderBy.field.value,
+            direction=orderBy.direction.value,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            columns=_columns(info),
+        )
+        return CustomerClassConnection.of(
+            page, lambda: class_listing.count_classes(context.conn, context.principal, filters)
+        )

@@ -1,0 +1,178 @@
+"""CustomerClass and its connection."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from gql.catalogs.types import BusinessModel, Currency, currency_of
+from gql.common import DateTime, Node, PageInfo
+from gql.context import Info
+from gql.customer_classes.tabs import Tabs, TaxationMethod
+from tenancy import class_rows, pagination
+from tenancy.ids import to_global_id
+
+if TYPE_CHECKING:
+    from gql.customers.types import Customer, CustomerConnection
+
+CustomerRef = Annotated["Customer", strawberry.lazy("gql.customers.types")]
+CustomerConnectionRef = Annotated["CustomerConnection", strawberry.lazy("gql.customers.types")]
+
+
+@strawberry.enum
+class ManagerKind(Enum):
+    ADMINISTRATOR = strawberry.enum_value(
+        "ADMINISTRATOR",
+        description="Administrator only: for direct customers and resellers, managed in the"
+        " admin interface.",
+    )
+    RESELLER = strawberry.enum_value(
+        "RESELLER", description="Managed by one reseller, for that reseller's own subentities."
+    )
+
+
+@strawberry.enum
+class InvoicingPreference(Enum):
+    INVOICING_ENABLED = strawberry.enum_value(
+        "INVOICING_ENABLED", description="Both regular and out-of-turn invoices are enabled."
+    )
+    REGULAR_ONLY = "REGULAR_ONLY"
+    OUT_OF_TURN_ONLY = "OUT_OF_TURN_ONLY"
+    DISABLED = "DISABLED"
+
+
+@strawberry.type(
+    description="A named bundle of billing parameters shared by a category of customers."
+)
+class CustomerClass(Tabs, Node):
+    row: strawberry.Private[Any]
+    name: str
+    description: str | None
+    managedBy: ManagerKind
+    notificationSender: str | None = strawberry.field(
+        description='Sender address ("From") of notifications to this class\'s customers;'
+        " null means the system default."
+    )
+    isDefault: bool = strawberry.field(
+        description="The built-in Default class, which cannot be deleted."
+    )
+    sharedWithResellers: bool = strawberry.field(
+        description="Administrator classes only: resellers may see (read-only)"
+        " and assign a shared class."
+    )
+    version: int = strawberry.field(
+        description="Incremented by every change; pass it back as expectedVersion to update safely."
+    )
+    createdAt: DateTime  # type: ignore[valid-type]
+    updatedAt: DateTime  # type: ignore[valid-type]
+    archiveXdrs: bool = strawberry.field(
+        description="List-page column: statistics (xDR archive) generation is on."
+    )
+    invoicing: InvoicingPreference = strawberry.field(
+        description="List-page column derived from the invoice tabs."
+    )
+    taxationMethod: TaxationMethod = strawberry.field(
+        description="List-page column: taxation.method."
+    )
+
+    def tab_document(self) -> dict[str, Any]:
+        return class_rows.settings_of(self.row)
+
+    @classmethod
+    def of(cls, row: Any) -> CustomerClass:
+        return cls(
+            row=row,
+            id=strawberry.ID(to_global_id("CustomerClass", row.id)),
+            name=row.name,
+            description=row.description,
+            managedBy=ManagerKind.ADMINISTRATOR if row.tenant_id is None else ManagerKind.RESELLER,
+            notificationSender=row.notification_sender,
+            isDefault=row.is_default,
+            sharedWithResellers=row.shared_with_resellers,
+            version=row.version,
+            createdAt=row.created_at,
+            updatedAt=row.updated_at,
+            archiveXdrs=row.archive_xdrs,
+            invoicing=class_rows.invoicing(
+                row.regular_invoices_enabled, row.out_of_turn_invoices_enabled
+            ),
+            taxationMethod=row.taxation_method,
+        )
+
+    @strawberry.field(
+        description="The reseller that manages this class; null when managedBy is ADMINISTRATOR."
+    )
+    async def managingReseller(self, info: Info) -> CustomerRef | None:
+        if self.row.tenant_id is None:
+            return None
+        from gql.customers.types import Customer
+
+        found = await info.context.loaders.customers.load(self.row.tenant_id)
+        return found and Customer.of(found)
+
+    @strawberry.field(description="Fixed at creation.")
+    async def businessModel(self, info: Info) -> BusinessModel | None:
+        key = self.row.business_model_id
+        if key is None:
+            return None
+        found = await info.context.loaders.catalog("BusinessModel").load(key)
+        return found and BusinessModel.of(found)
+
+    @strawberry.field(
+        description="Fixed at creation; null means the class accepts customers of any currency."
+    )
+    def currency(self) -> Currency | None:
+        return currency_of(self.row.currency_code)
+
+    @strawberry.field(
+        description="Number of customers this class is assigned to that the caller may see."
+    )
+    async def customerCount(self, info: Info) -> int:
+        return await info.context.loaders.customer_counts.load(self.row.id)
+
+    @strawberry.field(description="Customers of this class that the caller may see, by name.")
+    async def customers(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> CustomerConnectionRef:
+        from gql.customers.types import CustomerConnection
+
+        page = await info.context.loaders.class_customers.load((self.row.id, first, after))
+        loaders = info.context.loaders
+        key = self.row.id
+        return CustomerConnection.of(page, lambda: loaders.customer_counts.load(key))
+
+
+@strawberry.type
+class CustomerClassEdge:
+    cursor: str
+    node: CustomerClass
+
+
+@strawberry.type
+class CustomerClassConnection:
+    edges: list[CustomerClassEdge]
+    nodes: list[CustomerClass]
+    pageInfo: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Classes matching the filter that the caller may see.")
+    async def totalCount(self) -> int:
+        return await self.count()
+
+    @classmethod
+    def of(
+        cls, page: pagination.Page, count: Callable[[], Awaitable[int]]
+    ) -> CustomerClassConnection:
+        nodes = [CustomerClass.of(row) for row in page.rows]
+        return cls(
+            edges=[
+                CustomerClassEdge(cursor=c, node=n)
+                for c, n in zip(page.cursors, nodes, strict=True)
+            ],
+            nodes=nodes,
+            pageInfo=PageInfo.of(page.cursors, page.has_next, page.has_previous),
+            count=count,
+        )

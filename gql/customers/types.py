@@ -1,0 +1,172 @@
+"""Customer, its overrides and effective settings, and its connection."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from gql.catalogs.types import Currency, InvoiceTemplate, currency_of
+from gql.common import DateTime, Node, PageInfo
+from gql.context import Info
+from gql.customer_classes.tabs import StatisticsDelivery, Tabs
+from gql.customer_classes.types import CustomerClass
+from tenancy import customers, pagination
+from tenancy.ids import to_global_id
+
+
+@strawberry.enum
+class CustomerType(Enum):
+    RETAIL = "RETAIL"
+    RESELLER = "RESELLER"
+
+
+@strawberry.type(
+    description="An overridden invoice template; template null means do not"
+    " create invoice documents."
+)
+class TemplateOverride:
+    templateId: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def template(self, info: Info) -> InvoiceTemplate | None:
+        if self.templateId is None:
+            return None
+        row = await info.context.loaders.catalog("InvoiceTemplate").load(self.templateId)
+        return row and InvoiceTemplate.of(row)
+
+
+@strawberry.type(
+    description="Per-customer overrides of class settings; null fields follow the class."
+)
+class CustomerOverrides:
+    regularInvoiceTemplate: TemplateOverride | None = strawberry.field(
+        description="Null: as defined by the customer class."
+    )
+    outOfTurnInvoiceTemplate: TemplateOverride | None
+    regularInvoicesEnabled: bool | None
+    outOfTurnInvoicesEnabled: bool | None
+    sendStatistics: StatisticsDelivery | None
+    suspendOnInsufficientFunds: bool | None
+
+    @classmethod
+    def of(cls, row: Any) -> CustomerOverrides:
+        return cls(
+            regularInvoiceTemplate=TemplateOverride(templateId=row.override_regular_template_id)
+            if row.override_regular_template
+            else None,
+            outOfTurnInvoiceTemplate=TemplateOverride(
+                templateId=row.override_out_of_turn_template_id
+            )
+            if row.override_out_of_turn_template
+            else None,
+            regularInvoicesEnabled=row.override_regular_invoices_enabled,
+            outOfTurnInvoicesEnabled=row.override_out_of_turn_invoices_enabled,
+            sendStatistics=row.override_send_statistics,
+            suspendOnInsufficientFunds=row.override_suspend_on_insufficient_funds,
+        )
+
+
+@strawberry.type(
+    description="Every tab as the customer experiences it: its class's values with its"
+    " overrides applied. Computed on read, so class changes reach every customer without"
+    " an override at once."
+)
+class EffectiveSettings(Tabs):
+    document: strawberry.Private[dict[str, Any]]
+    overriddenFields: list[str] = strawberry.field(
+        description="Dotted paths of the fields that come from the customer's overrides, e.g."
+        " regularInvoices.enabled."
+    )
+
+    def tab_document(self) -> dict[str, Any]:
+        return self.document
+
+
+@strawberry.type(
+    description="A direct customer of the administrator (parent null) or a subentity of a"
+    " reseller. Resellers are customers of type RESELLER."
+)
+class Customer(Node):
+    row: strawberry.Private[Any]
+    name: str
+    customerType: CustomerType
+    createdAt: DateTime  # type: ignore[valid-type]
+
+    @classmethod
+    def of(cls, row: Any) -> Customer:
+        return cls(
+            row=row,
+            id=strawberry.ID(to_global_id("Customer", row.id)),
+            name=row.name,
+            customerType=row.customer_type,
+            createdAt=row.created_at,
+        )
+
+    @strawberry.field
+    def currency(self) -> Currency:
+        found = currency_of(self.row.currency_code)
+        assert found is not None
+        return found
+
+    @strawberry.field(
+        description="The reseller this customer belongs to; null for the administrator's direct"
+        " customers and resellers, and when the caller may not see that reseller."
+    )
+    async def parent(self, info: Info) -> Customer | None:
+        if self.row.tenant_id is None:
+            return None
+        found = await info.context.loaders.customers.load(self.row.tenant_id)
+        return found and Customer.of(found)
+
+    @strawberry.field(description="Null when the caller may not see the class.")
+    async def customerClass(self, info: Info) -> CustomerClass | None:
+        found = await info.context.loaders.classes.load(self.row.customer_class_id)
+        return found and CustomerClass.of(found)
+
+    @strawberry.field(
+        description="Per-customer overrides of class settings; null fields follow the class."
+    )
+    def overrides(self) -> CustomerOverrides:
+        return CustomerOverrides.of(self.row)
+
+    @strawberry.field(
+        description="Every tab as this customer experiences it: its class's values with its"
+        " overrides applied."
+    )
+    async def effectiveSettings(self, info: Info) -> EffectiveSettings:
+        class_row = await info.context.loaders.settings_classes.load(self.row.customer_class_id)
+        document, overridden = customers.effective_settings(class_row, self.row)
+        return EffectiveSettings(document=document, overriddenFields=overridden)
+
+
+@strawberry.type
+class CustomerEdge:
+    cursor: str
+    node: Customer
+
+
+@strawberry.type
+class CustomerConnection:
+    edges: list[CustomerEdge]
+    nodes: list[Customer]
+    pageInfo: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Matching customers the caller may see.")
+    async def totalCount(self) -> int:
+        return await self.count()
+
+    @classmethod
+    def of(cls, page: pagination.Page, count: Callable[[], Awaitable[int]]) -> CustomerConnection:
+        nodes = [Customer.of(row) for row in page.rows]
+        return cls(
+            edges=[
+                CustomerEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)
+            ],
+            nodes=nodes,
+            pageInfo=PageInfo.of(page.cursors, page.has_next, page.has_previous),
+            count=count,
+        )

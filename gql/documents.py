@@ -1,0 +1,69 @@
+"""Parsing and validation of GraphQL documents, cached by their text.
+
+The verdict on a document (parsed AST or the error to return) depends only on its text
+and the schema, so it is computed once and kept in a bounded LRU cache. Rejections are
+cached too, so a client repeating a bad document costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules, validate
+from graphql.error import GraphQLSyntaxError
+from graphql.validation import MaxIntrospectionDepthRule
+
+from gql.limits import MAX_TOKENS, LimitExceeded, document_limits
+
+RULES = (*specified_rules, MaxIntrospectionDepthRule)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+    code: str | None  # extensions.code of the errors, when refused
+
+
+def prepare(schema: GraphQLSchema, query: str) -> Prepared:
+    try:
+        # The token limit acts inside the parser, before validation (whose cost grows
+        # quadratically with duplicated fields) ever sees the document.
+        document = parse(query, max_lexical_tokens=MAX_TOKENS, max_comments=MAX_TOKENS)
+    except GraphQLSyntaxError as error:
+        if "tokens" in error.message and "Parsing aborted" in error.message:
+            message = f"The document has more than {MAX_TOKENS} tokens, the limit."
+            return Prepared(None, (LimitExceeded("QUERY_TOO_LARGE", message),), "QUERY_TOO_LARGE")
+        return Prepared(None, (error,), "GRAPHQL_PARSE_FAILED")
+    except GraphQLError as error:  # e.g. nesting too deep for the parser's recursion
+        return Prepared(None, (error,), "GRAPHQL_PARSE_FAILED")
+    limit = document_limits(document)
+    if limit is not None:
+        return Prepared(None, (limit,), limit.code)
+    errors = validate(schema, document, RULES, hide_suggestions=True)
+    if errors:
+        return Prepared(None, tuple(errors), "GRAPHQL_VALIDATION_FAILED")
+    return Prepared(document, (), None)
+
+
+class DocumentCache:
+    def __init__(self, schema: GraphQLSchema, maxsize: int = 1024) -> None:
+        self.schema = schema
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, Prepared] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, query: str) -> Prepared:
+        entry = self._entries.get(query)
+        if entry is not None:
+            self.hits += 1
+            self._entries.move_to_end(query)
+            return entry
+        self.misses += 1
+        entry = prepare(self.schema, query)
+        self._entries[query] = entry
+        if len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+        return entry

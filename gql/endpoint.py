@@ -1,0 +1,264 @@
+"""POST /graphql: the request pipeline, in the order SPEC §2 and §6 require.
+
+1. JSON POSTs only (GET 405, other content types 415), body at most 64 KiB (413);
+2. a valid bearer token, before anything else is looked at (401 UNAUTHENTICATED);
+3. the JSON envelope (400; arrays are BATCHING_NOT_SUPPORTED);
+4. the document: parsed with the token limit, depth/alias/directive limits, validation
+   (all cached by document text);
+5. variables coerced (BAD_USER_INPUT), then page sizes and the node budget;
+6. one database transaction for the whole operation, with the caller's row-level
+   security context; committed only when there is no error, else rolled back;
+7. errors formatted with codes, unexpected ones masked; 503 when the database is down.
+
+Strawberry defines the schema and its resolvers; this module replaces its HTTP view so
+that every status code, limit and cache above is ours to control (and measured).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+from graphql import GraphQLError, OperationType
+from graphql.execution import Executor
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response
+
+from db.engine import WRITE_TRANSACTION
+from gql.auth import CachedToken, TokenCache, authenticate, bearer_secret
+from gql.context import Context
+from gql.documents import DocumentCache
+from gql.errors import error_body, format_error, is_unavailable
+from gql.limits import MAX_BODY_BYTES, LimitExceeded, operation_budget
+from gql.metrics import observe
+from tenancy import audit, tokens
+from tenancy.scoping import enter_tenant
+
+log = logging.getLogger("billclass.request")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+JSON_TYPES = ("application/json",)
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class GraphQLEndpoint:
+    def __init__(self, engine: AsyncEngine, schema: Any, token_cache_seconds: float) -> None:
+        self.engine = engine
+        self.schema = schema
+        self.documents = DocumentCache(schema)
+        self.tokens = TokenCache(token_cache_seconds)
+        # When this process last recorded use of each token (lastUsedAt, SPEC §2).
+        self._touched: dict[int, float] = {}
+
+    async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = request.headers.get("x-request-id", "")
+        if not _REQUEST_ID.fullmatch(request_id):
+            request_id = uuid.uuid4().hex
+        outcome: dict[str, Any] = {"role": None, "operation": None}
+        response = await self._handle(request, request_id, outcome)
+        response.headers["X-Request-ID"] = request_id
+        elapsed = time.perf_counter() - started
+        status = response.status_code
+        result = outcome.get("code") or ("ok" if status == 200 else f"http_{status}")
+        observe(outcome["operation"], result, elapsed)
+        log.info(
+            "%s",
+            orjson.dumps(
+                {
+                    "request_id": request_id,
+                    "role": outcome["role"],
+                    "operation": outcome["operation"],
+                    "status": status,
+                    "outcome": result,
+                    "duration_ms": round(elapsed * 1000, 2),
+                }
+            ).decode(),
+        )
+        return response
+
+    async def _handle(self, request: Request, request_id: str, outcome: dict[str, Any]) -> Response:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in JSON_TYPES:
+            return _error(
+                415,
+                "GraphQL requests are JSON POSTs (Content-Type: application/json).",
+                "UNSUPPORTED_MEDIA_TYPE",
+            )
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return _error(
+                413,
+                f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes.",
+                "QUERY_TOO_LARGE",
+            )
+
+        secret = bearer_secret(request.headers.get("authorization"))
+        if secret is None:
+            return _unauthenticated("A bearer token is required (Authorization: Bearer bc_...).")
+        try:
+            token, fresh = await authenticate(self.engine, self.tokens, secret)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            return _error(503, "The database is unavailable; retry shortly.", "SERVICE_UNAVAILABLE")
+        if token is None:
+            return _unauthenticated("The token is unknown, expired or revoked.")
+        principal = token.principal
+        outcome["role"] = principal.role.value
+
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _error(
+                    413,
+                    f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes.",
+                    "QUERY_TOO_LARGE",
+                )
+        try:
+            envelope = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _error(400, "The request body is not valid JSON.", "BAD_REQUEST")
+        if isinstance(envelope, list):
+            return _error(
+                400,
+                "Batched requests (JSON arrays) are not supported; send one operation per request.",
+                "BATCHING_NOT_SUPPORTED",
+            )
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("query"), str):
+            return _error(
+                400, 'The body must be a JSON object with a "query" string.', "BAD_REQUEST"
+            )
+        variables = envelope.get("variables")
+        operation_name = envelope.get("operationName")
+        if variables is not None and not isinstance(variables, dict):
+            return _error(400, '"variables" must be a JSON object.', "BAD_REQUEST")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _error(400, '"operationName" must be a string.', "BAD_REQUEST")
+
+        prepared = self.documents.get(envelope["query"])
+        if prepared.document is None:
+            outcome["code"] = prepared.code
+            if prepared.code == "GRAPHQL_VALIDATION_FAILED":
+                # Rejected documents are logged truncated, never whole (SPEC §6).
+                log.info("request %s: rejected document %.120r", request_id, envelope["query"])
+            return JSONResponse(
+                {"errors": [format_error(e, request_id, prepared.code)[0] for e in prepared.errors]}
+            )
+
+        context = Context(principal=principal, request_id=request_id)
+        executor = Executor.build(
+            self.schema,
+            prepared.document,
+            None,
+            context,
+            variables,
+            operation_name,
+            hide_suggestions=True,
+        )
+        if isinstance(executor, list):
+            outcome["code"] = "BAD_USER_INPUT"
+            return JSONResponse(
+                {"errors": [format_error(e, request_id, "BAD_USER_INPUT")[0] for e in executor]}
+            )
+        operation = executor.operation
+        outcome["operation"] = operation.name.value if operation.name else None
+        try:
+            operation_budget(self.schema, prepared.document, operation, executor.variable_values)
+        except LimitExceeded as limit:
+            outcome["code"] = limit.code
+            return JSONResponse({"errors": [format_error(limit, request_id)[0]]})
+        except GraphQLError as error:  # an argument that does not coerce
+            outcome["code"] = "BAD_USER_INPUT"
+            return JSONResponse({"errors": [format_error(error, request_id, "BAD_USER_INPUT")[0]]})
+
+        is_mutation = operation.operation is OperationType.MUTATION
+        token_ref = audit.request_id.set(request_id)
+        try:
+            payload, unavailable = await self._execute(executor, context, is_mutation, request_id)
+        except Exception as error:
+            if not is_unavailable(error):
+                log.exception("request %s failed outside execution", request_id)
+                outcome["code"] = "INTERNAL"
+                return JSONResponse({"errors": [error_body("Internal server error", "INTERNAL")]})
+            log.warning("request %s: database unavailable: %r", request_id, error)
+            outcome["code"] = "SERVICE_UNAVAILABLE"
+            return _error(503, "The database is unavailable; retry shortly.", "SERVICE_UNAVAILABLE")
+        finally:
+            audit.request_id.reset(token_ref)
+        if payload.get("errors"):
+            outcome["code"] = payload["errors"][0]["extensions"]["code"]
+        background = self._touch_later(token) if fresh else None
+        return JSONResponse(payload, status_code=503 if unavailable else 200, background=background)
+
+    async def _execute(
+        self, executor: Any, context: Context, is_mutation: bool, request_id: str
+    ) -> tuple[dict[str, Any], bool]:
+        async with self.engine.connect() as conn:
+            if is_mutation:
+                # SQLite: BEGIN IMMEDIATE, so concurrent writers queue instead of racing.
+                conn = await conn.execution_options(**{WRITE_TRANSACTION: True})
+            transaction = await conn.begin()
+            try:
+                await enter_tenant(conn, context.principal)
+                context.bind(conn)
+                result = executor.execute_operation()
+                if inspect.isawaitable(result):
+                    result = await result
+                errors = result.errors or []
+                formatted = [format_error(e, request_id) for e in errors]
+                if errors:
+                    await transaction.rollback()
+                else:
+                    await transaction.commit()
+            except BaseException:
+                if transaction.is_active:
+                    await transaction.rollback()
+                raise
+        payload: dict[str, Any] = {"data": result.data}
+        if formatted:
+            payload["errors"] = [body for body, _ in formatted]
+        return payload, any(unavailable for _, unavailable in formatted)
+
+    def _touch_later(self, token: CachedToken) -> BackgroundTask | None:
+        """Record lastUsedAt after the response, in its own transaction, at most once a
+        minute per token and process; the UPDATE's own condition covers other workers."""
+        principal = token.principal
+        now = time.monotonic()
+        last = self._touched.get(principal.token_id or 0)
+        if last is not None and now - last < tokens.LAST_USED_RESOLUTION.total_seconds():
+            return None
+        self._touched[principal.token_id or 0] = now
+
+        async def touch() -> None:
+            try:
+                async with self.engine.connect() as conn, conn.begin():
+                    await enter_tenant(conn, principal)
+                    await tokens.touch(conn, principal)
+            except Exception:
+                log.warning("could not record lastUsedAt of token %s", principal.token_id)
+
+        return BackgroundTask(touch)
+
+
+def _error(status: int, message: str, code: str) -> Response:
+    return JSONResponse({"errors": [error_body(message, code)]}, status_code=status)
+
+
+def _unauthenticated(message: str) -> Response:
+    response = _error(401, message, "UNAUTHENTICATED")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="billclass"'
+    return response

@@ -1,0 +1,94 @@
+"""Top-level errors: codes, masking and the classification of database failures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from sqlalchemy import exc as sa_exc
+
+from tenancy.errors import TopLevelError
+
+log = logging.getLogger("billclass.errors")
+
+INTERNAL_MESSAGE = "Internal server error"
+# SQLSTATE classes that mean "the database is unavailable or overloaded; retry later":
+# connection exceptions, operator intervention (shutdown, statement timeout), insufficient
+# resources, lock not available (lock_timeout), transaction rollback (deadlock).
+_UNAVAILABLE_SQLSTATES = ("08", "57", "53", "55P03", "40")
+
+
+def _chain(error: BaseException | None) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while error is not None and error not in seen and len(seen) < 10:
+        seen.append(error)
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return seen
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """Whether an exception means the database is down, unreachable or too busy."""
+    for item in _chain(error):
+        if isinstance(
+            item,
+            sa_exc.OperationalError
+            | sa_exc.TimeoutError
+            | sa_exc.InterfaceError
+            | OSError
+            | asyncio.TimeoutError,
+        ):
+            return True
+        if isinstance(item, sa_exc.DBAPIError) and item.connection_invalidated:
+            return True
+        state = getattr(item, "sqlstate", None) or getattr(item, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        if type(item).__name__ in {"ConnectionDoesNotExistError", "InterfaceError"}:
+            return True
+    return False
+
+
+def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code, **extra}}
+
+
+def format_error(
+    error: GraphQLError, request_id: str, default_code: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """The client's view of an error, and whether it means the database is unavailable.
+
+    Expected errors keep their message and code; anything unexpected is logged with the
+    request ID and shown as INTERNAL "Internal server error", with no detail.
+    """
+    original = error.original_error
+    unavailable = False
+    if original is None:
+        code = (error.extensions or {}).get("code") or default_code
+        if code is None:
+            # A graphql-core error during execution with no cause of ours (e.g. a null in a
+            # non-null field): a bug on our side.
+            log.error("request %s: %s at %s", request_id, error.message, error.path)
+            code, message = "INTERNAL", INTERNAL_MESSAGE
+        else:
+            message = error.message
+    elif isinstance(original, TopLevelError):
+        code, message = original.code, str(original)
+        unavailable = code == "SERVICE_UNAVAILABLE"
+    elif is_unavailable(original):
+        log.warning("request %s: database unavailable: %r", request_id, original)
+        code, message = "SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly."
+        unavailable = True
+    elif isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+        code, message = original.extensions["code"], original.message
+    else:
+        log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=original)
+        code, message = "INTERNAL", INTERNAL_MESSAGE
+    body: dict[str, Any] = {"message": message}
+    if error.locations:
+        body["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        body["path"] = list(error.path)
+    body["extensions"] = {"code": code}
+    return body, unavailable

@@ -1,0 +1,261 @@
+"""The limits of SPEC §6, enforced before any resolver runs.
+
+Two stages:
+- ``document_limits`` (depth, aliases, directives) needs only the parsed document, so
+  its verdict is cached with the document; it runs before graphql-core's validation;
+- ``operation_budget`` (page sizes, nodes(ids:) length, node budget) needs the coerced
+  variables, so it runs per request, after coercion and before execution.
+
+The token limit (1,000) acts inside the parser (``gql.documents``), which is what bounds
+the cost of everything here and of validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+
+MAX_DEPTH = 10
+MAX_ALIASES = 20
+MAX_DIRECTIVES = 10
+MAX_TOKENS = 1_000
+MAX_BODY_BYTES = 64 * 1024
+MAX_PAGE = 100
+MAX_NODES = 10_000
+
+
+class LimitExceeded(GraphQLError):
+    """A request refused by a limit; ``code`` goes to ``extensions.code``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, extensions={"code": code})
+        self.code = code
+
+
+@dataclass
+class _Counts:
+    depth: int = 0
+    aliases: int = 0
+    directives: int = 0
+
+
+def document_limits(document: DocumentNode) -> LimitExceeded | None:
+    """Depth (fields with selection sets along the longest chain, fragments inlined,
+    introspection fields not counted), aliases and directives (fragment spreads count
+    their fragment each time they are spread)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    memo: dict[str, _Counts] = {}
+    worst = _Counts()
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            counts = _measure(definition.selection_set, fragments, memo, set())
+            counts.directives += len(definition.directives or ())
+            worst.depth = max(worst.depth, counts.depth)
+            worst.aliases = max(worst.aliases, counts.aliases)
+            worst.directives = max(worst.directives, counts.directives)
+    if worst.depth > MAX_DEPTH:
+        return LimitExceeded(
+            "QUERY_TOO_DEEP", f"Query depth {worst.depth} exceeds the limit of {MAX_DEPTH}."
+        )
+    if worst.aliases > MAX_ALIASES:
+        return LimitExceeded(
+            "TOO_MANY_ALIASES", f"{worst.aliases} aliases exceed the limit of {MAX_ALIASES}."
+        )
+    if worst.directives > MAX_DIRECTIVES:
+        return LimitExceeded(
+            "TOO_MANY_DIRECTIVES",
+            f"{worst.directives} directives exceed the limit of {MAX_DIRECTIVES}.",
+        )
+    return None
+
+
+def _measure(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    memo: dict[str, _Counts],
+    active: set[str],
+) -> _Counts:
+    total = _Counts()
+    if selection_set is None:
+        return total
+    for selection in selection_set.selections:
+        total.directives += len(selection.directives or ())
+        if isinstance(selection, FieldNode):
+            if selection.alias is not None:
+                total.aliases += 1
+            # Introspection is bounded by graphql-core's MaxIntrospectionDepthRule. The
+            # check is on the field name, so naming an operation or a fragment
+            # "__schema" does not escape the limit.
+            if selection.name.value.startswith("__"):
+                continue
+            inner = _measure(selection.selection_set, fragments, memo, active)
+            nested = inner.depth + 1 if selection.selection_set is not None else 0
+            total.depth = max(total.depth, nested)
+        else:
+            if isinstance(selection, InlineFragmentNode):
+                inner = _measure(selection.selection_set, fragments, memo, active)
+            else:
+                assert isinstance(selection, FragmentSpreadNode)
+                inner = _fragment(selection.name.value, fragments, memo, active)
+            total.depth = max(total.depth, inner.depth)
+        total.aliases += inner.aliases
+        total.directives += inner.directives
+    return total
+
+
+def _fragment(
+    name: str,
+    fragments: dict[str, FragmentDefinitionNode],
+    memo: dict[str, _Counts],
+    active: set[str],
+) -> _Counts:
+    if name in memo:
+        return memo[name]
+    definition = fragments.get(name)
+    if definition is None or name in active:
+        # Unknown or circular: validation refuses the document right after this check.
+        return _Counts()
+    active.add(name)
+    counts = _measure(definition.selection_set, fragments, memo, active)
+    counts.directives += len(definition.directives or ())
+    active.discard(name)
+    memo[name] = counts
+    return counts
+
+
+# --------------------------------------------------------------------------- budget
+
+
+def _page_size(field: str, args: dict[str, Any]) -> tuple[str, int]:
+    """The page size a connection field asks for (SPEC §3: with last/before, first is
+    ignored)."""
+    if args.get("last") is not None:
+        return "last", args["last"]
+    if args.get("before") is not None:
+        return "last", 50
+    return "first", args.get("first", 50)
+
+
+def _check_size(what: str, size: int) -> None:
+    if size > MAX_PAGE:
+        raise LimitExceeded(
+            "PAGE_TOO_LARGE", f"{what} is {size}; the page size limit is {MAX_PAGE}."
+        )
+    if size < 1:
+        raise LimitExceeded("BAD_USER_INPUT", f"{what} must be at least 1.")
+
+
+def operation_budget(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+) -> None:
+    """Raise LimitExceeded for a bad page size or a node budget over MAX_NODES.
+
+    Each connection costs its page size times its parent's multiplier (once, whether
+    edges, nodes or both are selected); nodes(ids:) costs its length; any other list
+    costs 1 (times its parent's multiplier, like everything else). The cost is linear in
+    the multiplier, so each fragment is costed once, however often it is spread.
+    """
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    root = schema.mutation_type if operation.operation.value == "mutation" else schema.query_type
+    assert root is not None
+    budget = _Budget(schema, fragments, variables)
+    cost = budget.cost(root, operation.selection_set)
+    if cost > MAX_NODES:
+        raise LimitExceeded(
+            "QUERY_TOO_COMPLEX",
+            f"The query may return {cost} nodes; the node budget is {MAX_NODES}.",
+        )
+
+
+def _unwrap(type_: Any) -> tuple[Any, bool]:
+    is_list = False
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        if isinstance(type_, GraphQLList):
+            is_list = True
+        type_ = type_.of_type
+    return type_, is_list
+
+
+class _Budget:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: VariableValues,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.memo: dict[str, int] = {}
+        self.active: set[str] = set()
+
+    def cost(self, parent: Any, selection_set: SelectionSetNode | None) -> int:
+        """Nodes a selection set may return under a parent multiplier of 1."""
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self._field(parent, selection)
+            elif isinstance(selection, InlineFragmentNode):
+                target = parent
+                if selection.type_condition is not None:
+                    target = self.schema.get_type(selection.type_condition.name.value) or parent
+                total += self.cost(target, selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self._spread(selection.name.value, parent)
+        return total
+
+    def _field(self, parent: Any, node: FieldNode) -> int:
+        name = node.name.value
+        field = getattr(parent, "fields", {}).get(name)
+        if name.startswith("__") or field is None:
+            return 0
+        named, is_list = _unwrap(field.type)
+        inner = self.cost(named, node.selection_set)
+        if isinstance(named, GraphQLObjectType) and named.name.endswith("Connection"):
+            argument, size = _page_size(name, get_argument_values(field, node, self.variables))
+            _check_size(f"{name}({argument}:)", size)
+            return size + size * inner
+        if name == "nodes" and parent is self.schema.query_type:
+            ids = get_argument_values(field, node, self.variables).get("ids") or []
+            _check_size("nodes(ids:) length", len(ids))
+            return len(ids) + len(ids) * inner
+        if is_list and not parent.name.endswith("Connection"):
+            return 1 + inner
+        return inner
+
+    def _spread(self, name: str, parent: Any) -> int:
+        if name in self.memo:
+            return self.memo[name]
+        definition = self.fragments.get(name)
+        if definition is None or name in self.active:
+            return 0  # validation has refused such documents already
+        target = self.schema.get_type(definition.type_condition.name.value) or parent
+        self.active.add(name)
+        self.memo[name] = self.cost(target, definition.selection_set)
+        self.active.discard(name)
+        return self.memo[name]

@@ -1,0 +1,87 @@
+"""DataLoaders, created per request so their caches never cross tenants or requests.
+
+Every nested field that needs another row (a class's managing reseller, a customer's
+class, a template, a count) goes through one of these, so a page of N rows costs one
+query per kind of related row, not one per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.dataloader import DataLoader
+
+from db.models import class_table
+from tenancy import audit, catalogs, customer_classes, customers, pagination, tokens
+from tenancy.principal import Principal
+from tenancy.scoping import scoped
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _by_key(
+    fetch: Callable[[list[K]], Awaitable[dict[K, V]]], default: Any = None
+) -> DataLoader[K, V]:
+    async def load(keys: Sequence[K]) -> list[V]:
+        found = await fetch(list(keys))
+        return [found.get(key, default) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    def __init__(self, conn: AsyncConnection, principal: Principal) -> None:
+        self._conn = conn
+        self._principal = principal
+        self._catalogs: dict[str, DataLoader[int, Any]] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything loaded: each mutation field starts from the database."""
+        conn, principal = self._conn, self._principal
+        self.classes = _by_key(lambda keys: customer_classes.visible_classes(conn, principal, keys))
+        self.customers = _by_key(lambda keys: customers.visible_customers(conn, principal, keys))
+        self.customer_counts = _by_key(
+            lambda keys: customer_classes.customer_counts(conn, principal, keys), 0
+        )
+        self.class_customers: DataLoader[tuple[int, int, str | None], pagination.Page] = DataLoader(
+            load_fn=self._class_customers
+        )
+        self.events = _by_key(lambda keys: audit.visible_events(conn, principal, keys))
+        self.tokens = _by_key(lambda keys: tokens.visible_tokens(conn, principal, keys))
+        # The class behind a visible customer's effective settings, even when the class
+        # itself is hidden from the caller (a reseller's own record).
+        self.settings_classes = _by_key(self._settings_classes)
+        self._catalogs = {}
+
+    def catalog(self, type_name: str) -> DataLoader[int, Any]:
+        loader = self._catalogs.get(type_name)
+        if loader is None:
+            conn = self._conn
+            loader = _by_key(lambda keys: catalogs.entries_by_key(conn, type_name, keys))
+            self._catalogs[type_name] = loader
+        return loader
+
+    async def _class_customers(
+        self, keys: Sequence[tuple[int, int, str | None]]
+    ) -> list[pagination.Page]:
+        pages: dict[tuple[int, int, str | None], pagination.Page] = {}
+        by_args: dict[tuple[int, str | None], list[int]] = {}
+        for class_key, first, after in keys:
+            by_args.setdefault((first, after), []).append(class_key)
+        for (first, after), class_keys in by_args.items():
+            found = await customers.customers_of_classes(
+                self._conn, self._principal, class_keys, first=first, after=after
+            )
+            for class_key, page in found.items():
+                pages[(class_key, first, after)] = page
+        return [pages[key] for key in keys]
+
+    async def _settings_classes(self, keys: list[int]) -> dict[int, Any]:
+        statement = sa.select(class_table).where(class_table.c.id.in_(keys))
+        rows = await self._conn.execute(scoped(statement, "class of a visible customer"))
+        return {row.id: row for row in rows}

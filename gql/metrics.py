@@ -1,0 +1,21 @@
+"""Prometheus metrics of the GraphQL endpoint: request counts and latency by operation and
+outcome. Per process; with several workers, set PROMETHEUS_MULTIPROC_DIR (see README)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Counter("billclass_requests_total", "GraphQL requests", ["operation", "outcome"])
+LATENCY = Histogram(
+    "billclass_request_seconds",
+    "GraphQL request latency",
+    ["operation", "outcome"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+def observe(operation: str | None, outcome: str, seconds: float) -> None:
+    # Operation names are client-chosen: bound the label's cardinality.
+    name = (operation or "anonymous")[:64]
+    REQUESTS.labels(name, outcome).inc()
+    LATENCY.labels(name, outcome).observe(seconds)

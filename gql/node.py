@@ -1,0 +1,58 @@
+"""node(id:) and nodes(ids:): every type goes through the same visibility as its own
+root field, so a guessed or foreign ID reads exactly like an unknown one (null)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import strawberry
+
+from gql.audit.types import AuditEvent
+from gql.catalogs.types import CATALOG_TYPES
+from gql.common import Node
+from gql.context import Info
+from gql.customer_classes.types import CustomerClass
+from gql.customers.types import Customer
+from gql.tokens.types import ApiToken
+from tenancy.ids import decode_any
+
+
+async def resolve_node(info: Info, global_id: str) -> Node | None:
+    decoded = decode_any(global_id)
+    if decoded is None:
+        return None
+    type_name, key = decoded
+    loaders = info.context.loaders
+    row: Any
+    if type_name == "CustomerClass":
+        row = await loaders.classes.load(key)
+        return row and CustomerClass.of(row)
+    if type_name == "Customer":
+        row = await loaders.customers.load(key)
+        return row and Customer.of(row)
+    if type_name == "AuditEvent":
+        row = await loaders.events.load(key)
+        return row and AuditEvent.of(row, info.context.principal.reseller_id)
+    if type_name == "ApiToken":
+        row = await loaders.tokens.load(key)
+        return row and ApiToken.of(row)
+    catalog_type = CATALOG_TYPES.get(type_name)
+    if catalog_type is not None:
+        row = await loaders.catalog(type_name).load(key)
+        return row and catalog_type.of(row)
+    return None
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object the caller may see, by global ID; null otherwise.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+    @strawberry.field(
+        description="Up to 100 objects by global ID, in order; null for each the"
+        " caller may not see."
+    )
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))

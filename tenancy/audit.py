@@ -1,0 +1,100 @@
+"""The audit log: one event per successful change, written in the change's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.clock import utcnow
+from db.ids import new_id
+from db.models import event_table
+from tenancy import pagination, policy
+from tenancy.ids import to_global_id
+from tenancy.principal import Principal
+from tenancy.scoping import scoped
+
+# Set by the HTTP layer for each request, so events can be tied to the request log line.
+request_id: ContextVar[str | None] = ContextVar("billclass_request_id", default=None)
+
+
+async def record(
+    conn: AsyncConnection,
+    *,
+    principal: Principal,
+    action: str,
+    object_type: str,
+    object_key: int,
+    tenant_id: int | None,
+    changes: dict[str, Any],
+) -> None:
+    """Write one event. ``tenant_id`` is the tenant of the object at write time (the
+    managing reseller of a class, the parent of a customer, the reseller of a token)."""
+    await conn.execute(
+        event_table.insert().values(
+            id=new_id(),
+            tenant_id=tenant_id,
+            at=utcnow(),
+            action=action,
+            actor_role=principal.role.value,
+            actor_token_name=principal.token_name,
+            actor_reseller_id=principal.reseller_id,
+            object_id=to_global_id(object_type, object_key),
+            object_type=object_type,
+            changes=changes,
+            request_id=request_id.get(),
+        )
+    )
+
+
+def _event_clauses(principal: Principal, object_id: str | None) -> list[Any]:
+    clauses: list[Any] = [policy.events_visible(principal)]
+    if object_id is not None:
+        clauses.append(event_table.c.object_id == object_id)
+    return clauses
+
+
+async def list_events(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    first: int,
+    after: str | None,
+    object_id: str | None,
+) -> Any:
+    """Newest first. Resellers see the events whose tenant is themselves."""
+    e = event_table.c
+    statement = sa.select(event_table).where(*_event_clauses(principal, object_id))
+    return await pagination.keyset_page(
+        conn,
+        scoped(statement),
+        sort=e.at,
+        key=e.id,
+        sort_attr="at",
+        mark="AuditEvent:AT:" + pagination.fingerprint("auditEvents", {"objectId": object_id}),
+        value_type=datetime,
+        ascending=False,
+        first=first,
+        after=after,
+    )
+
+
+async def count_events(conn: AsyncConnection, principal: Principal, object_id: str | None) -> int:
+    statement = sa.select(sa.func.count()).select_from(event_table)
+    statement = statement.where(*_event_clauses(principal, object_id))
+    return int((await conn.execute(scoped(statement))).scalar_one())
+
+
+async def visible_events(
+    conn: AsyncConnection, principal: Principal, keys: Sequence[int]
+) -> dict[int, Any]:
+    if not keys:
+        return {}
+    statement = sa.select(event_table).where(
+        event_table.c.id.in_(list(set(keys))), policy.events_visible(principal)
+    )
+    return {row.id: row for row in await conn.execute(scoped(statement))}

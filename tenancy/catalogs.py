@@ -1,0 +1,311 @@
+"""Catalogs that classes refer to: currencies (seeded), business models, invoice
+templates, notification sets, custom field definitions and custom taxes.
+
+Every authenticated caller may read them (their names are public to all resellers);
+only administrators create them. They are not tenant-owned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.clock import utcnow
+from db.currencies import CURRENCIES
+from db.ids import new_id
+from db.models import (
+    business_model_table,
+    currency_table,
+    custom_field_table,
+    custom_tax_table,
+    invoice_template_table,
+    notification_set_table,
+)
+from tenancy import audit, fields, policy
+from tenancy.errors import ErrorList, Path, Refused
+from tenancy.errors import UserErrorCode as Code
+from tenancy.ids import decode
+from tenancy.principal import Principal
+from tenancy.tabs import Reference
+
+TABLES: dict[str, sa.Table] = {
+    "BusinessModel": business_model_table,
+    "InvoiceTemplate": invoice_template_table,
+    "NotificationSet": notification_set_table,
+    "CustomFieldDefinition": custom_field_table,
+    "CustomTax": custom_tax_table,
+}
+# The seeded ISO 4217 table never changes at run time: minor units come from memory.
+MINOR_UNITS: Mapping[str, int] = {code: units for code, _name, units in CURRENCIES}
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,49}")
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def currencies(conn: AsyncConnection) -> Sequence[Any]:
+    result = await conn.execute(sa.select(currency_table).order_by(currency_table.c.code))
+    return result.all()
+
+
+async def list_entries(conn: AsyncConnection, type_name: str, where: Any = None) -> Sequence[Any]:
+    table = TABLES[type_name]
+    order = table.c.code_key if type_name == "BusinessModel" else table.c.name_key
+    statement = sa.select(table).order_by(order, table.c.id)
+    if where is not None:
+        statement = statement.where(where)
+    return (await conn.execute(statement)).all()
+
+
+async def entries_by_key(
+    conn: AsyncConnection, type_name: str, keys: Iterable[int]
+) -> dict[int, Any]:
+    table = TABLES[type_name]
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    rows = await conn.execute(sa.select(table).where(table.c.id.in_(wanted)))
+    return {row.id: row for row in rows}
+
+
+async def resolve(
+    conn: AsyncConnection, refs: Sequence[Reference], errors: ErrorList
+) -> dict[Path, int]:
+    """Resolve catalog references of an input; unresolvable ones are NOT_FOUND."""
+    decoded: dict[Path, int] = {}
+    by_type: dict[str, set[int]] = {}
+    for ref in refs:
+        key = decode(ref.raw, ref.node_type)
+        if key is not None:
+            decoded[ref.path] = key
+            by_type.setdefault(ref.node_type, set()).add(key)
+    existing: dict[str, set[int]] = {}
+    for type_name, keys in by_type.items():
+        existing[type_name] = set(await entries_by_key(conn, type_name, keys))
+    resolved: dict[Path, int] = {}
+    for ref in refs:
+        key = decoded.get(ref.path)
+        if key is None or key not in existing.get(ref.node_type, ()):
+            errors.add(Code.NOT_FOUND, ref.path, f"No {ref.node_type} has this ID.")
+        else:
+            resolved[ref.path] = key
+    return resolved
+
+
+# --------------------------------------------------------------------------- creates
+
+
+async def _insert(
+    conn: AsyncConnection,
+    principal: Principal,
+    type_name: str,
+    values: dict[str, Any],
+    taken_path: Path,
+    changes: dict[str, Any],
+) -> Any:
+    table = TABLES[type_name]
+    key = new_id()
+    try:
+        async with conn.begin_nested():
+            await conn.execute(table.insert().values(id=key, created_at=utcnow(), **values))
+    except IntegrityError:
+        errors = ErrorList()
+        errors.add(Code.TAKEN, taken_path, f"A {type_name} with this name already exists.")
+        raise Refused(errors.errors) from None
+    await audit.record(
+        conn,
+        principal=principal,
+        action="CREATE",
+        object_type=type_name,
+        object_key=key,
+        tenant_id=None,
+        changes={path: {"before": None, "after": value} for path, value in changes.items()},
+    )
+    return (await entries_by_key(conn, type_name, [key]))[key]
+
+
+def _check_name(errors: ErrorList, raw: object, path: Path = ("name",)) -> str | None:
+    name, problem = fields.check_name(raw)
+    if problem:
+        errors.add(problem[0], path, problem[1])
+    return name
+
+
+async def _taken(
+    conn: AsyncConnection, table: sa.Table, column: str, key: str, **more: Any
+) -> bool:
+    statement = sa.select(table.c.id).where(table.c[column] == key)
+    for name, value in more.items():
+        statement = statement.where(table.c[name] == value)
+    return (await conn.execute(statement.limit(1))).first() is not None
+
+
+async def create_named_entry(
+    conn: AsyncConnection, *, principal: Principal, type_name: str, data: Mapping[str, Any]
+) -> Any:
+    """Invoice templates and notification sets: a unique name and nothing else."""
+    policy.require_administrator(principal, f"create a {type_name}")
+    errors = ErrorList()
+    name = _check_name(errors, data.get("name"))
+    table = TABLES[type_name]
+    if name and await _taken(conn, table, "name_key", fields.name_key(name)):
+        errors.add(Code.TAKEN, ("name",), f"A {type_name} named {name!r} already exists.")
+    errors.raise_if_any()
+    assert name is not None
+    return await _insert(
+        conn,
+        principal,
+        type_name,
+        {"name": name, "name_key": fields.name_key(name)},
+        ("name",),
+        {"name": name},
+    )
+
+
+async def create_business_model(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    policy.require_administrator(principal, "create business models")
+    errors = ErrorList()
+    raw_code = data.get("code")
+    code = raw_code.strip() if isinstance(raw_code, str) else ""
+    if not code:
+        errors.add(Code.REQUIRED, ("code",), "code must not be blank.")
+    elif len(code) > 50:
+        errors.add(Code.TOO_LONG, ("code",), "code must be at most 50 characters.")
+    elif not _CODE.fullmatch(code):
+        errors.add(Code.INVALID, ("code",), "code may use letters, digits, '_', '.' and '-'.")
+    elif await _taken(conn, business_model_table, "code_key", code.casefold()):
+        errors.add(Code.TAKEN, ("code",), f"A business model with code {code!r} already exists.")
+    name = _check_name(errors, data.get("name"))
+    errors.raise_if_any()
+    return await _insert(
+        conn,
+        principal,
+        "BusinessModel",
+        {"code": code, "code_key": code.casefold(), "name": name},
+        ("code",),
+        {"code": code, "name": name},
+    )
+
+
+async def create_custom_tax(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    policy.require_administrator(principal, "create custom taxes")
+    errors = ErrorList()
+    name = _check_name(errors, data.get("name"))
+    if name and await _taken(conn, custom_tax_table, "name_key", fields.name_key(name)):
+        errors.add(Code.TAKEN, ("name",), f"A custom tax named {name!r} already exists.")
+    rate, problem = fields.check_percent(data.get("ratePercent"), "ratePercent")
+    if problem:
+        errors.add(problem[0], ("ratePercent",), problem[1])
+    errors.raise_if_any()
+    assert name is not None
+    applied_to = str(data["appliedTo"])
+    return await _insert(
+        conn,
+        principal,
+        "CustomTax",
+        {
+            "name": name,
+            "name_key": fields.name_key(name),
+            "rate_percent": rate,
+            "applied_to": applied_to,
+        },
+        ("name",),
+        {"name": name, "ratePercent": rate, "appliedTo": applied_to},
+    )
+
+
+MAX_LIST_VALUES = 100
+
+
+async def create_custom_field_definition(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    policy.require_administrator(principal, "create custom field definitions")
+    errors = ErrorList()
+    obj, kind = str(data["object"]), str(data["type"])
+    name = _check_name(errors, data.get("name"))
+    if name and await _taken(
+        conn, custom_field_table, "name_key", fields.name_key(name), object=obj
+    ):
+        errors.add(Code.TAKEN, ("name",), f"A {obj} custom field named {name!r} already exists.")
+    values = _check_list_values(errors, kind, data.get("listValues"))
+    default, problem = fields.check_text(data.get("defaultValue"), 500, "defaultValue")
+    if problem:
+        errors.add(problem[0], ("defaultValue",), problem[1])
+    elif default is not None and not _default_fits(kind, default, values):
+        errors.add(Code.INVALID, ("defaultValue",), f"defaultValue is not a valid {kind} value.")
+    errors.raise_if_any()
+    assert name is not None
+    row = {
+        "object": obj,
+        "name": name,
+        "name_key": fields.name_key(name),
+        "type": kind,
+        "list_values": values,
+        "default_value": default,
+        "mandatory": bool(data.get("mandatory", False)),
+        "visible_to_end_user": bool(data.get("visibleToEndUser", False)),
+        "contains_personal_data": bool(data.get("containsPersonalData", False)),
+    }
+    changes = {
+        "object": obj,
+        "name": name,
+        "type": kind,
+        "listValues": values,
+        "defaultValue": default,
+        "mandatory": row["mandatory"],
+        "visibleToEndUser": row["visible_to_end_user"],
+        "containsPersonalData": row["contains_personal_data"],
+    }
+    return await _insert(conn, principal, "CustomFieldDefinition", row, ("name",), changes)
+
+
+def _check_list_values(errors: ErrorList, kind: str, raw: object) -> list[str]:
+    given = list(raw) if isinstance(raw, list) else []
+    path: Path = ("listValues",)
+    if kind != "LIST":
+        if given:
+            errors.add(Code.DEPENDENCY, path, "listValues are only for LIST fields.")
+        return []
+    if not given:
+        errors.add(Code.REQUIRED, path, "A LIST field needs at least one value.")
+        return []
+    if len(given) > MAX_LIST_VALUES:
+        errors.add(Code.OUT_OF_RANGE, path, f"A LIST field has at most {MAX_LIST_VALUES} values.")
+        return []
+    values: list[str] = []
+    for index, item in enumerate(given):
+        value, problem = fields.check_name(item, "A list value")
+        if problem:
+            errors.add(problem[0], (*path, str(index)), problem[1])
+        elif value in values:
+            errors.add(Code.INVALID, (*path, str(index)), f"{value!r} is listed twice.")
+        else:
+            values.append(value)  # type: ignore[arg-type]
+    return values
+
+
+def _default_fits(kind: str, value: str, values: list[str]) -> bool:
+    if kind == "LIST":
+        return value in values
+    if kind == "NUMBER":
+        return fields.parse_decimal(value)[0] is not None
+    if kind == "DATE":
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return False
+        return True
+    if kind == "DATE_TIME":
+        return fields.check_datetime(value, "defaultValue")[1] is None
+    return True

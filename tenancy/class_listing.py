@@ -1,0 +1,122 @@
+"""The customer-class list page (``customerClasses``): filters, sorts, counts and keyset
+pages, all computed in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import class_table, customer_table
+from tenancy import class_rows, fields, pagination, policy
+from tenancy.ids import decode
+from tenancy.principal import Principal
+from tenancy.scoping import scoped
+
+c = class_table.c
+
+
+def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
+    """The WHERE clauses of a filter, visibility first. Unknown or undecodable values match
+    nothing rather than failing, and a reseller's filter never reaches another tenant."""
+    clauses: list[Any] = [policy.classes_visible(principal)]
+    text = filters.get("nameContains")
+    if text:
+        clauses.append(c.name_key.contains(fields.name_key(text), autoescape=True))
+    if filters.get("businessModelId") is not None:
+        key = decode(filters["businessModelId"], "BusinessModel")
+        clauses.append(c.business_model_id == key if key is not None else sa.false())
+    currency = filters.get("currencyCode")
+    if currency is not None:
+        clauses.append(c.currency_code.is_(None) if currency == "" else c.currency_code == currency)
+    managed = filters.get("managedBy")
+    if managed is not None:
+        if str(managed["kind"]) == "ADMINISTRATOR":
+            clauses.append(c.tenant_id.is_(None))
+        else:
+            clauses.append(c.tenant_id.is_not(None))
+            if managed.get("resellerId") is not None:
+                key = decode(managed["resellerId"], "Customer")
+                if not principal.is_admin and key != principal.reseller_id:
+                    key = None
+                clauses.append(c.tenant_id == key if key is not None else sa.false())
+    if filters.get("invoicing") is not None:
+        regular, out_of_turn = class_rows.INVOICING_FLAGS[str(filters["invoicing"])]
+        clauses.append(c.regular_invoices_enabled.is_(regular))
+        clauses.append(c.out_of_turn_invoices_enabled.is_(out_of_turn))
+    if filters.get("taxationMethod") is not None:
+        clauses.append(c.taxation_method == str(filters["taxationMethod"]))
+    if not principal.is_admin and filters.get("includeShared", True) is False:
+        clauses.append(c.tenant_id == principal.reseller_id)
+    return clauses
+
+
+def _visible_counts(principal: Principal) -> Any:
+    cc = customer_table.c
+    return (
+        sa.select(cc.customer_class_id.label("class_id"), sa.func.count().label("n"))
+        .where(policy.customers_visible(principal))
+        .group_by(cc.customer_class_id)
+        .subquery("visible_counts")
+    )
+
+
+SORTS: dict[str, tuple[Any, type]] = {
+    "NAME": (c.name_key, str),
+    "CREATED_AT": (c.created_at, datetime),
+    "UPDATED_AT": (c.updated_at, datetime),
+}
+
+
+async def list_classes(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    filters: Mapping[str, Any],
+    order_field: str,
+    direction: str,
+    first: int,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    columns: Sequence[Any] = class_rows.ALL_COLUMNS,
+) -> pagination.Page:
+    statement = sa.select(*columns).where(*filter_clauses(principal, filters))
+    if order_field == "CUSTOMER_COUNT":
+        counts = _visible_counts(principal)
+        sort: Any = sa.func.coalesce(counts.c.n, 0)
+        statement = statement.add_columns(sort.label("sort_value")).outerjoin(
+            counts, counts.c.class_id == c.id
+        )
+        value_type: type = int
+    else:
+        sort, value_type = SORTS[order_field]
+        statement = statement.add_columns(sort.label("sort_value"))
+    mark = f"CustomerClass:{order_field}:{direction}:" + pagination.fingerprint(
+        "customerClasses", filters
+    )
+    return await pagination.keyset_page(
+        conn,
+        scoped(statement),
+        sort=sort,
+        key=c.id,
+        sort_attr="sort_value",
+        mark=mark,
+        value_type=value_type,
+        ascending=direction == "ASC",
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
+
+
+async def count_classes(
+    conn: AsyncConnection, principal: Principal, filters: Mapping[str, Any]
+) -> int:
+    statement = sa.select(sa.func.count()).select_from(class_table)
+    statement = statement.where(*filter_clauses(principal, filters))
+    return int((await conn.execute(scoped(statement))).scalar_one())

@@ -1,0 +1,553 @@
+"""Customer-class use-cases: create, update, clone, delete, share, copy invoice settings.
+
+Every mutation follows SPEC §5's precedence: resolve the objects the input names (only
+NOT_FOUND if any is hidden or missing), then refuse what the caller may see but not
+change (only NOT_PERMITTED), then compare ``expectedVersion`` (only VERSION_CONFLICT),
+and only then collect every validation error at once. Rows a decision depends on are
+locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction is
+BEGIN IMMEDIATE), so the patch is applied to, and validated against, the current row.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.clock import utcnow
+from db.ids import new_id
+from db.models import class_table, customer_table
+from tenancy import audit, catalogs, class_rows, fields, policy, tabs
+from tenancy.errors import ErrorList, FieldError, Path, Refused
+from tenancy.errors import UserErrorCode as Code
+from tenancy.ids import decode, to_global_id
+from tenancy.principal import Principal
+from tenancy.scoping import scoped
+
+TYPE = class_rows.TYPE
+MAX_DELETE = 100
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def visible_classes(
+    conn: AsyncConnection,
+    principal: Principal,
+    keys: Iterable[int],
+    *,
+    columns: Sequence[sa.Column[Any]] = class_rows.ALL_COLUMNS,
+) -> dict[int, Any]:
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    statement = sa.select(*columns).where(
+        class_table.c.id.in_(wanted), policy.classes_visible(principal)
+    )
+    return {row.id: row for row in await conn.execute(scoped(statement))}
+
+
+async def default_class(conn: AsyncConnection, *, lock: bool = False) -> Any:
+    # The Default class is shared with everyone: visible to every principal.
+    statement = sa.select(class_table).where(class_table.c.is_default)
+    if lock:
+        statement = statement.with_for_update()
+    return (await conn.execute(scoped(statement, "default class"))).one()
+
+
+async def customer_counts(
+    conn: AsyncConnection, principal: Principal, keys: Iterable[int]
+) -> dict[int, int]:
+    """Customers per class, counting only customers the caller may see."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    c = customer_table.c
+    statement = (
+        sa.select(c.customer_class_id, sa.func.count())
+        .where(c.customer_class_id.in_(wanted), policy.customers_visible(principal))
+        .group_by(c.customer_class_id)
+    )
+    counts = {key: 0 for key in wanted}
+    counts.update({row[0]: row[1] for row in await conn.execute(scoped(statement))})
+    return counts
+
+
+async def _lock_visible(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
+    if key is None:
+        return None
+    statement = (
+        sa.select(class_table)
+        .where(class_table.c.id == key, policy.classes_visible(principal))
+        .with_for_update()
+    )
+    return (await conn.execute(scoped(statement))).first()
+
+
+async def _reread(conn: AsyncConnection, key: int) -> Any:
+    statement = sa.select(class_table).where(class_table.c.id == key)
+    return (await conn.execute(scoped(statement, "row just written by this request"))).one()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _money_decimals(currency: str | None) -> int:
+    if currency is None:
+        return fields.DEFAULT_MONEY_DECIMALS
+    return catalogs.MINOR_UNITS.get(currency, fields.DEFAULT_MONEY_DECIMALS)
+
+
+async def _name_taken(
+    conn: AsyncConnection, manager: int | None, key: str, exclude: int | None = None
+) -> bool:
+    """Names are unique per manager ignoring case; the caller always sees the namespace
+    it writes into (an administrator sees all, a reseller its own), so TAKEN never
+    reveals another tenant's names."""
+    c = class_table.c
+    statement = sa.select(c.id).where(
+        c.name_key == key, c.tenant_id.is_(None) if manager is None else c.tenant_id == manager
+    )
+    if exclude is not None:
+        statement = statement.where(c.id != exclude)
+    reason = "namespace of the caller's own manager"
+    return (await conn.execute(scoped(statement.limit(1), reason))).first() is not None
+
+
+async def _check_header(
+    conn: AsyncConnection,
+    errors: ErrorList,
+    data: Mapping[str, Any],
+    *,
+    manager: int | None,
+    exclude: int | None = None,
+    current_name: str | None = None,
+    is_default: bool = False,
+) -> dict[str, Any]:
+    """Validate name, description and notificationSender when present in ``data``."""
+    values: dict[str, Any] = {}
+    if "name" in data:
+        raw = data["name"]
+        if raw is None:
+            errors.add(Code.INVALID, ("name",), "name cannot be null; omit it to keep it.")
+        else:
+            name, problem = fields.check_name(raw)
+            if problem:
+                errors.add(problem[0], ("name",), problem[1])
+            elif is_default and name != current_name:
+                errors.add(Code.IMMUTABLE, ("name",), "The Default class cannot be renamed.")
+            elif name != current_name and await _name_taken(
+                conn, manager, fields.name_key(name or ""), exclude
+            ):
+                errors.add(
+                    Code.TAKEN, ("name",), f"This manager already has a class named {name!r}."
+                )
+            else:
+                values["name"] = name
+                values["name_key"] = fields.name_key(name or "")
+    if "description" in data:
+        text, problem = fields.check_text(
+            data["description"], fields.DESCRIPTION_MAX, "description"
+        )
+        if problem:
+            errors.add(problem[0], ("description",), problem[1])
+        else:
+            values["description"] = text
+    if "notificationSender" in data:
+        email, problem = fields.check_email(data["notificationSender"], "notificationSender")
+        if problem:
+            errors.add(problem[0], ("notificationSender",), problem[1])
+        else:
+            values["notification_sender"] = email
+    return values
+
+
+async def _patched_settings(
+    conn: AsyncConnection,
+    errors: ErrorList,
+    current: tabs.Settings,
+    data: Mapping[str, Any],
+    resolved: Mapping[Path, int],
+    currency: str | None,
+) -> tabs.Settings:
+    state = tabs.Patching(
+        errors=errors,
+        money_decimals=_money_decimals(currency),
+        has_currency=currency is not None,
+        resolved=resolved,
+    )
+    settings = tabs.apply_patch(current, data, state)
+    taxes = await catalogs.entries_by_key(conn, "CustomTax", settings["taxation"]["customTaxIds"])
+    tabs.validate(
+        settings,
+        state,
+        lambda key: taxes[key].applied_to if key in taxes else None,
+    )
+    return settings
+
+
+def _only(errors: ErrorList) -> None:
+    """Stop at a precedence tier that found something (NOT_FOUND, NOT_PERMITTED, ...)."""
+    errors.raise_if_any()
+
+
+async def _write_new(conn: AsyncConnection, values: dict[str, Any], taken_path: Path) -> int:
+    key = new_id()
+    now = utcnow()
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                class_table.insert().values(
+                    id=key, version=1, created_at=now, updated_at=now, **values
+                )
+            )
+    except IntegrityError:
+        # A concurrent request took the name between our check and our insert.
+        raise Refused(
+            [
+                FieldError(
+                    Code.TAKEN,
+                    ("input", *taken_path),
+                    "This manager already has a class with this name.",
+                )
+            ]
+        ) from None
+    return key
+
+
+# --------------------------------------------------------------------------- create
+
+
+async def create_customer_class(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    own_id = to_global_id("Customer", principal.reseller_id) if principal.reseller_id else None
+    # 1. Resolve what the input names.
+    errors = ErrorList()
+    manager: int | None = policy.class_manager_for_new(principal)
+    manager_row = None
+    if principal.is_admin and data.get("managingResellerId") is not None:
+        manager = decode(data["managingResellerId"], "Customer")
+        rows = (
+            await conn.execute(
+                scoped(sa.select(customer_table).where(customer_table.c.id == manager))
+            )
+            if manager is not None
+            else None
+        )
+        manager_row = rows.first() if rows is not None else None
+        if manager_row is None:
+            errors.add(Code.NOT_FOUND, ("managingResellerId",), "No customer has this ID.")
+    business_model = None
+    if data.get("businessModelId") is not None:
+        business_model = decode(data["businessModelId"], "BusinessModel")
+        if business_model is None or not await catalogs.entries_by_key(
+            conn, "BusinessModel", [business_model]
+        ):
+            errors.add(Code.NOT_FOUND, ("businessModelId",), "No business model has this ID.")
+    resolved = await catalogs.resolve(conn, tabs.references(data), errors)
+    _only(errors)
+    # 2. What a reseller may not ask for.
+    if not principal.is_admin:
+        if not policy.names_reseller(principal, data.get("managingResellerId"), own_id):
+            errors.add(
+                Code.NOT_PERMITTED,
+                ("managingResellerId",),
+                "Resellers create classes that they manage themselves.",
+            )
+        if data.get("sharedWithResellers"):
+            errors.add(
+                Code.NOT_PERMITTED,
+                ("sharedWithResellers",),
+                "Only administrators share classes with resellers.",
+            )
+        _only(errors)
+    # 3. Validation.
+    if manager_row is not None and manager_row.customer_type != "RESELLER":
+        errors.add(
+            Code.INVALID, ("managingResellerId",), "A class is managed by a RESELLER customer."
+        )
+    if "name" not in data:
+        errors.add(Code.REQUIRED, ("name",), "name is required.")
+    header = await _check_header(conn, errors, data, manager=manager)
+    currency = data.get("currencyCode")
+    if currency is not None and currency not in catalogs.MINOR_UNITS:
+        errors.add(Code.INVALID, ("currencyCode",), "Unknown ISO 4217 currency code.")
+        currency = None
+    shared = bool(data.get("sharedWithResellers", False))
+    if shared and manager is not None:
+        errors.add(
+            Code.DEPENDENCY,
+            ("sharedWithResellers",),
+            "Only administrator-managed classes can be shared with resellers.",
+        )
+    defaults = tabs.default_settings(None if currency is None else _money_decimals(currency))
+    settings = await _patched_settings(conn, errors, defaults, data, resolved, currency)
+    errors.raise_if_any()
+    key = await _write_new(
+        conn,
+        {
+            "tenant_id": manager,
+            "business_model_id": business_model,
+            "currency_code": currency,
+            "shared_with_resellers": shared,
+            "is_default": False,
+            "description": None,
+            "notification_sender": None,
+            **header,
+            **class_rows.tab_values(settings),
+        },
+        ("name",),
+    )
+    row = await _reread(conn, key)
+    await _audit(conn, principal, "CREATE", row, class_rows.created(class_rows.snapshot(row)))
+    return row
+
+
+async def _audit(
+    conn: AsyncConnection, principal: Principal, action: str, row: Any, changes: dict[str, Any]
+) -> None:
+    await audit.record(
+        conn,
+        principal=principal,
+        action=action,
+        object_type=TYPE,
+        object_key=row.id,
+        tenant_id=row.tenant_id,
+        changes=changes,
+    )
+
+
+# --------------------------------------------------------------------------- update
+
+
+async def _changeable(
+    conn: AsyncConnection,
+    principal: Principal,
+    raw_id: object,
+    expected_version: int | None,
+    errors: ErrorList,
+    extra_refs: Sequence[tabs.Reference] = (),
+) -> tuple[Any, dict[Path, int]]:
+    """Lock the class an input names and run the three precedence tiers before validation."""
+    row = await _lock_visible(conn, principal, decode(raw_id, TYPE))
+    if row is None:
+        errors.add(Code.NOT_FOUND, ("id",), "No customer class has this ID.")
+    resolved = await catalogs.resolve(conn, extra_refs, errors)
+    _only(errors)
+    if not policy.may_change_class(principal, row):
+        errors.add(
+            Code.NOT_PERMITTED,
+            ("id",),
+            "This class is shared by the administrator and is read-only for resellers.",
+        )
+        _only(errors)
+    if expected_version is not None and expected_version != row.version:
+        errors.add(
+            Code.VERSION_CONFLICT,
+            ("expectedVersion",),
+            f"The class is at version {row.version}; reload it and retry.",
+        )
+        _only(errors)
+    return row, resolved
+
+
+async def _save_change(
+    conn: AsyncConnection,
+    principal: Principal,
+    row: Any,
+    values: dict[str, Any],
+    action: str = "UPDATE",
+    changes: dict[str, Any] | None = None,
+) -> Any:
+    """Write ``values`` if they change anything: version + 1 and one audit event.
+
+    A patch that changes nothing succeeds without a version bump or an event.
+    """
+    current = row._mapping
+    changed = {k: v for k, v in values.items() if current[k] != v}
+    if not changed:
+        return row
+    statement = (
+        class_table.update()
+        .where(class_table.c.id == row.id)
+        .values(version=class_table.c.version + 1, updated_at=utcnow(), **changed)
+    )
+    await conn.execute(scoped(statement.where(policy.classes_visible(principal))))
+    after = await _reread(conn, row.id)
+    if changes is None:
+        changes = class_rows.diff(class_rows.snapshot(row), class_rows.snapshot(after))
+    if changes:
+        await _audit(conn, principal, action, after, changes)
+    return after
+
+
+async def update_customer_class(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    errors = ErrorList()
+    row, resolved = await _changeable(
+        conn, principal, data.get("id"), data.get("expectedVersion"), errors, tabs.references(data)
+    )
+    values = await _check_header(
+        conn,
+        errors,
+        data,
+        manager=row.tenant_id,
+        exclude=row.id,
+        current_name=row.name,
+        is_default=row.is_default,
+    )
+    settings = await _patched_settings(
+        conn, errors, class_rows.settings_of(row), data, resolved, row.currency_code
+    )
+    errors.raise_if_any()
+    return await _save_change(conn, principal, row, {**values, **class_rows.tab_values(settings)})
+
+
+async def copy_regular_invoice_settings_to_out_of_turn(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    errors = ErrorList()
+    row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
+    settings = class_rows.settings_of(row)
+    regular = settings["regularInvoices"]
+    # Validate the copy as if the input had set every copied field.
+    patch = {
+        "outOfTurnInvoices": {
+            "paymentTerms": copy.deepcopy(regular["paymentTerms"]),
+            "pastDue": copy.deepcopy(regular["pastDue"]),
+        }
+    }
+    settings = await _patched_settings(conn, errors, settings, patch, {}, row.currency_code)
+    errors.raise_if_any()
+    return await _save_change(conn, principal, row, class_rows.tab_values(settings))
+
+
+# --------------------------------------------------------------------------- clone
+
+
+async def clone_customer_class(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    errors = ErrorList()
+    key = decode(data.get("id"), TYPE)
+    source = (await visible_classes(conn, principal, [key] if key else [])).get(key or 0)
+    if source is None:
+        errors.add(Code.NOT_FOUND, ("id",), "No customer class has this ID.")
+        _only(errors)
+    # Administrators keep the source's manager; a reseller's copy is its own.
+    manager = source.tenant_id if principal.is_admin else principal.reseller_id
+    header = await _check_header(conn, errors, {"name": data.get("name")}, manager=manager)
+    errors.raise_if_any()
+    m = source._mapping
+    new_key = await _write_new(
+        conn,
+        {
+            "tenant_id": manager,
+            "description": m["description"],
+            "business_model_id": m["business_model_id"],
+            "currency_code": m["currency_code"],
+            "notification_sender": m["notification_sender"],
+            "shared_with_resellers": False,
+            "is_default": False,
+            **header,
+            **class_rows.tab_values(class_rows.settings_of(source)),
+        },
+        ("name",),
+    )
+    row = await _reread(conn, new_key)
+    changes = class_rows.created(class_rows.snapshot(row))
+    changes["clonedFrom"] = {"before": None, "after": to_global_id(TYPE, source.id)}
+    await _audit(conn, principal, "CLONE", row, changes)
+    return row
+
+
+# --------------------------------------------------------------------------- sharing
+
+
+async def _in_use(
+    conn: AsyncConnection, principal: Principal, key: int, *, by_resellers_only: bool = False
+) -> bool:
+    """Whether a customer the caller may see uses the class (SPEC §2: IN_USE decisions
+    involve only visible customers)."""
+    c = customer_table.c
+    statement = sa.select(c.id).where(
+        c.customer_class_id == key, policy.customers_visible(principal)
+    )
+    if by_resellers_only:
+        statement = statement.where(c.tenant_id.is_not(None))
+    return (await conn.execute(scoped(statement.limit(1)))).first() is not None
+
+
+async def set_customer_class_sharing(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    policy.require_administrator(principal, "share classes with resellers")
+    errors = ErrorList()
+    row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
+    shared = bool(data["shared"])
+    if shared == row.shared_with_resellers:
+        return row
+    if shared and row.tenant_id is not None:
+        errors.add(
+            Code.DEPENDENCY,
+            ("shared",),
+            "Only administrator-managed classes can be shared with resellers.",
+        )
+    if not shared and row.is_default:
+        errors.add(Code.DEFAULT_CLASS, ("id",), "The Default class is always shared.")
+    elif not shared and await _in_use(conn, principal, row.id, by_resellers_only=True):
+        errors.add(
+            Code.IN_USE, ("id",), "Customers of resellers use this class; it cannot be unshared."
+        )
+    errors.raise_if_any()
+    return await _save_change(
+        conn,
+        principal,
+        row,
+        {"shared_with_resellers": shared},
+        action="SHARE" if shared else "UNSHARE",
+        changes={"sharedWithResellers": {"before": not shared, "after": shared}},
+    )
+
+
+# --------------------------------------------------------------------------- delete
+
+
+async def delete_customer_classes(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> tuple[list[str], list[FieldError]]:
+    """The one mutation with partial success: deletes every deletable ID and explains
+    each refused one (NOT_FOUND, NOT_PERMITTED, DEFAULT_CLASS, IN_USE; one error per ID)."""
+    ids = list(data.get("ids") or [])
+    errors = ErrorList()
+    if len(ids) > MAX_DELETE:
+        errors.add(Code.OUT_OF_RANGE, ("ids",), f"Delete at most {MAX_DELETE} classes at a time.")
+        raise Refused(errors.errors)
+    deleted: list[str] = []
+    for index, raw in enumerate(ids):
+        path: Path = ("ids", str(index))
+        row = await _lock_visible(conn, principal, decode(raw, TYPE))
+        if row is None:
+            already = raw in deleted
+            if not already:
+                errors.add(Code.NOT_FOUND, path, "No customer class has this ID.")
+            continue
+        if not policy.may_change_class(principal, row):
+            errors.add(Code.NOT_PERMITTED, path, "Shared classes are read-only for resellers.")
+        elif row.is_default:
+            errors.add(Code.DEFAULT_CLASS, path, "The Default class cannot be deleted.")
+        elif await _in_use(conn, principal, row.id):
+            errors.add(Code.IN_USE, path, "Customers use this class; assign them another first.")
+        else:
+            before = class_rows.snapshot(row)
+            statement = class_table.delete().where(class_table.c.id == row.id)
+            await conn.execute(scoped(statement.where(policy.classes_visible(principal))))
+            await _audit(conn, principal, "DELETE", row, class_rows.deleted(before))
+            deleted.append(to_global_id(TYPE, row.id))
+    return deleted, errors.errors

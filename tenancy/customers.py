@@ -1,0 +1,494 @@
+"""Customers: creation, listing, class assignment (SPEC §4), overrides and the settings a
+customer experiences."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.clock import utcnow
+from db.ids import new_id
+from db.models import class_table, customer_table
+from tenancy import audit, catalogs, class_rows, customer_classes, fields, pagination, policy
+from tenancy.errors import ErrorList
+from tenancy.errors import UserErrorCode as Code
+from tenancy.ids import decode, to_global_id
+from tenancy.principal import Principal
+from tenancy.scoping import scoped
+
+TYPE = "Customer"
+MAX_RESELLER_LEVEL = 3
+
+
+async def visible_customers(
+    conn: AsyncConnection, principal: Principal, keys: Iterable[int]
+) -> dict[int, Any]:
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    statement = sa.select(customer_table).where(
+        customer_table.c.id.in_(wanted), policy.customers_visible(principal)
+    )
+    return {row.id: row for row in await conn.execute(scoped(statement))}
+
+
+async def _lock_visible(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
+    if key is None:
+        return None
+    statement = (
+        sa.select(customer_table)
+        .where(customer_table.c.id == key, policy.customers_visible(principal))
+        .with_for_update()
+    )
+    return (await conn.execute(scoped(statement))).first()
+
+
+async def _reread(conn: AsyncConnection, key: int) -> Any:
+    statement = sa.select(customer_table).where(customer_table.c.id == key)
+    return (await conn.execute(scoped(statement, "row just written by this request"))).one()
+
+
+async def _audit(
+    conn: AsyncConnection, principal: Principal, action: str, row: Any, changes: dict[str, Any]
+) -> None:
+    await audit.record(
+        conn,
+        principal=principal,
+        action=action,
+        object_type=TYPE,
+        object_key=row.id,
+        tenant_id=row.tenant_id,
+        changes=changes,
+    )
+
+
+def _class_gid(key: int | None) -> str | None:
+    return None if key is None else to_global_id(class_rows.TYPE, key)
+
+
+# --------------------------------------------------------------------------- create
+
+
+async def create_customer(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    errors = ErrorList()
+    own_id = to_global_id(TYPE, principal.reseller_id) if principal.reseller_id else None
+    # 1. Resolve what the input names.
+    parent = None
+    if principal.is_admin and data.get("parentId") is not None:
+        parent = await _lock_visible(conn, principal, decode(data["parentId"], TYPE))
+        if parent is None:
+            errors.add(Code.NOT_FOUND, ("parentId",), "No customer has this ID.")
+    class_row = None
+    if data.get("customerClassId") is not None:
+        key = decode(data["customerClassId"], class_rows.TYPE)
+        class_row = await customer_classes._lock_visible(conn, principal, key)
+        if class_row is None:
+            errors.add(Code.NOT_FOUND, ("customerClassId",), "No customer class has this ID.")
+    errors.raise_if_any()
+    # 2. What the caller may not ask for.
+    if not principal.is_admin:
+        if not policy.names_reseller(principal, data.get("parentId"), own_id):
+            errors.add(Code.NOT_PERMITTED, ("parentId",), "Resellers create their own customers.")
+            errors.raise_if_any()
+        parent = await _lock_visible(conn, principal, principal.reseller_id)
+    parent_id = parent.id if parent is not None else None
+    if class_row is None:
+        class_row = await customer_classes.default_class(conn, lock=True)
+    customer_type = str(data.get("customerType") or "RETAIL")
+    currency = data.get("currencyCode")
+    problems = policy.assignment_problems(principal, class_row, parent_id, str(currency))
+    if "NOT_PERMITTED" in problems:
+        errors.add(
+            Code.NOT_PERMITTED,
+            ("customerClassId",),
+            "Only the managing reseller assigns a reseller's class.",
+        )
+        errors.raise_if_any()
+    # 3. Validation.
+    name, problem = fields.check_name(data.get("name"))
+    if problem:
+        errors.add(problem[0], ("name",), problem[1])
+    if currency not in catalogs.MINOR_UNITS:
+        errors.add(Code.INVALID, ("currencyCode",), "Unknown ISO 4217 currency code.")
+    if parent is not None and parent.customer_type != "RESELLER":
+        errors.add(Code.INVALID, ("parentId",), "A customer's parent must be a RESELLER customer.")
+    level = 0
+    if customer_type == "RESELLER":
+        level = (parent.reseller_level if parent is not None else 0) + 1
+        if level > MAX_RESELLER_LEVEL:
+            errors.add(
+                Code.INVALID,
+                ("customerType",),
+                f"Resellers nest at most {MAX_RESELLER_LEVEL} levels deep.",
+            )
+    if currency in catalogs.MINOR_UNITS:
+        _assignment_errors(errors, problems)
+    errors.raise_if_any()
+    key = new_id()
+    await conn.execute(
+        customer_table.insert().values(
+            id=key,
+            tenant_id=parent_id,
+            name=name,
+            name_key=fields.name_key(name or ""),
+            customer_type=customer_type,
+            reseller_level=level,
+            currency_code=currency,
+            customer_class_id=class_row.id,
+            created_at=utcnow(),
+        )
+    )
+    row = await _reread(conn, key)
+    changes = {
+        "name": name,
+        "customerType": customer_type,
+        "currency": currency,
+        "parent": None if parent_id is None else to_global_id(TYPE, parent_id),
+        "customerClass": _class_gid(class_row.id),
+    }
+    await _audit(
+        conn,
+        principal,
+        "CREATE",
+        row,
+        {k: {"before": None, "after": v} for k, v in changes.items()},
+    )
+    return row
+
+
+def _assignment_errors(errors: ErrorList, problems: Sequence[str]) -> None:
+    if "CURRENCY_MISMATCH" in problems:
+        errors.add(
+            Code.CURRENCY_MISMATCH,
+            ("customerClassId",),
+            "The class has another currency than the customer.",
+        )
+    if "OWNERSHIP_MISMATCH" in problems:
+        errors.add(
+            Code.OWNERSHIP_MISMATCH,
+            ("customerClassId",),
+            "The class is not available to this customer's manager.",
+        )
+
+
+# --------------------------------------------------------------------------- assign
+
+
+async def assign_customer_class(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    errors = ErrorList()
+    customer = await _lock_visible(conn, principal, decode(data.get("customerId"), TYPE))
+    if customer is None:
+        errors.add(Code.NOT_FOUND, ("customerId",), "No customer has this ID.")
+    raw_class = data.get("customerClassId")
+    if raw_class is None:
+        class_row = await customer_classes.default_class(conn, lock=True)
+    else:
+        key = decode(raw_class, class_rows.TYPE)
+        class_row = await customer_classes._lock_visible(conn, principal, key)
+        if class_row is None:
+            errors.add(Code.NOT_FOUND, ("customerClassId",), "No customer class has this ID.")
+    errors.raise_if_any()
+    if not policy.may_change_customer(principal, customer):
+        errors.add(Code.NOT_PERMITTED, ("customerId",), "Your own record is read-only.")
+        errors.raise_if_any()
+    problems = policy.assignment_problems(
+        principal, class_row, customer.tenant_id, customer.currency_code
+    )
+    if "NOT_PERMITTED" in problems:
+        errors.add(
+            Code.NOT_PERMITTED,
+            ("customerClassId",),
+            "Administrators may view and edit a reseller's class but only that reseller"
+            " assigns it.",
+        )
+        errors.raise_if_any()
+    _assignment_errors(errors, problems)
+    errors.raise_if_any()
+    if customer.customer_class_id == class_row.id:
+        return customer
+    previous = await _class_of(conn, customer.customer_class_id)
+    await conn.execute(
+        scoped(
+            customer_table.update()
+            .where(customer_table.c.id == customer.id, policy.customers_visible(principal))
+            .values(customer_class_id=class_row.id)
+        )
+    )
+    changes: dict[str, Any] = {
+        "customerClass": {
+            "before": _class_gid(customer.customer_class_id),
+            "after": _class_gid(class_row.id),
+        }
+    }
+    # A new business model changes the service type the customer is billed for.
+    if previous is not None and previous.business_model_id != class_row.business_model_id:
+        changes["businessModel"] = {
+            "before": _gid("BusinessModel", previous.business_model_id),
+            "after": _gid("BusinessModel", class_row.business_model_id),
+        }
+    row = await _reread(conn, customer.id)
+    await _audit(conn, principal, "ASSIGN", row, changes)
+    return row
+
+
+def _gid(type_name: str, key: int | None) -> str | None:
+    return None if key is None else to_global_id(type_name, key)
+
+
+async def _class_of(conn: AsyncConnection, key: int) -> Any:
+    """The class a changeable customer uses (visible to its manager by construction)."""
+    statement = sa.select(class_table).where(class_table.c.id == key)
+    return (await conn.execute(scoped(statement, "class of a changeable customer"))).first()
+
+
+# --------------------------------------------------------------------------- overrides
+
+# Override input key -> (column, dotted path of the effective setting it replaces).
+OVERRIDES = {
+    "regularInvoicesEnabled": ("override_regular_invoices_enabled", "regularInvoices.enabled"),
+    "outOfTurnInvoicesEnabled": (
+        "override_out_of_turn_invoices_enabled",
+        "outOfTurnInvoices.enabled",
+    ),
+    "sendStatistics": ("override_send_statistics", "generalInfo.sendStatistics"),
+    "suspendOnInsufficientFunds": (
+        "override_suspend_on_insufficient_funds",
+        "generalInfo.suspendOnInsufficientFunds",
+    ),
+}
+TEMPLATE_OVERRIDES = {
+    "regularInvoiceTemplate": (
+        "override_regular_template",
+        "override_regular_template_id",
+        "regularInvoices.invoiceTemplate",
+    ),
+    "outOfTurnInvoiceTemplate": (
+        "override_out_of_turn_template",
+        "override_out_of_turn_template_id",
+        "outOfTurnInvoices.invoiceTemplate",
+    ),
+}
+
+
+def overrides_of(row: Any) -> dict[str, Any]:
+    """The overrides of a customer row, in audit form (templates as {template: ID})."""
+    m = row._mapping
+    result: dict[str, Any] = {key: m[column] for key, (column, _path) in OVERRIDES.items()}
+    for key, (flag, column, _path) in TEMPLATE_OVERRIDES.items():
+        result[key] = {"template": _gid("InvoiceTemplate", m[column])} if m[flag] else None
+    return result
+
+
+async def update_customer_overrides(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    errors = ErrorList()
+    customer = await _lock_visible(conn, principal, decode(data.get("customerId"), TYPE))
+    if customer is None:
+        errors.add(Code.NOT_FOUND, ("customerId",), "No customer has this ID.")
+    templates: dict[str, tuple[bool, int | None]] = {}
+    for key in TEMPLATE_OVERRIDES:
+        if key not in data:
+            continue
+        given = data[key]
+        if given is None:
+            templates[key] = (False, None)  # back to the class's template
+            continue
+        raw = given.get("templateId")
+        if raw is None:
+            templates[key] = (True, None)  # override: no invoice documents
+            continue
+        template = decode(raw, "InvoiceTemplate")
+        found = template is not None and await catalogs.entries_by_key(
+            conn, "InvoiceTemplate", [template]
+        )
+        if not found:
+            errors.add(Code.NOT_FOUND, (key, "templateId"), "No invoice template has this ID.")
+        templates[key] = (True, template)
+    errors.raise_if_any()
+    if not policy.may_change_customer(principal, customer):
+        errors.add(Code.NOT_PERMITTED, ("customerId",), "Your own record is read-only.")
+        errors.raise_if_any()
+    # Validate together with the class values the overrides combine with (SPEC §4).
+    class_row = await _class_of(conn, customer.customer_class_id)
+    statistics = class_row.general_info["generateStatistics"]
+    if data.get("regularInvoicesEnabled") and not statistics:
+        errors.add(
+            Code.DEPENDENCY,
+            ("regularInvoicesEnabled",),
+            "The customer's class has statistics off; regular invoices need them.",
+        )
+    send = data.get("sendStatistics")
+    if send is not None and str(send) != "DO_NOT_SEND" and not statistics:
+        errors.add(
+            Code.DEPENDENCY,
+            ("sendStatistics",),
+            "The customer's class has statistics off; there are none to send.",
+        )
+    errors.raise_if_any()
+    values: dict[str, Any] = {}
+    for key, (column, _path) in OVERRIDES.items():
+        if key in data:
+            value = data[key]
+            values[column] = (
+                None if value is None else (str(value) if key == "sendStatistics" else bool(value))
+            )
+    for key, (flag, column, _path) in TEMPLATE_OVERRIDES.items():
+        if key in templates:
+            values[flag], values[column] = templates[key]
+    current = customer._mapping
+    if all(current[column] == value for column, value in values.items()):
+        return customer
+    await conn.execute(
+        scoped(
+            customer_table.update()
+            .where(customer_table.c.id == customer.id, policy.customers_visible(principal))
+            .values(**values)
+        )
+    )
+    row = await _reread(conn, customer.id)
+    before, after = overrides_of(customer), overrides_of(row)
+    changes = {
+        f"overrides.{key}": {"before": before[key], "after": after[key]}
+        for key in before
+        if before[key] != after[key]
+    }
+    await _audit(conn, principal, "UPDATE", row, changes)
+    return row
+
+
+def effective_settings(class_row: Any, customer: Any) -> tuple[dict[str, Any], list[str]]:
+    """The class's tabs with the customer's overrides applied, and the overridden paths.
+
+    Computed on read, so a class change reaches every customer without an override with
+    no per-customer write.
+    """
+    settings = copy.deepcopy(class_rows.settings_of(class_row))
+    m = customer._mapping
+    overridden: list[str] = []
+    for column, path in OVERRIDES.values():
+        if m[column] is not None:
+            tab, name = path.split(".")
+            settings[tab][name] = m[column]
+            overridden.append(path)
+    for flag, column, path in TEMPLATE_OVERRIDES.values():
+        if m[flag]:
+            tab = path.split(".")[0]
+            settings[tab]["invoiceTemplateId"] = m[column]
+            overridden.append(path)
+    return settings, sorted(overridden)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def list_filter(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
+    """WHERE clauses of ``customers(filter:)``; IDs that do not decode match nothing."""
+    c = customer_table.c
+    clauses: list[Any] = [policy.customers_visible(principal)]
+    text = filters.get("nameContains")
+    if text:
+        clauses.append(c.name_key.contains(fields.name_key(text), autoescape=True))
+    if filters.get("customerType") is not None:
+        clauses.append(c.customer_type == str(filters["customerType"]))
+    if filters.get("parentId") is not None:
+        parent = decode(filters["parentId"], TYPE)
+        if not principal.is_admin and parent != principal.reseller_id:
+            parent = None  # a reseller's filter never reaches another tenant
+        clauses.append(c.tenant_id == parent if parent is not None else sa.false())
+    if filters.get("customerClassId") is not None:
+        key = decode(filters["customerClassId"], class_rows.TYPE)
+        clauses.append(c.customer_class_id == key if key is not None else sa.false())
+    return clauses
+
+
+async def list_customers(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    filters: Mapping[str, Any],
+    first: int,
+    after: str | None,
+) -> pagination.Page:
+    """Customers sorted by name, then id."""
+    statement = sa.select(customer_table).where(*list_filter(principal, filters))
+    c = customer_table.c
+    return await pagination.keyset_page(
+        conn,
+        scoped(statement),
+        sort=c.name_key,
+        key=c.id,
+        sort_attr="name_key",
+        mark="Customer:NAME:" + pagination.fingerprint("customers", filters),
+        value_type=str,
+        ascending=True,
+        first=first,
+        after=after,
+    )
+
+
+async def count_customers(
+    conn: AsyncConnection, principal: Principal, filters: Mapping[str, Any]
+) -> int:
+    statement = sa.select(sa.func.count()).select_from(customer_table)
+    statement = statement.where(*list_filter(principal, filters))
+    return int((await conn.execute(scoped(statement))).scalar_one())
+
+
+CLASS_CUSTOMERS_MARK = "Customer:NAME:" + pagination.fingerprint("CustomerClass.customers", None)
+
+
+async def customers_of_classes(
+    conn: AsyncConnection,
+    principal: Principal,
+    class_keys: Sequence[int],
+    *,
+    first: int,
+    after: str | None,
+) -> dict[int, pagination.Page]:
+    """One page of visible customers for each class, in one statement (a window
+    function numbers each class's customers), so a page of classes costs one query."""
+    c = customer_table.c
+    size = max(1, min(first, pagination.MAX_PAGE))
+    clauses = [c.customer_class_id.in_(list(set(class_keys))), policy.customers_visible(principal)]
+    if after is not None:
+        value, key = pagination.decode_cursor(after, CLASS_CUSTOMERS_MARK, str)
+        clauses.append(
+            sa.tuple_(c.name_key, c.id)
+            > sa.tuple_(sa.literal(value, c.name_key.type), sa.literal(key, c.id.type))
+        )
+    number = (
+        sa.func.row_number()
+        .over(partition_by=c.customer_class_id, order_by=(c.name_key, c.id))
+        .label("position")
+    )
+    inner = sa.select(customer_table, number).where(*clauses).subquery()
+    statement = (
+        sa.select(inner)
+        .where(inner.c.position <= size + 1)
+        .order_by(inner.c.customer_class_id, inner.c.position)
+    )
+    grouped: dict[int, list[Any]] = {key: [] for key in class_keys}
+    for row in await conn.execute(scoped(statement)):
+        grouped[row.customer_class_id].append(row)
+    pages = {}
+    for key, rows in grouped.items():
+        more = len(rows) > size
+        rows = rows[:size]
+        pages[key] = pagination.Page(
+            rows=rows,
+            cursors=[
+                pagination.encode_cursor(CLASS_CUSTOMERS_MARK, r.name_key, r.id) for r in rows
+            ],
+            has_next=more,
+            has_previous=after is not None,
+        )
+    return pages

@@ -1,0 +1,144 @@
+"""A small believable data set for ``billclass serve --demo``: two resellers (one with a
+sub-reseller), catalogs, classes of every manager and customers using them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.clock import utcnow
+from db.models import customer_table
+from tenancy import catalogs, customer_classes, customers, tokens
+from tenancy.ids import to_global_id
+from tenancy.principal import CLI, Principal, Role
+from tenancy.scoping import scoped
+
+
+def _gid(type_name: str, row: Any) -> str:
+    return to_global_id(type_name, row.id)
+
+
+async def already_seeded(conn: AsyncConnection) -> bool:
+    statement = sa.select(customer_table.c.id).where(customer_table.c.name == "Skyline Telecom")
+    return (await conn.execute(scoped(statement.limit(1), "demo check"))).first() is not None
+
+
+async def seed(conn: AsyncConnection) -> dict[str, str]:
+    """Create the data set as the administrator; returns a fresh token per role."""
+    admin = CLI
+    pbx = await catalogs.create_business_model(
+        conn, principal=admin, data={"code": "hosted-pbx", "name": "Hosted IP PBX"}
+    )
+    template = await catalogs.create_named_entry(
+        conn, principal=admin, type_name="InvoiceTemplate", data={"name": "Standard invoice"}
+    )
+    notification_set = await catalogs.create_named_entry(
+        conn, principal=admin, type_name="NotificationSet", data={"name": "Default e-mails"}
+    )
+    vat = await catalogs.create_custom_tax(
+        conn,
+        principal=admin,
+        data={"name": "City tax", "ratePercent": "1.5", "appliedTo": "ALL_CHARGES"},
+    )
+    del vat
+    retail = await customer_classes.create_customer_class(
+        conn,
+        principal=admin,
+        data={
+            "name": "Retail",
+            "description": "Consumers, billed monthly.",
+            "currencyCode": "USD",
+            "businessModelId": _gid("BusinessModel", pbx),
+            "sharedWithResellers": True,
+            "regularInvoices": {
+                "enabled": True,
+                "invoiceTemplateId": _gid("InvoiceTemplate", template),
+                "paymentTerms": {"netDays": 14, "dueDateReminderDays": [7, 2]},
+                "pastDue": {"lateFee": "5.00", "suspendAfterDays": 30, "terminateAfterDays": 90},
+            },
+            "notifications": {
+                "notificationSetId": _gid("NotificationSet", notification_set),
+                "settings": [{"type": "INVOICE_ISSUED", "email": {"send": True}}],
+            },
+            "taxation": {
+                "method": "FIXED_VAT_RATE",
+                "assessTaxes": True,
+                "vatRatePercent": "20",
+                "taxName": "VAT",
+            },
+            "fraudProtection": {"dailySpendingThreshold": "200.00", "checkRemainingFunds": True},
+        },
+    )
+    business = await customer_classes.create_customer_class(
+        conn,
+        principal=admin,
+        data={
+            "name": "Business",
+            "description": "Companies on net-30 terms.",
+            "currencyCode": "EUR",
+            "regularInvoices": {"enabled": True, "paymentTerms": {"netDays": 30}},
+        },
+    )
+    resellers = {}
+    for name in ("Skyline Telecom", "Harbor Networks"):
+        resellers[name] = await customers.create_customer(
+            conn,
+            principal=admin,
+            data={"name": name, "customerType": "RESELLER", "currencyCode": "USD"},
+        )
+    skyline = resellers["Skyline Telecom"]
+    await customers.create_customer(
+        conn,
+        principal=admin,
+        data={
+            "name": "Acme GmbH",
+            "currencyCode": "EUR",
+            "customerClassId": _gid("CustomerClass", business),
+        },
+    )
+    as_skyline = Principal(Role.RESELLER, skyline.id, None, "cli")
+    own_class = await customer_classes.create_customer_class(
+        conn,
+        principal=as_skyline,
+        data={
+            "name": "Skyline Home",
+            "currencyCode": "USD",
+            "measuredServices": [
+                {
+                    "parameter": "ACTIVE_CALLS",
+                    "chargeBasedOn": "MAXIMUM",
+                    "pricePerItem": "0.50",
+                    "itemsFreeOfCharge": 2,
+                }
+            ],
+        },
+    )
+    await customers.create_customer(
+        conn,
+        principal=as_skyline,
+        data={"name": "Skyline Wholesale", "customerType": "RESELLER", "currencyCode": "USD"},
+    )
+    for name, class_row in (("Jane Doe", own_class), ("John Roe", retail), ("Corner Cafe", None)):
+        data = {"name": name, "currencyCode": "USD"}
+        if class_row is not None:
+            data["customerClassId"] = _gid("CustomerClass", class_row)
+        await customers.create_customer(conn, principal=as_skyline, data=data)
+    expires = (utcnow() + timedelta(days=30)).isoformat()
+    stamp = utcnow().strftime("%Y%m%d%H%M%S")
+    _row, admin_secret = await tokens.create_api_token(
+        conn, principal=admin, data={"name": f"demo-admin-{stamp}", "role": "ADMINISTRATOR"}
+    )
+    _row, reseller_secret = await tokens.create_api_token(
+        conn,
+        principal=admin,
+        data={
+            "name": f"demo-skyline-{stamp}",
+            "role": "RESELLER",
+            "resellerId": _gid("Customer", skyline),
+            "expiresAt": expires,
+        },
+    )
+    return {"ADMINISTRATOR": admin_secret, "RESELLER (Skyline Telecom)": reseller_secret}

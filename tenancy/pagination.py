@@ -1,0 +1,105 @@
+"""Keyset pagination: opaque cursors bound to one listing, one order and one filter.
+
+A cursor carries the sort value and the id of a row; the next page is "rows after this
+(sort value, id) pair", so pages stay stable and fast however deep they go. A cursor is
+valid only for the listing, order and filter that produced it (SPEC §3): any other use is
+a top-level BAD_USER_INPUT.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from tenancy.errors import BadUserInput
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+
+
+def fingerprint(listing: str, filters: Mapping[str, Any] | None) -> str:
+    canonical = orjson.dumps([listing, filters or {}], option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(canonical).hexdigest()[:16]
+
+
+def encode_cursor(mark: str, value: Any, key: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    return base64.urlsafe_b64encode(orjson.dumps([mark, value, key])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, mark: str, kind: type) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        got_mark, value, key = orjson.loads(base64.urlsafe_b64decode(padded))
+        if got_mark != mark or not isinstance(key, int):
+            raise ValueError
+        if kind is datetime:
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, kind):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise BadUserInput(
+            "This cursor does not belong to this listing, order and filter; start from the"
+            " first page."
+        ) from None
+    return value, key
+
+
+@dataclass
+class Page:
+    rows: Sequence[Any]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+
+
+async def keyset_page(
+    conn: Any,
+    statement: sa.Select[Any],
+    *,
+    sort: Any,
+    key: Any,
+    sort_attr: str,
+    mark: str,
+    value_type: type,
+    ascending: bool,
+    first: int,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Page:
+    """Run ``statement`` (already filtered and scoped) as one keyset page.
+
+    When ``last`` or ``before`` is given the page is taken backwards and ``first`` is
+    ignored. Rows must expose ``sort_attr`` and ``id`` for the cursors.
+    """
+    backward = last is not None or before is not None
+    size = (last if last is not None else DEFAULT_PAGE) if backward else first
+    size = max(1, min(size, MAX_PAGE))
+    cursor = before if backward else after
+    scan_ascending = ascending != backward
+    if cursor is not None:
+        value, cursor_key = decode_cursor(cursor, mark, value_type)
+        pair = sa.tuple_(sort, key)
+        mark_pair = sa.tuple_(sa.literal(value, sort.type), sa.literal(cursor_key, key.type))
+        statement = statement.where(pair > mark_pair if scan_ascending else pair < mark_pair)
+    order = (sort.asc(), key.asc()) if scan_ascending else (sort.desc(), key.desc())
+    rows = list((await conn.execute(statement.order_by(*order).limit(size + 1))).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    if backward:
+        rows.reverse()
+        has_previous, has_next = more, cursor is not None
+    else:
+        has_next, has_previous = more, cursor is not None
+    cursors = [encode_cursor(mark, getattr(row, sort_attr), row.id) for row in rows]
+    return Page(rows=rows, cursors=cursors, has_next=has_next, has_previous=has_previous)

@@ -1,0 +1,299 @@
+"""API tokens: creation, revocation, listing and authentication.
+
+A secret is ``bc_`` followed by 256 random bits; only its SHA-256 is stored. Tokens are
+owned by the administrator (tenant NULL) or by one reseller (tenant = that reseller).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.clock import utcnow
+from db.ids import new_id
+from db.models import customer_table, token_table
+from tenancy import audit, fields, policy
+from tenancy.errors import ErrorList, Refused
+from tenancy.errors import UserErrorCode as Code
+from tenancy.ids import decode, to_global_id
+from tenancy.principal import Principal, Role
+from tenancy.scoping import scoped
+
+TYPE = "ApiToken"
+PREFIX = "bc_"
+MAX_RESELLER_TOKENS = 20
+# A token without expiry counts as expiring this long from now when it creates another.
+IMPLICIT_LIFETIME = timedelta(days=90)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def new_secret() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- authentication
+
+
+async def find_by_secret(conn: AsyncConnection, secret: str) -> Any:
+    """The token row of a secret, or None. Runs before the tenant is known: on PostgreSQL
+    the row-level security policy lets this transaction read only the row whose hash it
+    presents (``billclass.token_hash``), never the table at large."""
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return None
+    token_hash = hash_secret(secret)
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            sa.text("select set_config('billclass.token_hash', :h, true)"), {"h": token_hash}
+        )
+    statement = sa.select(token_table).where(token_table.c.token_hash == token_hash)
+    return (await conn.execute(scoped(statement, "authentication by token hash"))).first()
+
+
+def is_usable(row: Any, now: datetime) -> bool:
+    return row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
+
+
+def principal_of(row: Any) -> Principal:
+    return Principal(
+        role=Role(row.role),
+        reseller_id=row.tenant_id,
+        token_id=row.id,
+        token_name=row.name,
+        token_expires_at=row.expires_at,
+    )
+
+
+async def touch(conn: AsyncConnection, principal: Principal) -> None:
+    """Record use, at most once a minute per token (the WHERE makes concurrent workers
+    agree), in a transaction of its own so reads never become writes on a hot row."""
+    now = utcnow()
+    c = token_table.c
+    statement = (
+        token_table.update()
+        .where(
+            c.id == principal.token_id,
+            policy.tokens_visible(principal),
+            sa.or_(c.last_used_at.is_(None), c.last_used_at < now - LAST_USED_RESOLUTION),
+        )
+        .values(last_used_at=now)
+    )
+    await conn.execute(scoped(statement))
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def list_tokens(
+    conn: AsyncConnection, principal: Principal, *, include_revoked: bool
+) -> Sequence[Any]:
+    c = token_table.c
+    statement = sa.select(token_table).where(policy.tokens_visible(principal))
+    if not include_revoked:
+        statement = statement.where(c.revoked_at.is_(None))
+    statement = statement.order_by(c.created_at.desc(), c.id.desc())
+    return (await conn.execute(scoped(statement))).all()
+
+
+async def visible_tokens(
+    conn: AsyncConnection, principal: Principal, keys: Iterable[int]
+) -> dict[int, Any]:
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    statement = sa.select(token_table).where(
+        token_table.c.id.in_(wanted), policy.tokens_visible(principal)
+    )
+    return {row.id: row for row in await conn.execute(scoped(statement))}
+
+
+# --------------------------------------------------------------------------- create / revoke
+
+
+async def create_api_token(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> tuple[Any, str]:
+    """Returns the new token row and its secret (shown once, never stored)."""
+    errors = ErrorList()
+    role = str(data.get("role"))
+    raw_reseller = data.get("resellerId")
+    reseller_row = None
+    # 1. Resolve: only administrators name a reseller that is looked up.
+    if principal.is_admin and raw_reseller is not None:
+        key = decode(raw_reseller, "Customer")
+        if key is not None:
+            statement = sa.select(customer_table).where(
+                customer_table.c.id == key, policy.customers_visible(principal)
+            )
+            reseller_row = (await conn.execute(scoped(statement))).first()
+        if reseller_row is None:
+            errors.add(Code.NOT_FOUND, ("resellerId",), "No customer has this ID.")
+            errors.raise_if_any()
+    # 2. What a reseller may not ask for (compared with itself, no lookup).
+    if not principal.is_admin:
+        if role == Role.ADMINISTRATOR:
+            errors.add(Code.NOT_PERMITTED, ("role",), "Resellers create RESELLER tokens only.")
+        own = to_global_id("Customer", principal.reseller_id or 0)
+        if not policy.names_reseller(principal, raw_reseller, own):
+            errors.add(
+                Code.NOT_PERMITTED, ("resellerId",), "Resellers create tokens for themselves."
+            )
+        errors.raise_if_any()
+    owner = (
+        principal.reseller_id
+        if not principal.is_admin
+        else (reseller_row.id if reseller_row is not None else None)
+    )
+    # 3. Validation.
+    name, problem = fields.check_name(data.get("name"))
+    if problem:
+        errors.add(problem[0], ("name",), problem[1])
+    if principal.is_admin:
+        if role == Role.ADMINISTRATOR and raw_reseller is not None:
+            errors.add(Code.INVALID, ("resellerId",), "ADMINISTRATOR tokens act for no reseller.")
+        if role == Role.RESELLER and raw_reseller is None:
+            errors.add(Code.REQUIRED, ("resellerId",), "A RESELLER token needs resellerId.")
+        if reseller_row is not None and reseller_row.customer_type != "RESELLER":
+            errors.add(Code.INVALID, ("resellerId",), "resellerId must name a RESELLER customer.")
+    now = utcnow()
+    expires_at = None
+    if data.get("expiresAt") is not None:
+        expires_at, problem = fields.check_datetime(data["expiresAt"], "expiresAt")
+        if problem:
+            errors.add(problem[0], ("expiresAt",), problem[1])
+        elif expires_at is not None and expires_at <= now:
+            errors.add(Code.INVALID, ("expiresAt",), "expiresAt must be in the future.")
+            expires_at = None
+    if not principal.is_admin:
+        ceiling = principal.token_expires_at or now + IMPLICIT_LIFETIME
+        if data.get("expiresAt") is None:
+            errors.add(Code.REQUIRED, ("expiresAt",), "Reseller tokens must expire.")
+        elif expires_at is not None and expires_at > ceiling:
+            errors.add(
+                Code.OUT_OF_RANGE,
+                ("expiresAt",),
+                f"expiresAt may not be later than {ceiling.isoformat()} (the expiry of the"
+                " token creating it).",
+            )
+        if await _active_count(conn, principal, now) >= MAX_RESELLER_TOKENS:
+            errors.add(
+                Code.OUT_OF_RANGE,
+                (),
+                f"A reseller has at most {MAX_RESELLER_TOKENS} active tokens; revoke one first.",
+            )
+    if name and not errors and await _name_taken(conn, principal, owner, fields.name_key(name)):
+        errors.add(Code.TAKEN, ("name",), "This owner already has a token with this name.")
+    errors.raise_if_any()
+    secret = new_secret()
+    key = new_id()
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                token_table.insert().values(
+                    id=key,
+                    tenant_id=owner,
+                    name=name,
+                    name_key=fields.name_key(name or ""),
+                    role=role,
+                    token_hash=hash_secret(secret),
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+    except IntegrityError:
+        raise Refused(_taken_error()) from None
+    row = (await visible_tokens(conn, principal, [key]))[key]
+    await audit.record(
+        conn,
+        principal=principal,
+        action="CREATE",
+        object_type=TYPE,
+        object_key=key,
+        tenant_id=owner,
+        changes={
+            "name": {"before": None, "after": name},
+            "role": {"before": None, "after": role},
+            "reseller": {"before": None, "after": owner and to_global_id("Customer", owner)},
+            "expiresAt": {"before": None, "after": expires_at and expires_at.isoformat()},
+        },
+    )
+    return row, secret
+
+
+def _taken_error() -> list[Any]:
+    errors = ErrorList()
+    errors.add(Code.TAKEN, ("name",), "This owner already has a token with this name.")
+    return errors.errors
+
+
+async def _active_count(conn: AsyncConnection, principal: Principal, now: datetime) -> int:
+    c = token_table.c
+    statement = (
+        sa.select(sa.func.count())
+        .select_from(token_table)
+        .where(
+            policy.tokens_visible(principal),
+            c.revoked_at.is_(None),
+            sa.or_(c.expires_at.is_(None), c.expires_at > now),
+        )
+    )
+    return int((await conn.execute(scoped(statement))).scalar_one())
+
+
+async def _name_taken(
+    conn: AsyncConnection, principal: Principal, owner: int | None, key: str
+) -> bool:
+    c = token_table.c
+    statement = sa.select(c.id).where(
+        c.name_key == key, c.tenant_id.is_(None) if owner is None else c.tenant_id == owner
+    )
+    reason = "token namespace of the caller's own owner"
+    return (await conn.execute(scoped(statement.limit(1), reason))).first() is not None
+
+
+async def revoke_api_token(
+    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+) -> Any:
+    errors = ErrorList()
+    key = decode(data.get("id"), TYPE)
+    row = None
+    if key is not None:
+        statement = (
+            sa.select(token_table)
+            .where(token_table.c.id == key, policy.tokens_visible(principal))
+            .with_for_update()
+        )
+        row = (await conn.execute(scoped(statement))).first()
+    if row is None:
+        errors.add(Code.NOT_FOUND, ("id",), "No API token has this ID.")
+        errors.raise_if_any()
+    if row.revoked_at is not None:
+        return row  # already revoked: nothing changes, no event
+    now = utcnow()
+    await conn.execute(
+        scoped(
+            token_table.update()
+            .where(token_table.c.id == row.id, policy.tokens_visible(principal))
+            .values(revoked_at=now)
+        )
+    )
+    await audit.record(
+        conn,
+        principal=principal,
+        action="REVOKE",
+        object_type=TYPE,
+        object_key=row.id,
+        tenant_id=row.tenant_id,
+        changes={"revokedAt": {"before": None, "after": now.isoformat()}},
+    )
+    return (await visible_tokens(conn, principal, [row.id]))[row.id]
