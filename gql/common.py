@@ -14,33 +14,39 @@ from tenancy.errors import FieldError, UserErrorCode
 
 # Inputs of these scalars reach the tenancy layer untouched, so that a malformed value
 # is a userError with its input path (SPEC §5 "Numbers"), never a top-level error.
-Decimal = strawberry.scalar(
-    NewType("Decimal", str),
-    name="Decimal",
-    description='Exact decimal number, serialized as a string, e.g. "12.50".',
-    serialize=str,
-    parse_value=lambda value: value,
-)
+Decimal = NewType("Decimal", str)
+DateTime = NewType("DateTime", datetime)
+JSON = NewType("JSON", object)
 
 
 def _serialize_datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-DateTime = strawberry.scalar(
-    NewType("DateTime", object),
-    name="DateTime",
-    description="ISO 8601 date-time. Inputs must carry a UTC offset; outputs are in UTC.",
-    serialize=_serialize_datetime,
-    parse_value=lambda value: value,
-)
-JSON = strawberry.scalar(
-    NewType("JSON", object),
-    name="JSON",
-    description="Arbitrary JSON value.",
-    serialize=lambda value: value,
-    parse_value=lambda value: value,
-)
+def _untouched(value: Any) -> Any:
+    return value
+
+
+SCALARS = {
+    Decimal: strawberry.scalar(
+        name="Decimal",
+        description='Exact decimal number, serialized as a string, e.g. "12.50".',
+        serialize=str,
+        parse_value=_untouched,
+    ),
+    DateTime: strawberry.scalar(
+        name="DateTime",
+        description="ISO 8601 date-time. Inputs must carry a UTC offset; outputs are in UTC.",
+        serialize=_serialize_datetime,
+        parse_value=_untouched,
+    ),
+    JSON: strawberry.scalar(
+        name="JSON",
+        description="Arbitrary JSON value.",
+        serialize=_untouched,
+        parse_value=_untouched,
+    ),
+}
 
 
 @strawberry.interface(description="An object with a global ID, refetchable with node(id:).")
@@ -85,7 +91,7 @@ class UserError:
         ' "netDays"]; list elements add their index.'
     )
     message: str
-    code: UserErrorCodeEnum  # type: ignore[valid-type]
+    code: UserErrorCodeEnum
 
     @classmethod
     def of(cls, error: FieldError) -> UserError:

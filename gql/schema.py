@@ -17,6 +17,7 @@ from gql.catalogs.types import (
     InvoiceTemplate,
     NotificationSet,
 )
+from gql.common import SCALARS
 from gql.customer_classes.mutations import CustomerClassMutation
 from gql.customer_classes.queries import CustomerClassQuery
 from gql.customer_classes.types import CustomerClass
@@ -49,7 +50,7 @@ schema = strawberry.Schema(
         AuditEvent,
         ApiToken,
     ],
-    config=StrawberryConfig(disable_field_suggestions=True),
+    config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
 )
 # What graphql-core executes: the endpoint parses, validates and runs requests itself.
 graphql_schema = schema._schema

@@ -29,7 +29,7 @@ class AuditAction(Enum):
 @strawberry.type(description="One successful change, written in the change's transaction.")
 class AuditEvent(Node):
     row: strawberry.Private[Any]
-    at: DateTime  # type: ignore[valid-type]
+    at: DateTime
     action: AuditAction
     actorRole: Role
     actorTokenName: str = strawberry.field(
@@ -40,9 +40,7 @@ class AuditEvent(Node):
         description="Global ID of the changed object (it may no longer exist)."
     )
     objectType: str
-    changes: JSON = strawberry.field(  # type: ignore[valid-type]
-        description="Changed fields: {dotted.path: {before, after}}."
-    )
+    changes: JSON = strawberry.field(description="Changed fields: {dotted.path: {before, after}}.")
 
     @classmethod
     def of(cls, row: Any, viewer_reseller: int | None) -> AuditEvent:

@@ -32,5 +32,5 @@ class CreateBusinessModelInput:
 @strawberry.input
 class CreateCustomTaxInput:
     name: str
-    ratePercent: Decimal  # type: ignore[valid-type]
+    ratePercent: Decimal
     appliedTo: TaxAppliedTo

@@ -112,7 +112,7 @@ class TaxAppliedTo(Enum):
 @strawberry.type(description="A tax of CUSTOM_TAXATION classes.")
 class CustomTax(Node):
     name: str
-    ratePercent: Decimal  # type: ignore[valid-type]
+    ratePercent: Decimal
     appliedTo: TaxAppliedTo
 
     @classmethod

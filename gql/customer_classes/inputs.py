@@ -46,7 +46,7 @@ class GeneralInfoInput:
 class MeasuredServiceInput:
     parameter: MeasuredParameter
     chargeBasedOn: MeasuredChargeBasis
-    pricePerItem: Decimal  # type: ignore[valid-type]
+    pricePerItem: Decimal
     itemsFreeOfCharge: int = 0
     rateCode: str | None = UNSET
     service: str | None = UNSET
@@ -60,7 +60,7 @@ class NotificationChannelInput:
 
 @strawberry.input
 class NotificationSettingInput:
-    type: NotificationType  # type: ignore[valid-type]
+    type: NotificationType
     email: NotificationChannelInput | None = UNSET
     sms: NotificationChannelInput | None = UNSET
 
@@ -87,14 +87,14 @@ class PaymentTermsInput:
 
 @strawberry.input
 class PastDuePolicyInput:
-    collectionThreshold: Decimal | None = UNSET  # type: ignore[valid-type]
+    collectionThreshold: Decimal | None = UNSET
     resendInvoiceDays: list[int] | None = UNSET
-    lateFee: Decimal | None = UNSET  # type: ignore[valid-type]
+    lateFee: Decimal | None = UNSET
     limitServiceAfterDays: int | None = UNSET
     limitationNoticeDays: list[int] | None = UNSET
     suspendAfterDays: int | None = UNSET
     suspensionNoticeDays: list[int] | None = UNSET
-    reactivationFee: Decimal | None = UNSET  # type: ignore[valid-type]
+    reactivationFee: Decimal | None = UNSET
     terminateAfterDays: int | None = UNSET
     terminationNoticeDays: list[int] | None = UNSET
     terminateCommitments: bool | None = UNSET
@@ -128,14 +128,14 @@ class TaxationInput:
     assessTaxes: bool | None = UNSET
     taxesIncludedInRates: bool | None = UNSET
     assessment: TaxAssessment | None = UNSET
-    vatRatePercent: Decimal | None = UNSET  # type: ignore[valid-type]
+    vatRatePercent: Decimal | None = UNSET
     taxName: str | None = UNSET
     customTaxIds: list[strawberry.ID] | None = UNSET
 
 
 @strawberry.input
 class FraudProtectionInput:
-    dailySpendingThreshold: Decimal | None = UNSET  # type: ignore[valid-type]
+    dailySpendingThreshold: Decimal | None = UNSET
     checkRemainingFunds: bool | None = UNSET
     sendWarning: bool | None = UNSET
     warningThresholdPercent: int | None = UNSET

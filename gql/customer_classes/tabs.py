@@ -153,7 +153,7 @@ class MeasuredService:
         description="Each parameter appears at most once per class."
     )
     chargeBasedOn: MeasuredChargeBasis
-    pricePerItem: Decimal  # type: ignore[valid-type]
+    pricePerItem: Decimal
     itemsFreeOfCharge: int
     rateCode: str | None
     service: str | None
@@ -167,7 +167,7 @@ class NotificationChannelSetting:
 
 @strawberry.type
 class NotificationSetting:
-    type: NotificationType  # type: ignore[valid-type]
+    type: NotificationType
     email: NotificationChannelSetting
     sms: NotificationChannelSetting
 
@@ -218,16 +218,16 @@ class PaymentTerms:
     " date and must increase: limit < suspend < terminate."
 )
 class PastDuePolicy:
-    collectionThreshold: Decimal = strawberry.field(  # type: ignore[valid-type]
+    collectionThreshold: Decimal = strawberry.field(
         description="Owed amounts at or below this are not collected."
     )
     resendInvoiceDays: list[int]
-    lateFee: Decimal | None  # type: ignore[valid-type]
+    lateFee: Decimal | None
     limitServiceAfterDays: int | None
     limitationNoticeDays: list[int]
     suspendAfterDays: int | None
     suspensionNoticeDays: list[int]
-    reactivationFee: Decimal | None  # type: ignore[valid-type]
+    reactivationFee: Decimal | None
     terminateAfterDays: int | None
     terminationNoticeDays: list[int]
     terminateCommitments: bool
@@ -299,7 +299,7 @@ class Taxation:
         " rather than added on top."
     )
     assessment: TaxAssessment
-    vatRatePercent: Decimal | None = strawberry.field(description="FIXED_VAT_RATE only.")  # type: ignore[valid-type]
+    vatRatePercent: Decimal | None = strawberry.field(description="FIXED_VAT_RATE only.")
     taxName: str | None = strawberry.field(description="FIXED_VAT_RATE only, e.g. VAT.")
 
     @strawberry.field(description="CUSTOM_TAXATION only.")
@@ -310,7 +310,7 @@ class Taxation:
 
 @strawberry.type
 class FraudProtection:
-    dailySpendingThreshold: Decimal | None  # type: ignore[valid-type]
+    dailySpendingThreshold: Decimal | None
     checkRemainingFunds: bool
     sendWarning: bool
     warningThresholdPercent: int | None

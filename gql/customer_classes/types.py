@@ -66,8 +66,8 @@ class CustomerClass(Tabs, Node):
     version: int = strawberry.field(
         description="Incremented by every change; pass it back as expectedVersion to update safely."
     )
-    createdAt: DateTime  # type: ignore[valid-type]
-    updatedAt: DateTime  # type: ignore[valid-type]
+    createdAt: DateTime
+    updatedAt: DateTime
     archiveXdrs: bool = strawberry.field(
         description="List-page column: statistics (xDR archive) generation is on."
     )

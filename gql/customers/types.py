@@ -93,7 +93,7 @@ class Customer(Node):
     row: strawberry.Private[Any]
     name: str
     customerType: CustomerType
-    createdAt: DateTime  # type: ignore[valid-type]
+    createdAt: DateTime
 
     @classmethod
     def of(cls, row: Any) -> Customer:

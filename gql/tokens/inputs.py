@@ -14,7 +14,7 @@ class CreateApiTokenInput:
         " only for themselves."
     )
     resellerId: strawberry.ID | None = strawberry.UNSET
-    expiresAt: DateTime | None = strawberry.UNSET  # type: ignore[valid-type]
+    expiresAt: DateTime | None = strawberry.UNSET
 
 
 @strawberry.input

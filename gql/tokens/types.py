@@ -24,12 +24,10 @@ class ApiToken(Node):
     row: strawberry.Private[Any]
     name: str
     role: Role
-    createdAt: DateTime  # type: ignore[valid-type]
-    expiresAt: DateTime | None  # type: ignore[valid-type]
-    revokedAt: DateTime | None  # type: ignore[valid-type]
-    lastUsedAt: DateTime | None = strawberry.field(  # type: ignore[valid-type]
-        description="Updated at most once a minute."
-    )
+    createdAt: DateTime
+    expiresAt: DateTime | None
+    revokedAt: DateTime | None
+    lastUsedAt: DateTime | None = strawberry.field(description="Updated at most once a minute.")
 
     @classmethod
     def of(cls, row: Any) -> ApiToken:

@@ -1,0 +1,165 @@
+"""GraphQL over HTTP for tests: requests, error helpers and a reusable two-tenant world."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2 as httpx
+from starlette.testclient import TestClient
+
+CLASS_FIELDS = "id name version managedBy isDefault sharedWithResellers"
+
+
+class GraphQLFailure(AssertionError):
+    pass
+
+
+@dataclass
+class Tenant:
+    """A reseller with its token, as a test's point of view."""
+
+    name: str
+    id: str
+    token: str
+    class_id: str = ""
+    customer_id: str = ""
+
+
+@dataclass
+class World:
+    admin_token: str
+    a: Tenant
+    b: Tenant
+    admin_class_id: str = ""
+    shared_class_id: str = ""
+    default_class_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Api:
+    def __init__(self, client: TestClient, admin_token: str) -> None:
+        self.client = client
+        self.admin_token = admin_token
+
+    def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        operation_name: str | None = None,
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        if operation_name is not None:
+            body["operationName"] = operation_name
+        headers = {"Authorization": f"Bearer {token or self.admin_token}"}
+        return self.client.post("/graphql", json=body, headers=headers)
+
+    def run(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The whole response body (status 200 asserted)."""
+        response = self.post(query, variables, token)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def data(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The data of a request that must succeed without any error."""
+        body = self.run(query, variables, token)
+        if body.get("errors"):
+            raise GraphQLFailure(body["errors"])
+        return body["data"]
+
+    def error_code(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> str:
+        body = self.run(query, variables, token)
+        assert body.get("errors"), body
+        return body["errors"][0]["extensions"]["code"]
+
+    def mutate(
+        self,
+        name: str,
+        input_: dict[str, Any],
+        token: str | None = None,
+        selection: str = "",
+        input_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Run one mutation; returns its payload (userErrors included, not asserted)."""
+        input_type = input_type or name[0].upper() + name[1:] + "Input"
+        query = (
+            f"mutation($input: {input_type}!) {{ {name}(input: $input) {{"
+            f" {selection} userErrors {{ field message code }} }} }}"
+        )
+        return self.data(query, {"input": input_}, token)[name]
+
+    def ok(
+        self,
+        name: str,
+        input_: dict[str, Any],
+        token: str | None = None,
+        selection: str = "",
+        input_type: str | None = None,
+    ) -> dict[str, Any]:  # noqa: E501
+        payload = self.mutate(name, input_, token, selection, input_type)
+        assert payload["userErrors"] == [], payload["userErrors"]
+        return payload
+
+    # ------------------------------------------------------------------ factories
+
+    def create_customer(self, token: str | None = None, **input_: Any) -> str:
+        input_.setdefault("currencyCode", "USD")
+        payload = self.ok("createCustomer", input_, token, "customer { id }")
+        return payload["customer"]["id"]
+
+    def create_reseller(
+        self, name: str, parent_id: str | None = None, token: str | None = None
+    ) -> str:  # noqa: E501
+        data: dict[str, Any] = {"name": name, "customerType": "RESELLER", "currencyCode": "USD"}
+        if parent_id:
+            data["parentId"] = parent_id
+        return self.create_customer(token, **data)
+
+    def create_class(self, token: str | None = None, **input_: Any) -> str:
+        payload = self.ok("createCustomerClass", input_, token, "customerClass { id }")
+        return payload["customerClass"]["id"]
+
+    def create_token(self, token: str | None = None, **input_: Any) -> str:
+        payload = self.ok("createApiToken", input_, token, "secret apiToken { id }")
+        return payload["secret"]
+
+    def reseller_token(self, reseller_id: str, name: str) -> str:
+        return self.create_token(
+            name=name, role="RESELLER", resellerId=reseller_id, expiresAt="2099-01-01T00:00:00Z"
+        )
+
+    def default_class_id(self) -> str:
+        nodes = self.data(
+            '{ customerClasses(filter: {nameContains: "default"}) { nodes { id isDefault } } }'
+        )["customerClasses"]["nodes"]
+        return next(n["id"] for n in nodes if n["isDefault"])
+
+    def world(self) -> World:
+        """Administrator classes (one shared), resellers A and B with a class and a
+        customer each, and their tokens."""
+        tenants = []
+        for name in ("Reseller A", "Reseller B"):
+            reseller_id = self.create_reseller(name)
+            token = self.reseller_token(reseller_id, f"{name} token")
+            tenant = Tenant(name=name, id=reseller_id, token=token)
+            tenant.class_id = self.create_class(token, name=f"{name} class", currencyCode="USD")
+            tenant.customer_id = self.create_customer(
+                token, name=f"{name} customer", customerClassId=tenant.class_id
+            )
+            tenants.append(tenant)
+        world = World(admin_token=self.admin_token, a=tenants[0], b=tenants[1])
+        world.admin_class_id = self.create_class(name="Admin private", currencyCode="USD")
+        world.shared_class_id = self.create_class(
+            name="Admin shared", currencyCode="USD", sharedWithResellers=True
+        )
+        world.default_class_id = self.default_class_id()
+        return world

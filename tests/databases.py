@@ -1,0 +1,107 @@
+"""Test databases: a migrated template per session, a fresh copy per test.
+
+``BILLCLASS_TEST_DATABASE=postgresql`` runs the suite on PostgreSQL
+(``BILLCLASS_TEST_POSTGRES_URL``, default the local superuser on 127.0.0.1:5432/test):
+the suite creates a NOSUPERUSER NOBYPASSRLS role that owns every test database and is
+the role the service connects as, so row-level security is in force in every test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from db import migrate
+
+KIND = os.environ.get("BILLCLASS_TEST_DATABASE", "sqlite").lower()
+if KIND not in ("sqlite", "postgresql"):
+    raise RuntimeError("BILLCLASS_TEST_DATABASE must be sqlite or postgresql")
+POSTGRES = KIND == "postgresql"
+SUPERUSER_URL = os.environ.get(
+    "BILLCLASS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+APP_ROLE = "billclass_test_app"
+
+
+def _dsn(url: str, database: str | None = None, user: str | None = None) -> str:
+    parsed = make_url(url)
+    if database:
+        parsed = parsed.set(database=database)
+    if user:
+        parsed = parsed.set(username=user, password=None)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _app_url(database: str) -> str:
+    parsed = make_url(SUPERUSER_URL).set(database=database, username=APP_ROLE, password=None)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _admin(*statements: str) -> None:
+    conn = await asyncpg.connect(_dsn(SUPERUSER_URL))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _ensure_role() -> None:
+    conn = await asyncpg.connect(_dsn(SUPERUSER_URL))
+    try:
+        exists = await conn.fetchval("select 1 from pg_roles where rolname = $1", APP_ROLE)
+        if not exists:
+            await conn.execute(
+                f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+            )
+    finally:
+        await conn.close()
+
+
+class Databases:
+    """Hands out fresh, migrated databases (as URLs the service can use)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.prefix = f"bc_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.template = f"{self.prefix}_template"
+        if POSTGRES:
+            asyncio.run(_ensure_role())
+            asyncio.run(_admin(f'CREATE DATABASE "{self.template}" OWNER {APP_ROLE}'))
+            migrate.upgrade(_app_url(self.template))
+        else:
+            self.template_file = workdir / "template.db"
+            migrate.upgrade(f"sqlite+aiosqlite:///{self.template_file}")
+
+    @contextmanager
+    def fresh(self) -> Iterator[str]:
+        name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
+        if POSTGRES:
+            asyncio.run(
+                _admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" OWNER {APP_ROLE}')
+            )
+            try:
+                yield _app_url(name)
+            finally:
+                asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        else:
+            path = self.workdir / f"{name}.db"
+            shutil.copyfile(self.template_file, path)
+            yield f"sqlite+aiosqlite:///{path}"
+
+    def close(self) -> None:
+        if POSTGRES:
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
+
+    @staticmethod
+    def superuser_dsn(url: str) -> str:
+        """asyncpg DSN of the same database, as the superuser (for test set-up only)."""
+        return _dsn(SUPERUSER_URL, database=make_url(url).database)
