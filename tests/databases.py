@@ -59,9 +59,12 @@ async def _ensure_role() -> None:
     try:
         exists = await conn.fetchval("select 1 from pg_roles where rolname = $1", APP_ROLE)
         if not exists:
-            await conn.execute(
-                f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
-            )
+            try:
+                await conn.execute(
+                    f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+                )
+            except asyncpg.DuplicateObjectError:
+                pass  # another test run created it meanwhile
     finally:
         await conn.close()
 
