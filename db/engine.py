@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from db.settings import Settings, get_settings
@@ -58,7 +58,7 @@ def make_engine(
     }
     if not for_migrations:
         server_settings["statement_timeout"] = str(int(settings.statement_timeout_seconds * 1000))
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         connect_args={
             "timeout": settings.connect_timeout_seconds,
@@ -70,6 +70,18 @@ def make_engine(
         pool_recycle=1800,
         **common,
     )
+    event.listen(engine.sync_engine, "checkout", _discard_closed_connection)
+    return engine
+
+
+def _discard_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (PostgreSQL restarted, backend
+    terminated) is replaced at checkout instead of failing the next request. asyncpg
+    knows this locally (no round trip, unlike pool_pre_ping); the pool retries with a
+    fresh connection when we raise DisconnectionError."""
+    connection = getattr(dbapi_connection, "_connection", None)
+    if connection is not None and connection.is_closed():
+        raise exc.DisconnectionError("pooled connection closed by the server")
 
 
 def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:

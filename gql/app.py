@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import migrate
 from db.engine import make_engine
 from db.settings import Settings, get_settings
-from gql.endpoint import GraphQLEndpoint, JSONResponse, _error
+from gql.endpoint import _REQUEST_ID, GraphQLEndpoint, JSONResponse, _error
 from gql.schema import graphql_schema
 from tenancy.scoping import install_guard
 
@@ -46,6 +50,33 @@ async def warn_if_rls_is_void(engine: sa.ext.asyncio.AsyncEngine) -> None:
             row.current_user,
             "superuser" if row.rolsuper else "BYPASSRLS",
         )
+
+
+class RequestIdHeader:
+    """X-Request-ID on every response. The GraphQL endpoint sets its own (the one in its
+    log line); any other response (probes, /metrics, GET /graphql) gets the client's valid
+    ID or a fresh one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(key.lower() == b"x-request-id" for key, _ in headers):
+                    supplied = Headers(scope=scope).get("x-request-id", "")
+                    valid = _REQUEST_ID.fullmatch(supplied)
+                    request_id = supplied if valid else uuid.uuid4().hex
+                    headers.append((b"x-request-id", request_id.encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -118,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
         ],
+        middleware=[Middleware(RequestIdHeader)],
         lifespan=lifespan,
     )
     app.state.engine = engine

@@ -27,6 +27,9 @@ def _settings() -> Any:
 
 
 def _migrate(url: str) -> None:
+    problem = _sqlite_problem(url)
+    if problem:
+        _fail(f"cannot migrate the database at {_safe(url)}: {problem}")
     from db import migrate
 
     try:
@@ -34,6 +37,31 @@ def _migrate(url: str) -> None:
     except Exception as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         _fail(f"cannot migrate the database at {_safe(url)}: {reason}")
+
+
+def _sqlite_problem(url: str) -> str | None:
+    """Why SQLite cannot create the database file, checked up front: after a failed
+    connect, aiosqlite's worker thread can print a traceback once the event loop has
+    closed (omnilib/aiosqlite#241), burying the one-line error."""
+    import os
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    if not url.startswith("sqlite"):
+        return None
+    try:
+        database = make_url(url).database
+    except Exception:
+        return None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    folder = Path(database).absolute().parent
+    if not folder.is_dir():
+        return f"directory {folder} does not exist"
+    if not Path(database).exists() and not os.access(folder, os.W_OK | os.X_OK):
+        return f"directory {folder} is not writable"
+    return None
 
 
 def _safe(url: str) -> str:
@@ -204,6 +232,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Migrations are applied on every start: their step-by-step log is noise there.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     args.handler(args)
 

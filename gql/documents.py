@@ -14,7 +14,7 @@ from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_
 from graphql.error import GraphQLSyntaxError
 from graphql.validation import MaxIntrospectionDepthRule
 
-from gql.limits import MAX_TOKENS, LimitExceeded, document_limits
+from gql.limits import MAX_DEPTH, MAX_TOKENS, LimitExceeded, document_limits
 
 RULES = (*specified_rules, MaxIntrospectionDepthRule)
 
@@ -32,8 +32,13 @@ def prepare(schema: GraphQLSchema, query: str) -> Prepared:
         # quadratically with duplicated fields) ever sees the document.
         document = parse(query, max_lexical_tokens=MAX_TOKENS, max_comments=MAX_TOKENS)
     except GraphQLSyntaxError as error:
-        if "tokens" in error.message and "Parsing aborted" in error.message:
-            message = f"The document has more than {MAX_TOKENS} tokens, the limit."
+        # "Parsing aborted": a size limit of the parser, not a syntax error.
+        if "nested too deeply" in error.message and "Parsing aborted" in error.message:
+            message = f"The document is nested too deeply; the depth limit is {MAX_DEPTH}."
+            return Prepared(None, (LimitExceeded("QUERY_TOO_DEEP", message),), "QUERY_TOO_DEEP")
+        if "Parsing aborted" in error.message:
+            what = "comments" if "comments" in error.message else "tokens"
+            message = f"The document has more than {MAX_TOKENS} {what}, the limit."
             return Prepared(None, (LimitExceeded("QUERY_TOO_LARGE", message),), "QUERY_TOO_LARGE")
         return Prepared(None, (error,), "GRAPHQL_PARSE_FAILED")
     except GraphQLError as error:  # e.g. nesting too deep for the parser's recursion

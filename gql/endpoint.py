@@ -16,6 +16,7 @@ that every status code, limit and cache above is ours to control (and measured).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
@@ -26,6 +27,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLError, OperationType
 from graphql.execution import Executor
+from graphql.execution import executor as graphql_executor
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -44,6 +46,25 @@ from tenancy.scoping import enter_tenant
 log = logging.getLogger("billclass.request")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json",)
+
+
+async def _gather_settled(*awaitables: Any) -> list[Any]:
+    """Await sibling resolvers together; when one fails, let the others finish, then raise.
+
+    graphql-core's own ``gather_with_cancel`` cancels the siblings instead. A resolver
+    cancelled in the middle of a statement makes SQLAlchemy invalidate the request's one
+    connection, so a client error in one field (a bad cursor, say) became a 503 for the
+    whole request. The siblings share that connection and run one statement at a time
+    anyway, so waiting for them costs little.
+    """
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+graphql_executor.gather_with_cancel = _gather_settled
 
 
 class JSONResponse(Response):
@@ -218,6 +239,10 @@ class GraphQLEndpoint:
                 result = executor.execute_operation()
                 if inspect.isawaitable(result):
                     result = await result
+                # Resolvers that a synchronous error left running in the background use
+                # this connection: they must finish before the transaction ends.
+                while executor.background_futures:
+                    await asyncio.wait(list(executor.background_futures))
                 errors = result.errors or []
                 formatted = [format_error(e, request_id) for e in errors]
                 if errors:

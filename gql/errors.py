@@ -50,6 +50,17 @@ def is_unavailable(error: BaseException | None) -> bool:
     return False
 
 
+# SQLSTATEs of text the database cannot store: U+0000 in text (22021) or in JSONB (22P05).
+# The client's input, not our bug: a clear BAD_USER_INPUT instead of INTERNAL.
+_UNSTORABLE_TEXT_SQLSTATES = ("22021", "22P05")
+
+
+def _is_unstorable_text(error: BaseException | None) -> bool:
+    return any(
+        getattr(item, "sqlstate", None) in _UNSTORABLE_TEXT_SQLSTATES for item in _chain(error)
+    )
+
+
 def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code, **extra}}
 
@@ -80,8 +91,15 @@ def format_error(
         log.warning("request %s: database unavailable: %r", request_id, original)
         code, message = "SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly."
         unavailable = True
+    elif _is_unstorable_text(original):
+        code = "BAD_USER_INPUT"
+        message = "The input contains a character that cannot be stored (such as U+0000)."
     elif isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
         code, message = original.extensions["code"], original.message
+    elif default_code is not None and isinstance(original, GraphQLError | ValueError | TypeError):
+        # A refusal of the client's input before execution (e.g. a variable that a scalar
+        # cannot coerce): graphql-core wraps the scalar's own error.
+        code, message = default_code, error.message
     else:
         log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=original)
         code, message = "INTERNAL", INTERNAL_MESSAGE

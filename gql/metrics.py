@@ -14,8 +14,20 @@ LATENCY = Histogram(
 )
 
 
+# Operation names are chosen by clients: the first MAX_OPERATION_LABELS distinct names get
+# their own series and any further one is counted as OTHER_OPERATIONS, so that a caller
+# inventing a name per request cannot grow the metrics (and memory) without bound.
+MAX_OPERATION_LABELS = 200
+OTHER_OPERATIONS = "other"
+_operations: set[str] = set()
+
+
 def observe(operation: str | None, outcome: str, seconds: float) -> None:
-    # Operation names are client-chosen: bound the label's cardinality.
     name = (operation or "anonymous")[:64]
+    if name not in _operations:
+        if len(_operations) >= MAX_OPERATION_LABELS:
+            name = OTHER_OPERATIONS
+        else:
+            _operations.add(name)
     REQUESTS.labels(name, outcome).inc()
     LATENCY.labels(name, outcome).observe(seconds)

@@ -407,6 +407,11 @@ def list_filter(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
     if filters.get("customerClassId") is not None:
         key = decode(filters["customerClassId"], class_rows.TYPE)
         clauses.append(c.customer_class_id == key if key is not None else sa.false())
+        if key is not None and not principal.is_admin:
+            # A hidden class matches nothing, not even R's own record that uses it.
+            clauses.append(
+                sa.exists().where(class_table.c.id == key, policy.classes_visible(principal))
+            )
     return clauses
 
 

@@ -87,7 +87,7 @@ def parse_decimal(raw: object) -> tuple[Decimal | None, int]:
     match = _DECIMAL.fullmatch(raw)
     if not match:
         return None, 0
-    if len(match.group(1).lstrip("0")) > MAX_INTEGER_DIGITS:
+    if len(match.group(1)) > MAX_INTEGER_DIGITS:  # digits as written, leading zeros too
         return None, 0
     value = Decimal(raw)
     if value == 0:

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,6 +23,9 @@ from tenancy.errors import BadUserInput
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
+# Cursors are client input: values the database cannot bind must fail here, not there.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT32_MAX = 2**31 - 1
 
 
 def fingerprint(listing: str, filters: Mapping[str, Any] | None) -> str:
@@ -40,13 +43,21 @@ def decode_cursor(cursor: str, mark: str, kind: type) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         got_mark, value, key = orjson.loads(base64.urlsafe_b64decode(padded))
-        if got_mark != mark or not isinstance(key, int):
+        if got_mark != mark or not isinstance(key, int) or not _INT64_MIN <= key <= _INT64_MAX:
             raise ValueError
         if kind is datetime:
+            # Stored datetimes are aware (UTC): a naive or out-of-range one is forged.
             value = datetime.fromisoformat(value)
+            if value.utcoffset() is None:
+                raise ValueError
+            value = value.astimezone(UTC)
         elif not isinstance(value, kind):
             raise ValueError
-    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        elif isinstance(value, int) and not 0 <= value <= _INT32_MAX:
+            raise ValueError  # integer sort values are counts, compared as INTEGER
+        elif isinstance(value, str) and "\x00" in value:
+            raise ValueError  # PostgreSQL text cannot hold NUL
+    except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError):
         raise BadUserInput(
             "This cursor does not belong to this listing, order and filter; start from the"
             " first page."

@@ -321,6 +321,9 @@ class Patching:
     has_currency: bool
     resolved: Mapping[Path, int] = field(default_factory=dict)
     touched: set[Path] = field(default_factory=set)
+    # Paths whose own value was refused (format, range, null): rules involving them are
+    # not judged, since the value they would be judged on is not the one the input gave.
+    failed: set[Path] = field(default_factory=set)
     # NotificationType -> index of its entry in the input's settings list.
     notification_index: dict[str, int] = field(default_factory=dict)
 
@@ -382,6 +385,8 @@ def _apply_object(
         sub_path = (*path, key)
         if isinstance(sub, Obj):
             if raw is None:
+                state.touched.add(sub_path)
+                state.failed.add(sub_path)
                 state.errors.add(
                     Code.INVALID, sub_path, f"{key} cannot be null; omit it to keep it."
                 )
@@ -396,6 +401,13 @@ def _apply_object(
 
 def _apply_leaf(spec: Leaf, raw: Any, path: Path, state: Patching) -> tuple[bool, Any]:
     """Check one value; returns (accepted, normalised value)."""
+    accepted, value = _check_leaf(spec, raw, path, state)
+    if not accepted:
+        state.failed.add(path)
+    return accepted, value
+
+
+def _check_leaf(spec: Leaf, raw: Any, path: Path, state: Patching) -> tuple[bool, Any]:
     state.touched.add(path)
     name = path[-1]
     if raw is None:
@@ -531,21 +543,36 @@ class _Rules:
 
     def __init__(self, state: Patching) -> None:
         self.state = state
+        self.reported: set[tuple[Code, Path, str]] = set()
+
+    def judged(self, *paths: Path) -> bool:
+        """False when one of the values a rule involves was refused on its own: that
+        value already has its error, and the rule cannot be judged without it."""
+        return not any(path in self.state.failed for path in paths)
+
+    def add(self, code: Code, where: Path, message: str) -> None:
+        """Report once: the same rule broken by several list entries on one field of
+        the input (e.g. ``taxation.assessment``) is one error."""
+        if (code, where, message) not in self.reported:
+            self.reported.add((code, where, message))
+            self.state.errors.add(code, where, message)
 
     def dependency(self, ok: bool, message: str, *candidates: Path) -> None:
         self.check(ok, Code.DEPENDENCY, message, *candidates)
 
     def check(self, ok: bool, code: Code, message: str, *candidates: Path) -> None:
-        if ok:
+        if ok or not self.judged(*candidates):
             return
         where = self.state.first_touched(*candidates)
         if where is not None:
-            self.state.errors.add(code, where, message)
+            self.add(code, where, message)
 
     def required(self, ok: bool, missing: Path, message: str, *controls: Path) -> None:
         """A value another setting makes mandatory is missing: REQUIRED on that value."""
-        if not ok and self.state.first_touched(missing, *controls) is not None:
-            self.state.errors.add(Code.REQUIRED, missing, message)
+        if ok or not self.judged(missing, *controls):
+            return
+        if self.state.first_touched(missing, *controls) is not None:
+            self.add(Code.REQUIRED, missing, message)
 
 
 def validate(
@@ -677,10 +704,13 @@ def _day_list(
 ) -> None:
     """Range and order of a list of day offsets whose range depends on ``control``."""
     state = rules.state
+    if path in state.failed:
+        return  # the input's list was refused as a whole; ``days`` is the stored one
     listed = path in state.touched
+    range_known = control == path or control not in state.failed
     reported_control = False
     for index, day in enumerate(days):
-        if high is None or not low <= day <= high:
+        if range_known and (high is None or not low <= day <= high):
             bound = "" if high is None else f" between {low} and {high}"
             message = f"{what}: each day must be{bound}."
             if listed:

@@ -163,7 +163,11 @@ async def create_api_token(
             errors.add(Code.INVALID, ("resellerId",), "ADMINISTRATOR tokens act for no reseller.")
         if role == Role.RESELLER and raw_reseller is None:
             errors.add(Code.REQUIRED, ("resellerId",), "A RESELLER token needs resellerId.")
-        if reseller_row is not None and reseller_row.customer_type != "RESELLER":
+        if (
+            role == Role.RESELLER
+            and reseller_row is not None
+            and reseller_row.customer_type != "RESELLER"
+        ):
             errors.add(Code.INVALID, ("resellerId",), "resellerId must name a RESELLER customer.")
     now = utcnow()
     expires_at = None

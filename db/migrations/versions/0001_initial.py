@@ -39,7 +39,7 @@ RESELLER = "(select nullif(current_setting('billclass.reseller_id', true), '')::
 TOKEN_HASH = "(select current_setting('billclass.token_hash', true))"
 
 # The Default class as the migration seeds it: a frozen copy of the defaults of SPEC §5
-# (tests/integration/test_seeds.py checks it against tenancy's defaults).
+# (tests/integration/test_migrations.py checks it against tenancy's defaults).
 NOTIFICATION_TYPES = (
     "INVOICE_ISSUED",
     "DUE_DATE_APPROACHING",

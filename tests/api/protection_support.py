@@ -1,0 +1,126 @@
+"""Helpers for the HTTP, authentication, limits and token tests: direct database access
+as the command line does it (for facts the API does not show, such as the stored hash),
+an app with its own settings, and SQL recording."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from db.engine import make_engine
+from db.models import event_table, token_table
+from db.settings import Settings
+from gql.app import create_app
+from tenancy.principal import CLI
+from tenancy.scoping import enter_tenant, scoped
+from tests.api_client import Api
+
+
+def run_as_cli(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run ``work(conn)`` in one transaction with the command line's (administrator's)
+    row-level security context."""
+
+    async def main() -> Any:
+        engine = make_engine(settings=settings)
+        try:
+            async with engine.connect() as conn, conn.begin():
+                await enter_tenant(conn, CLI)
+                return await work(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def token_rows(settings: Settings) -> list[dict[str, Any]]:
+    async def work(conn: Any) -> list[dict[str, Any]]:
+        result = await conn.execute(scoped(sa.select(token_table), "test"))
+        return [dict(row._mapping) for row in result]
+
+    return run_as_cli(settings, work)
+
+
+def audit_rows(settings: Settings) -> list[dict[str, Any]]:
+    async def work(conn: Any) -> list[dict[str, Any]]:
+        result = await conn.execute(scoped(sa.select(event_table), "test"))
+        return [dict(row._mapping) for row in result]
+
+    return run_as_cli(settings, work)
+
+
+def set_token_expiry(settings: Settings, name: str, when: datetime) -> None:
+    """Make a token expire (the API only accepts future expiries)."""
+
+    async def work(conn: Any) -> None:
+        statement = token_table.update().where(token_table.c.name == name).values(expires_at=when)
+        result = await conn.execute(scoped(statement, "test"))
+        assert result.rowcount == 1
+
+    run_as_cli(settings, work)
+
+
+@contextmanager
+def app_with(settings: Settings, admin_token: str, **overrides: Any) -> Iterator[Api]:
+    """An app of its own, with settings overrides (e.g. token_cache_seconds=0)."""
+    own = Settings(database_url=settings.database_url, **overrides)
+    app = create_app(own)
+    with TestClient(app) as client:
+        api = Api(client, admin_token)
+        api.app = app  # type: ignore[attr-defined]
+        yield api
+
+
+@contextmanager
+def recording(app: Any) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def touching(statements: list[str], table: str) -> list[str]:
+    return [s for s in statements if table in s.lower()]
+
+
+def writes(statements: list[str]) -> list[str]:
+    return [
+        s
+        for s in statements
+        if s.lstrip().lower().startswith(("insert", "update", "delete")) and "set_config" not in s
+    ]
+
+
+def post_raw(
+    api: Api,
+    content: bytes | str,
+    content_type: str = "application/json",
+    token: str | None = None,
+    **headers: str,
+) -> Any:
+    sent = {"Content-Type": content_type, **headers}
+    if token != "":
+        sent["Authorization"] = f"Bearer {token or api.admin_token}"
+    return api.client.post("/graphql", content=content, headers=sent)
+
+
+def top_error(response: Any, status: int = 200) -> dict[str, Any]:
+    """The single top-level error of a refused request (no data executed)."""
+    assert response.status_code == status, (response.status_code, response.text)
+    body = response.json()
+    assert body.get("data") is None, body
+    assert len(body["errors"]) >= 1, body
+    return body["errors"][0]

@@ -1,0 +1,302 @@
+"""The unscoped-statement guard (tenancy.scoping.install_guard): the safety net that
+refuses, before the database sees it, any SELECT/UPDATE/DELETE on a tenant-owned table
+that was built without tenant scoping. On SQLite it is the only net besides the filters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db.clock import utcnow
+from db.engine import make_engine
+from db.ids import new_id
+from db.models import (
+    class_table,
+    currency_table,
+    customer_table,
+    event_table,
+    token_table,
+)
+from db.settings import Settings
+from tenancy.principal import CLI
+from tenancy.scoping import SCOPED, UnscopedStatement, enter_tenant, install_guard, scoped
+from tests.api_client import Api, World
+
+T = TypeVar("T")
+
+
+def guarded(settings: Settings, work: Callable[[AsyncConnection, list[str]], Awaitable[T]]) -> T:
+    """Run ``work(conn, sql)`` as the administrator on a guarded engine; ``sql`` collects
+    every statement that reached the database."""
+
+    async def main() -> T:
+        engine: AsyncEngine = make_engine(settings=settings)
+        install_guard(engine.sync_engine)
+        sent: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            sent.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            async with engine.connect() as conn, conn.begin():
+                await enter_tenant(conn, CLI)
+                sent.clear()
+                return await work(conn, sent)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+UNSCOPED = {
+    "select": lambda: sa.select(class_table),
+    "select of one column": lambda: sa.select(class_table.c.id),
+    "count": lambda: sa.select(sa.func.count()).select_from(customer_table),
+    "join from a catalog": lambda: sa.select(currency_table.c.code).join(
+        class_table, class_table.c.currency_code == currency_table.c.code
+    ),
+    "subquery in WHERE": lambda: sa.select(currency_table).where(
+        currency_table.c.code.in_(sa.select(customer_table.c.currency_code))
+    ),
+    "exists": lambda: sa.select(currency_table).where(
+        sa.exists().where(class_table.c.currency_code == currency_table.c.code)
+    ),
+    "scalar subquery in columns": lambda: sa.select(
+        currency_table.c.code,
+        sa.select(sa.func.count()).select_from(event_table).scalar_subquery(),
+    ),
+    "CTE": lambda: sa.select(sa.select(token_table.c.id).cte("tokens").c.id),
+    "union": lambda: sa.union(
+        sa.select(currency_table.c.code), sa.select(class_table.c.currency_code)
+    ),
+    "update": lambda: class_table.update().values(description="x"),
+    "delete": lambda: event_table.delete(),
+    "delete of one row": lambda: token_table.delete().where(token_table.c.id == 1),
+    "update from a catalog": lambda: (
+        customer_table.update()
+        .where(customer_table.c.currency_code == currency_table.c.code)
+        .values(name="x")
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(UNSCOPED))
+def test_unscoped_statements_on_tenant_tables_are_refused_before_the_database(
+    kind: str, settings: Settings
+) -> None:
+    async def work(conn: AsyncConnection, sent: list[str]) -> None:
+        with pytest.raises(UnscopedStatement):
+            await conn.execute(UNSCOPED[kind]())
+        assert sent == [], "the statement reached the database"
+
+    guarded(settings, work)
+
+
+@pytest.mark.parametrize("kind", list(UNSCOPED))
+def test_the_same_statements_run_once_marked_scoped(kind: str, settings: Settings) -> None:
+    async def work(conn: AsyncConnection, sent: list[str]) -> None:
+        await conn.execute(scoped(UNSCOPED[kind](), "test"))
+        assert len(sent) == 1
+        # The mark may also come with the execution, not only with the statement.
+        await conn.execute(UNSCOPED[kind](), execution_options={SCOPED: "test"})
+
+    guarded(settings, work)
+
+
+def test_a_scoped_mark_does_not_leak_to_the_next_statement(settings: Settings) -> None:
+    async def work(conn: AsyncConnection, _sent: list[str]) -> None:
+        statement = sa.select(class_table.c.id)
+        await conn.execute(scoped(statement))
+        with pytest.raises(UnscopedStatement):
+            await conn.execute(statement)  # execution_options() returned a copy
+
+    guarded(settings, work)
+
+
+def test_statements_on_catalogs_only_are_not_guarded(settings: Settings) -> None:
+    async def work(conn: AsyncConnection, _sent: list[str]) -> list[str]:
+        return list((await conn.execute(sa.select(currency_table.c.code))).scalars())
+
+    assert "USD" in guarded(settings, work)
+
+
+def test_inserts_and_text_are_not_guarded(settings: Settings) -> None:
+    async def work(conn: AsyncConnection, sent: list[str]) -> int:
+        await conn.execute(
+            event_table.insert().values(
+                id=new_id(),
+                tenant_id=None,
+                at=utcnow(),
+                action="CREATE",
+                actor_role="ADMINISTRATOR",
+                actor_token_name="guard test",
+                object_id="x",
+                object_type="Test",
+                changes={},
+            )
+        )
+        count = (
+            await conn.execute(
+                sa.text("select count(*) from audit_event where actor_token_name = 'guard test'")
+            )
+        ).scalar_one()
+        # Raw text touching a tenant table is the caller's responsibility (RLS still
+        # applies on PostgreSQL); the guard looks at SQLAlchemy constructs only.
+        await conn.execute(sa.text("update customer_class set version = version where 1 = 0"))
+        assert len(sent) == 3
+        return count
+
+    assert guarded(settings, work) == 1
+
+
+def test_the_application_engine_has_the_guard(app: Any) -> None:
+    async def work() -> None:
+        async with app.state.engine.connect() as conn:
+            with pytest.raises(UnscopedStatement):
+                await conn.execute(sa.select(class_table))
+
+    asyncio.run(work())
+
+
+# --------------------------------------------------------------------------- the API
+
+
+ADMIN_QUERIES = [
+    "{ viewer { role tokenName reseller { id name } } }",
+    """{ customerClasses(first: 100) { totalCount pageInfo { hasNextPage endCursor }
+         nodes { id name description managedBy isDefault sharedWithResellers version
+                 archiveXdrs invoicing taxationMethod customerCount
+                 managingReseller { id name } businessModel { id } currency { code }
+                 customers(first: 5) { totalCount nodes { id name } }
+                 generalInfo { generateStatistics } customFields { id } } } }""",
+    """{ a: customerClasses(orderBy: {field: CUSTOMER_COUNT, direction: DESC},
+                            filter: {nameContains: "a", includeShared: false}) { nodes { id } }
+         b: customerClasses(orderBy: {field: UPDATED_AT}, last: 2) { nodes { id } }
+         c: customerClasses(orderBy: {field: CREATED_AT},
+                            filter: {currencyCode: "USD", invoicing: DISABLED}) {
+           nodes { id } } }""",
+    """{ customers(first: 100) { totalCount nodes { id name customerType createdAt
+         currency { code } parent { id name } customerClass { id name }
+         overrides { __typename }
+         effectiveSettings { overriddenFields generalInfo { sendStatistics } } } } }""",
+    """{ r: customers(filter: {customerType: RESELLER}) { nodes { id } }
+         n: customers(filter: {nameContains: "customer"}) { nodes { id } } }""",
+    "{ apiTokens(includeRevoked: true) { id name role expiresAt lastUsedAt reseller { id } } }",
+    """{ auditEvents(first: 100) { totalCount nodes { id at action actorRole actorTokenName
+         objectId objectType changes actorReseller { id } } } }""",
+    """{ currencies { code } businessModels { id } invoiceTemplates { id }
+         notificationSets { id } customFieldDefinitions { id } customTaxes { id } }""",
+]
+
+
+def _lookups(world: World) -> list[tuple[str, dict[str, Any]]]:
+    everything = [
+        world.a.id,
+        world.b.id,
+        world.a.class_id,
+        world.b.class_id,
+        world.a.customer_id,
+        world.b.customer_id,
+        world.admin_class_id,
+        world.shared_class_id,
+        world.default_class_id,
+        "garbage",
+    ]
+    return [
+        ("query($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }", {"ids": everything}),
+        (
+            "query($id: ID!) { node(id: $id) { id ... on CustomerClass { name customerCount } } }",
+            {"id": world.shared_class_id},
+        ),
+        (
+            "query($id: ID!) { customerClass(id: $id) { id customers { nodes { id } } } }",
+            {"id": world.a.class_id},
+        ),
+        (
+            "query($id: ID!) { customer(id: $id) { id parent { id } customerClass { id } } }",
+            {"id": world.a.customer_id},
+        ),
+        (
+            "query($id: ID!) { customers(filter: {parentId: $id}) { nodes { id } } }",
+            {"id": world.a.id},
+        ),
+        (
+            "query($id: ID!) { customers(filter: {customerClassId: $id}) { nodes { id } } }",
+            {"id": world.default_class_id},
+        ),
+        (
+            "query($id: ID!) { auditEvents(objectId: $id) { nodes { id } } }",
+            {"id": world.a.class_id},
+        ),
+    ]
+
+
+def test_representative_api_requests_pass_the_guard(world: World, api: Api) -> None:
+    """The app's engine has the guard: any unscoped statement would surface as an
+    INTERNAL error here. Every request runs as the administrator and as reseller A."""
+    requests = [(query, {}) for query in ADMIN_QUERIES] + _lookups(world)
+    for token in (world.admin_token, world.a.token):
+        for query, variables in requests:
+            api.data(query, variables, token)
+
+
+def test_representative_mutations_pass_the_guard(world: World, api: Api) -> None:
+    """Writes run reads, locks, updates and audit inserts through the guard too."""
+    for token in (world.admin_token, world.a.token):
+        class_id = api.create_class(token, name="Guarded", currencyCode="USD")
+        api.ok(
+            "updateCustomerClass",
+            {
+                "id": class_id,
+                "expectedVersion": 1,
+                "description": "d",
+                "generalInfo": {"roundingPrecision": 3},
+            },
+            token,
+        )
+        api.ok(
+            "copyRegularInvoiceSettingsToOutOfTurn",
+            {"id": class_id},
+            token,
+            input_type="CopyRegularInvoiceSettingsInput",
+        )
+        clone = api.ok(
+            "cloneCustomerClass",
+            {"id": world.shared_class_id, "name": "Guarded clone"},
+            token,
+            "customerClass { id }",
+        )["customerClass"]["id"]
+        customer = api.create_customer(token, name="Guarded customer")
+        api.ok("assignCustomerClass", {"customerId": customer, "customerClassId": class_id}, token)
+        api.ok("updateCustomerOverrides", {"customerId": customer, "sendStatistics": None}, token)
+        api.ok("assignCustomerClass", {"customerId": customer, "customerClassId": None}, token)
+        deleted = api.ok("deleteCustomerClasses", {"ids": [clone]}, token, "deletedIds")
+        assert deleted["deletedIds"] == [clone]
+        secret_payload = api.ok(
+            "createApiToken",
+            {
+                "name": f"guarded {len(token)}{token[-4:]}",
+                "role": "RESELLER",
+                "resellerId": world.a.id,
+                "expiresAt": "2098-01-01T00:00:00Z",
+            },
+            token,
+            "apiToken { id }",
+        )
+        api.ok("revokeApiToken", {"id": secret_payload["apiToken"]["id"]}, token)
+        if token == world.admin_token:
+            api.ok("setCustomerClassSharing", {"id": class_id, "shared": True}, token)
+            api.ok(
+                "createInvoiceTemplate",
+                {"name": "Guarded template"},
+                token,
+                input_type="CreateNamedCatalogEntryInput",
+            )
+            api.ok("createBusinessModel", {"code": "guarded", "name": "Guarded"}, token)

@@ -1,0 +1,407 @@
+"""The ``billclass`` command, run as an operator runs it: a separate process configured
+by the environment, on a temporary SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from db import migrate
+from db.engine import make_engine
+from db.models import token_table
+from db.settings import Settings
+from gql.schema import sdl
+from tenancy import customers, tokens
+from tenancy.ids import to_global_id
+from tenancy.principal import CLI
+from tenancy.scoping import enter_tenant
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+
+
+def _env(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLCLASS_")}
+    env["BILLCLASS_DATABASE_URL"] = database_url
+    env["PYTHONUNBUFFERED"] = "1"
+    # Whether or not the project is pip-installed, this checkout is what runs.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPOSITORY), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    return env
+
+
+def billclass(
+    database_url: str, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "gql.cli", *args],
+        env=_env(database_url),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'billclass.db'}"
+
+
+def _no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout, result.stdout
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("billclass:")]
+
+
+def _run_async(database_url: str, work: Any) -> Any:
+    async def main() -> Any:
+        engine = make_engine(settings=Settings(database_url=database_url))
+        try:
+            async with engine.connect() as conn, conn.begin():
+                await enter_tenant(conn, CLI)
+                return await work(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _token_row(database_url: str, secret: str) -> Any:
+    async def work(conn: Any) -> Any:
+        return await tokens.find_by_secret(conn, secret)
+
+    return _run_async(database_url, work)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def test_migrate(db_url: str, tmp_path: Path) -> None:
+    result = billclass(db_url, "migrate", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    _no_traceback(result)
+    assert result.stdout == ""
+    assert "latest migration" in result.stderr
+    assert (tmp_path / "billclass.db").exists()
+    assert _token_row(db_url, "bc_x") is None  # the schema is there
+
+
+def test_token_create_prints_only_the_secret(db_url: str, tmp_path: Path) -> None:
+    result = billclass(db_url, "token", "create", "--name", "x", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    _no_traceback(result)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout
+    (secret,) = lines
+    assert result.stdout == secret + "\n"
+    assert re.fullmatch(r"bc_[A-Za-z0-9_-]{43}", secret), secret
+    row = _token_row(db_url, secret)
+    assert (row.name, row.role, row.tenant_id) == ("x", "ADMINISTRATOR", None)
+    assert row.expires_at is None and row.revoked_at is None
+    # The secret itself is never stored.
+    assert row.token_hash == tokens.hash_secret(secret) != secret
+
+    # A second token of the same name is refused: a message, exit code 1, no secret.
+    again = billclass(db_url, "token", "create", "--name", "X", cwd=tmp_path)
+    assert again.returncode == 1
+    _no_traceback(again)
+    assert again.stdout == ""
+    assert _error_lines(again.stderr) == [
+        "billclass: TAKEN name: This owner already has a token with this name."
+    ]
+
+
+def _create_customer(database_url: str, name: str, customer_type: str) -> str:
+    async def work(conn: Any) -> str:
+        row = await customers.create_customer(
+            conn,
+            principal=CLI,
+            data={"name": name, "customerType": customer_type, "currencyCode": "USD"},
+        )
+        return to_global_id("Customer", row.id)
+
+    return _run_async(database_url, work)
+
+
+def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
+    migrate.upgrade(db_url)
+    reseller = _create_customer(db_url, "Reseller R", "RESELLER")
+    retail = _create_customer(db_url, "Retail C", "RETAIL")
+
+    result = billclass(
+        db_url,
+        "token",
+        "create",
+        "--name",
+        "r",
+        "--reseller",
+        reseller,
+        "--expires-at",
+        "2099-01-31T00:00:00Z",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    (secret,) = result.stdout.splitlines()
+    assert secret.startswith("bc_")
+    row = _token_row(db_url, secret)
+    assert row.role == "RESELLER"
+    assert to_global_id("Customer", row.tenant_id) == reseller
+    assert row.expires_at is not None and row.expires_at.year == 2099
+
+    # A RETAIL customer cannot have tokens: a message, exit code 1, no secret.
+    refused = billclass(
+        db_url, "token", "create", "--name", "bad", "--reseller", retail, cwd=tmp_path
+    )
+    assert refused.returncode == 1
+    _no_traceback(refused)
+    assert refused.stdout == ""
+    (line,) = _error_lines(refused.stderr)
+    assert line.startswith("billclass: INVALID resellerId: "), line
+
+    # Nothing was created by the refusals.
+    async def count(conn: Any) -> int:
+        return (
+            await conn.execute(sa.select(sa.func.count()).select_from(token_table))
+        ).scalar_one()
+
+    assert _run_async(db_url, count) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "args"),
+    [
+        ("mysql://x", ("migrate",)),
+        ("mysql://x", ("token", "create", "--name", "x")),
+        ("mysql://x", ("serve", "--demo")),
+        ("", ("migrate",)),
+        ("sqlite:///plain-driver.db", ("migrate",)),
+    ],
+    ids=["migrate", "token-create", "serve", "empty", "sync-driver"],
+)
+def test_a_bad_database_url_is_one_clear_line(
+    url: str, args: tuple[str, ...], tmp_path: Path
+) -> None:
+    result = billclass(url, *args, cwd=tmp_path)
+    assert result.returncode == 2
+    _no_traceback(result)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("billclass: error: invalid configuration: BILLCLASS_DATABASE_URL")
+    assert "sqlite+aiosqlite://" in lines[0] and "postgresql+asyncpg://" in lines[0]
+    assert not list(tmp_path.iterdir()), "nothing may be created"
+
+
+def test_a_sqlite_file_in_a_missing_directory_is_one_clear_line(tmp_path: Path) -> None:
+    # Checked before connecting: aiosqlite could otherwise print a worker thread's
+    # traceback after the error (omnilib/aiosqlite#241).
+    missing = tmp_path / "no-such-dir" / "x.db"
+    for args in (("token", "create", "--name", "x"), ("serve",)):
+        result = billclass(f"sqlite+aiosqlite:///{missing}", *args, cwd=tmp_path)
+        assert result.returncode == 2
+        _no_traceback(result)
+        assert result.stderr.splitlines() == [
+            f"billclass: error: cannot migrate the database at sqlite+aiosqlite:///{missing}:"
+            f" directory {missing.parent} does not exist"
+        ]
+    # A relative path is relative to the working directory.
+    result = billclass("sqlite+aiosqlite:///./nested/x.db", "migrate", cwd=tmp_path)
+    assert result.stderr.splitlines() == [
+        "billclass: error: cannot migrate the database at sqlite+aiosqlite:///./nested/x.db:"
+        f" directory {tmp_path / 'nested'} does not exist"
+    ]
+    assert not missing.parent.exists()
+
+
+def test_an_unreachable_database_is_one_clear_error(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://nobody:secret-password@127.0.0.1:1/x"
+    result = billclass(url, "migrate", cwd=tmp_path)
+    assert result.returncode == 2
+    _no_traceback(result)
+    (line,) = _error_lines(result.stderr)
+    assert line.startswith(
+        "billclass: error: cannot migrate the database at postgresql+asyncpg://nobody:***@"
+    )
+    assert "secret-password" not in result.stderr
+
+
+def test_export_schema_prints_the_sdl(tmp_path: Path) -> None:
+    # Needs no database at all, not even a valid URL.
+    result = billclass("mysql://x", "export-schema", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == sdl()
+    assert "type Query {" in result.stdout
+    assert "type Mutation {" in result.stdout
+    assert result.stdout == (REPOSITORY / "gql" / "schema.graphql").read_text()
+
+
+def test_usage_errors_exit_2(tmp_path: Path, db_url: str) -> None:
+    for args in ((), ("frobnicate",), ("token",), ("token", "create")):
+        result = billclass(db_url, *args, cwd=tmp_path)
+        assert result.returncode == 2, args
+        _no_traceback(result)
+        assert "usage: billclass" in result.stderr
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _request(url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data)  # noqa: S310 - http://127.0.0.1 only
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.slow
+def test_serve_demo(db_url: str, tmp_path: Path) -> None:
+    port = _free_port()
+    stderr = (tmp_path / "serve.stderr").open("w")
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gql.cli", "serve", "--demo", "--port", str(port)],
+        env=_env(db_url),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    printed: list[str] = []
+
+    def read_stdout() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            printed.append(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read_stdout, daemon=True)
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        healthy = False
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                healthy = _request(f"{base}/healthz") == (200, {"status": "ok"})
+            except (urllib.error.URLError, ConnectionError):
+                healthy = False
+            if healthy:
+                break
+            time.sleep(0.05)
+        assert healthy, (
+            f"not serving; exit {process.poll()}: {(tmp_path / 'serve.stderr').read_text()}"
+        )
+
+        tokens_printed = dict(
+            match.groups()
+            for line in printed
+            if (match := re.fullmatch(r"\s+(ADMINISTRATOR|RESELLER)[^:]*: (bc_\S+)", line))
+        )
+        assert set(tokens_printed) == {"ADMINISTRATOR", "RESELLER"}, printed
+        assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in printed
+
+        query = {"query": "{ viewer { role reseller { name } } }"}
+        assert _request(f"{base}/graphql", query, tokens_printed["ADMINISTRATOR"]) == (
+            200,
+            {"data": {"viewer": {"role": "ADMINISTRATOR", "reseller": None}}},
+        )
+        assert _request(f"{base}/graphql", query, tokens_printed["RESELLER"]) == (
+            200,
+            {"data": {"viewer": {"role": "RESELLER", "reseller": {"name": "Skyline Telecom"}}}},
+        )
+        status, body = _request(f"{base}/graphql", query)
+        assert status == 401
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        status, body = _request(f"{base}/graphql", query, "bc_not-a-real-token")
+        assert status == 401
+        status, body = _request(f"{base}/readyz")
+        assert (status, body["status"]) == (200, "ready")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+        stderr.close()
+    assert process.returncode in (0, -15), process.returncode
+    assert "Traceback" not in (tmp_path / "serve.stderr").read_text()
+
+
+@pytest.mark.slow
+def test_serve_demo_twice_creates_fresh_tokens_only(db_url: str, tmp_path: Path) -> None:
+    """A second ``--demo`` on the same database keeps the data and prints new tokens."""
+
+    async def seed_marker(conn: Any) -> int:
+        from tenancy import demo
+
+        await demo.seed(conn)
+        return 0
+
+    migrate.upgrade(db_url)
+    _run_async(db_url, seed_marker)
+
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gql.cli", "serve", "--demo", "--port", str(port)],
+        env=_env(db_url),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("GraphiQL:"):
+                break
+        assert any("ADMINISTRATOR: bc_" in line for line in lines), lines
+    finally:
+        process.terminate()
+        try:
+            _out, err = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _out, err = process.communicate()
+    assert "Demo data already present" in err
+    assert "Traceback" not in err
