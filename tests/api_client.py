@@ -104,7 +104,7 @@ class Api:
         token: str | None = None,
         selection: str = "",
         input_type: str | None = None,
-    ) -> dict[str, Any]:  # noqa: E501
+    ) -> dict[str, Any]:
         payload = self.mutate(name, input_, token, selection, input_type)
         assert payload["userErrors"] == [], payload["userErrors"]
         return payload
@@ -118,7 +118,7 @@ class Api:
 
     def create_reseller(
         self, name: str, parent_id: str | None = None, token: str | None = None
-    ) -> str:  # noqa: E501
+    ) -> str:
         data: dict[str, Any] = {"name": name, "customerType": "RESELLER", "currencyCode": "USD"}
         if parent_id:
             data["parentId"] = parent_id

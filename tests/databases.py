@@ -9,6 +9,7 @@ the role the service connects as, so row-level security is in force in every tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -59,12 +60,11 @@ async def _ensure_role() -> None:
     try:
         exists = await conn.fetchval("select 1 from pg_roles where rolname = $1", APP_ROLE)
         if not exists:
-            try:
+            # Another test run may create it meanwhile.
+            with contextlib.suppress(asyncpg.DuplicateObjectError):
                 await conn.execute(
                     f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
                 )
-            except asyncpg.DuplicateObjectError:
-                pass  # another test run created it meanwhile
     finally:
         await conn.close()
 
