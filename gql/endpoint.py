@@ -17,6 +17,7 @@ that every status code, limit and cache above is ours to control (and measured).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import logging
 import re
@@ -175,7 +176,14 @@ class GraphQLEndpoint:
             outcome["code"] = prepared.code
             if prepared.code == "GRAPHQL_VALIDATION_FAILED":
                 # Rejected documents are logged truncated, never whole (SPEC §6).
-                log.info("request %s: rejected document %.120r", request_id, envelope["query"])
+                query = envelope["query"]
+                digest = hashlib.sha256(query.encode(errors="replace")).hexdigest()[:16]
+                log.info(
+                    "request %s: rejected document sha256:%s, %d characters",
+                    request_id,
+                    digest,
+                    len(query),
+                )
             return JSONResponse(
                 {"errors": [format_error(e, request_id, prepared.code)[0] for e in prepared.errors]}
             )

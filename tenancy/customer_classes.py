@@ -423,7 +423,13 @@ async def copy_regular_invoice_settings_to_out_of_turn(
             "pastDue": copy.deepcopy(regular["pastDue"]),
         }
     }
-    settings = await _patched_settings(conn, errors, settings, patch, {}, row.currency_code)
+    copied = ErrorList()
+    settings = await _patched_settings(conn, copied, settings, patch, {}, row.currency_code)
+    # This input names only the class: a conflict the copy would create is reported on
+    # "id", its message naming the setting (e.g. separate invoices needing auto-charge).
+    for error in copied.errors:
+        where = ".".join((error.field or ())[1:])
+        errors.add(error.code, ("id",), f"{where}: {error.message}")
     errors.raise_if_any()
     return await _save_change(conn, principal, row, class_rows.tab_values(settings))
 

@@ -51,14 +51,18 @@ def check_name(raw: object, what: str = "Name") -> tuple[str | None, Problem | N
 def check_text(
     raw: object, max_length: int, what: str, *, strip: bool = False
 ) -> tuple[str | None, Problem | None]:
-    """Optional free text: empty means null."""
+    """Optional free text: empty (or only white space) means null. Line breaks and tabs
+    are kept; other control characters (NUL included, which PostgreSQL cannot store) are
+    refused, so both databases give the same answer."""
     if raw is None:
         return None, None
     if not isinstance(raw, str):
         return None, (Code.INVALID, f"{what} must be text.")
     text = raw.strip() if strip else raw
-    if text == "":
+    if text.strip() == "":
         return None, None
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text):
+        return None, (Code.INVALID, f"{what} must not contain control characters.")
     if len(text) > max_length:
         return None, (Code.TOO_LONG, f"{what} must be at most {max_length} characters.")
     return text, None

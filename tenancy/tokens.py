@@ -189,11 +189,11 @@ async def create_api_token(
                 f"expiresAt may not be later than {ceiling.isoformat()} (the expiry of the"
                 " token creating it).",
             )
-        if await _active_count(conn, principal, now) >= MAX_RESELLER_TOKENS:
+        if await _unrevoked_count(conn, principal) >= MAX_RESELLER_TOKENS:
             errors.add(
                 Code.OUT_OF_RANGE,
                 (),
-                f"A reseller has at most {MAX_RESELLER_TOKENS} active tokens; revoke one first.",
+                f"A reseller has at most {MAX_RESELLER_TOKENS} unrevoked tokens; revoke one first.",
             )
     if name and not errors and await _name_taken(conn, principal, owner, fields.name_key(name)):
         errors.add(Code.TAKEN, ("name",), "This owner already has a token with this name.")
@@ -240,16 +240,14 @@ def _taken_error() -> list[Any]:
     return errors.errors
 
 
-async def _active_count(conn: AsyncConnection, principal: Principal, now: datetime) -> int:
+async def _unrevoked_count(conn: AsyncConnection, principal: Principal) -> int:
+    """Tokens of the caller's owner that are not revoked (expired ones count too, as the
+    SPEC says "unrevoked": revoking is how a slot is freed)."""
     c = token_table.c
     statement = (
         sa.select(sa.func.count())
         .select_from(token_table)
-        .where(
-            policy.tokens_visible(principal),
-            c.revoked_at.is_(None),
-            sa.or_(c.expires_at.is_(None), c.expires_at > now),
-        )
+        .where(policy.tokens_visible(principal), c.revoked_at.is_(None))
     )
     return int((await conn.execute(scoped(statement))).scalar_one())
 

@@ -733,8 +733,8 @@ def test_copy_version_conflict(api: Api) -> None:
 
 def test_copy_that_breaks_an_out_of_turn_rule_is_refused(api: Api) -> None:
     # Out-of-turn separate invoices need out-of-turn auto-charge; copying regular terms
-    # without auto-charge would break that. Code's choice: DEPENDENCY reported on the
-    # out-of-turn path the copy would overwrite.
+    # without auto-charge would break that. This input names only the class, so the
+    # DEPENDENCY is reported on "id", its message naming the setting.
     source = create(
         api,
         {
@@ -749,8 +749,9 @@ def test_copy_that_breaks_an_out_of_turn_rule_is_refused(api: Api) -> None:
     payload = _copy(api, {"id": source["id"]})
     assert payload["customerClass"] is None
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("DEPENDENCY", ["input", "outOfTurnInvoices", "paymentTerms", "autoCharge"])
+        ("DEPENDENCY", ["input", "id"])
     ]
+    assert "outOfTurnInvoices.paymentTerms.autoCharge" in payload["userErrors"][0]["message"]
     check()
 
 

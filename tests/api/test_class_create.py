@@ -629,3 +629,23 @@ def test_create_writes_exactly_one_event(api: Api, world: Any) -> None:
     assert changes["name"] == {"before": None, "after": "One event"}
     assert changes["managingReseller"] == {"before": None, "after": world.a.id}
     assert changes["fraudProtection.dailySpendingThreshold"] == {"before": None, "after": None}
+
+
+def test_blank_description_is_null_and_control_characters_are_refused(api: Api) -> None:
+    payload = api.ok(
+        "createCustomerClass",
+        {"name": "Blank description", "description": "   "},
+        selection="customerClass { description }",
+    )
+    assert payload["customerClass"]["description"] is None
+    # Line breaks are text; NUL and other control characters are not (both databases).
+    kept = api.ok(
+        "createCustomerClass",
+        {"name": "Two lines", "description": "first\nsecond"},
+        selection="customerClass { description }",
+    )
+    assert kept["customerClass"]["description"] == "first\nsecond"
+    refused = api.mutate("createCustomerClass", {"name": "Nul", "description": "a\x00b"})
+    assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [
+        ("INVALID", ["input", "description"])
+    ]
