@@ -22,7 +22,7 @@ from db import migrate
 from db.engine import make_engine
 from db.settings import Settings, get_settings
 from gql.endpoint import _REQUEST_ID, GraphQLEndpoint, JSONResponse, _error
-from gql.schema import graphql_schema
+from gql.schema import graphql_schema, schema
 from tenancy.scoping import install_guard
 
 log = logging.getLogger("billclass")
@@ -83,7 +83,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     engine = make_engine(settings=settings)
     install_guard(engine.sync_engine)
-    endpoint = GraphQLEndpoint(engine, graphql_schema, settings.token_cache_seconds)
+    endpoint = GraphQLEndpoint(
+        engine,
+        graphql_schema,
+        schema.config.name_converter.from_field,
+        settings.token_cache_seconds,
+    )
 
     async def graphql_get(request: Request) -> Response:
         accepts_html = "text/html" in request.headers.get("accept", "")

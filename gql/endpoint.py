@@ -27,14 +27,13 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationType
-from graphql.execution import Executor
-from graphql.execution import executor as graphql_executor
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
 from db.engine import WRITE_TRANSACTION
+from gql import execution
 from gql.auth import CachedToken, TokenCache, authenticate, bearer_secret
 from gql.context import Context
 from gql.documents import DocumentCache
@@ -49,25 +48,6 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 JSON_TYPES = ("application/json",)
 
 
-async def _gather_settled(*awaitables: Any) -> list[Any]:
-    """Await sibling resolvers together; when one fails, let the others finish, then raise.
-
-    graphql-core's own ``gather_with_cancel`` cancels the siblings instead. A resolver
-    cancelled in the middle of a statement makes SQLAlchemy invalidate the request's one
-    connection, so a client error in one field (a bad cursor, say) became a 503 for the
-    whole request. The siblings share that connection and run one statement at a time
-    anyway, so waiting for them costs little.
-    """
-    results = await asyncio.gather(*awaitables, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
-
-
-graphql_executor.gather_with_cancel = _gather_settled
-
-
 class JSONResponse(Response):
     media_type = "application/json"
 
@@ -76,9 +56,12 @@ class JSONResponse(Response):
 
 
 class GraphQLEndpoint:
-    def __init__(self, engine: AsyncEngine, schema: Any, token_cache_seconds: float) -> None:
+    def __init__(
+        self, engine: AsyncEngine, schema: Any, name_of: Any, token_cache_seconds: float
+    ) -> None:
         self.engine = engine
         self.schema = schema
+        self.executor_class = execution.install(schema, name_of)
         self.documents = DocumentCache(schema)
         self.tokens = TokenCache(token_cache_seconds)
         # When this process last recorded use of each token (lastUsedAt, SPEC §2).
@@ -189,7 +172,7 @@ class GraphQLEndpoint:
             )
 
         context = Context(principal=principal, request_id=request_id)
-        executor = Executor.build(
+        executor = self.executor_class.build(
             self.schema,
             prepared.document,
             None,
