@@ -47,6 +47,11 @@ def make_engine(
             connect_args={"timeout": settings.lock_timeout_seconds},
             pool_size=settings.pool_size,
             pool_timeout=settings.lock_timeout_seconds,
+            # Every request ends its transaction explicitly (commit or rollback), and
+            # SQLite holds no per-transaction context: the pool's extra ROLLBACK on return
+            # would only cost a round trip to aiosqlite's thread. PostgreSQL keeps it, as
+            # a guard for the row-level security context.
+            pool_reset_on_return=None,
             **common,
         )
         _configure_sqlite(engine, settings)

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     # PostgreSQL statement_timeout: bounds runaway queries.
     statement_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
-    pool_size: int = Field(default=10, ge=1, le=200)
+    # At least the concurrency one worker serves (overflow connections are closed again).
+    pool_size: int = Field(default=20, ge=1, le=200)
     # How long an authenticated token stays cached in a worker. Revocation takes effect on
     # every worker within this bound (SPEC §2: 5 seconds).
     token_cache_seconds: float = Field(default=5.0, ge=0, le=5)

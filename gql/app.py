@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -79,8 +80,29 @@ class RequestIdHeader:
         await self.app(scope, receive, send_with_id)
 
 
+def tune_garbage_collection() -> None:
+    """Measured (bench/README.md): the cyclic collector took about a third of the time of
+    a large response and most of the p99. Objects alive after start-up (schema, modules,
+    caches) are frozen out of collections, and young collections run less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+def configure_request_log() -> None:
+    """The request log line (INFO, logger "billclass") reaches stderr even where only
+    uvicorn configured logging (its worker processes)."""
+    logger = logging.getLogger("billclass")
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    configure_request_log()
     engine = make_engine(settings=settings)
     install_guard(engine.sync_engine)
     endpoint = GraphQLEndpoint(
@@ -140,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        tune_garbage_collection()
         try:
             await warn_if_rls_is_void(engine)
         except Exception as error:

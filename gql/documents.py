@@ -10,11 +10,24 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules, validate
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    ListValueNode,
+    ValueNode,
+    VariableNode,
+    Visitor,
+    parse,
+    specified_rules,
+    validate,
+    visit,
+)
 from graphql.error import GraphQLSyntaxError
 from graphql.validation import MaxIntrospectionDepthRule
 
-from gql.limits import MAX_DEPTH, MAX_TOKENS, LimitExceeded, document_limits
+from gql.limits import BUDGET_ARGUMENTS, MAX_DEPTH, MAX_TOKENS, LimitExceeded, document_limits
 
 RULES = (*specified_rules, MaxIntrospectionDepthRule)
 
@@ -24,6 +37,28 @@ class Prepared:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
     code: str | None  # extensions.code of the errors, when refused
+    # Variables the node budget depends on (page sizes, cursors, nodes(ids:)): with the
+    # same values the budget's verdict is the same, so it can be cached.
+    budget_variables: tuple[str, ...] = ()
+
+
+class _BudgetVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_argument(self, node: ArgumentNode, *_args: object) -> None:
+        if node.name.value in BUDGET_ARGUMENTS:
+            for value in _variables(node.value):
+                self.names.add(value)
+
+
+def _variables(value: ValueNode) -> list[str]:
+    if isinstance(value, VariableNode):
+        return [value.name.value]
+    if isinstance(value, ListValueNode):
+        return [name for item in value.values for name in _variables(item)]
+    return []
 
 
 def prepare(schema: GraphQLSchema, query: str) -> Prepared:
@@ -49,7 +84,9 @@ def prepare(schema: GraphQLSchema, query: str) -> Prepared:
     errors = validate(schema, document, RULES, hide_suggestions=True)
     if errors:
         return Prepared(None, tuple(errors), "GRAPHQL_VALIDATION_FAILED")
-    return Prepared(document, (), None)
+    collector = _BudgetVariables()
+    visit(document, collector)
+    return Prepared(document, (), None, tuple(sorted(collector.names)))
 
 
 class DocumentCache:

@@ -36,7 +36,7 @@ from db.engine import WRITE_TRANSACTION
 from gql import execution
 from gql.auth import CachedToken, TokenCache, authenticate, bearer_secret
 from gql.context import Context
-from gql.documents import DocumentCache
+from gql.documents import DocumentCache, Prepared
 from gql.errors import error_body, format_error, is_unavailable
 from gql.limits import MAX_BODY_BYTES, LimitExceeded, operation_budget
 from gql.metrics import observe
@@ -64,6 +64,7 @@ class GraphQLEndpoint:
         self.executor_class = execution.install(schema, name_of)
         self.documents = DocumentCache(schema)
         self.tokens = TokenCache(token_cache_seconds)
+        self._budgets: dict[tuple[Any, ...], LimitExceeded | None] = {}
         # When this process last recorded use of each token (lastUsedAt, SPEC §2).
         self._touched: dict[int, float] = {}
 
@@ -189,7 +190,7 @@ class GraphQLEndpoint:
         operation = executor.operation
         outcome["operation"] = operation.name.value if operation.name else None
         try:
-            operation_budget(self.schema, prepared.document, operation, executor.variable_values)
+            self._check_budget(prepared, envelope, operation, executor.variable_values)
         except LimitExceeded as limit:
             outcome["code"] = limit.code
             return JSONResponse({"errors": [format_error(limit, request_id)[0]]})
@@ -215,6 +216,30 @@ class GraphQLEndpoint:
             outcome["code"] = payload["errors"][0]["extensions"]["code"]
         background = self._touch_later(token) if fresh else None
         return JSONResponse(payload, status_code=503 if unavailable else 200, background=background)
+
+    def _check_budget(
+        self, prepared: Prepared, envelope: dict[str, Any], operation: Any, variables: Any
+    ) -> None:
+        """Page sizes and node budget; the verdict is cached per document, operation and
+        the values of the variables it depends on."""
+        given = envelope.get("variables") or {}
+        key = (
+            envelope["query"],
+            envelope.get("operationName"),
+            orjson.dumps([given.get(name) for name in prepared.budget_variables]),
+        )
+        verdict = self._budgets.get(key, False)
+        if verdict is False:
+            try:
+                operation_budget(self.schema, prepared.document, operation, variables)
+                verdict = None
+            except LimitExceeded as limit:
+                verdict = limit
+            self._budgets[key] = verdict
+            if len(self._budgets) > 4096:
+                self._budgets.pop(next(iter(self._budgets)))
+        if verdict is not None:
+            raise verdict
 
     async def _execute(
         self, executor: Any, context: Context, is_mutation: bool, request_id: str

@@ -38,6 +38,8 @@ MAX_TOKENS = 1_000
 MAX_BODY_BYTES = 64 * 1024
 MAX_PAGE = 100
 MAX_NODES = 10_000
+# Arguments the page-size checks and the node budget read.
+BUDGET_ARGUMENTS = frozenset({"first", "last", "before", "ids"})
 
 
 class LimitExceeded(GraphQLError):

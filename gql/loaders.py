@@ -34,37 +34,79 @@ def _by_key(
 
 
 class Loaders:
+    """The request's loaders, each created on first use (most requests need few)."""
+
     def __init__(self, conn: AsyncConnection, principal: Principal) -> None:
         self._conn = conn
         self._principal = principal
-        self._catalogs: dict[str, DataLoader[int, Any]] = {}
-        self.reset()
+        self._made: dict[str, DataLoader[Any, Any]] = {}
 
     def reset(self) -> None:
         """Forget everything loaded: each mutation field starts from the database."""
+        self._made.clear()
+
+    def _loader(
+        self,
+        name: str,
+        fetch: Callable[[list[Any]], Awaitable[dict[Any, Any]]],
+        default: Any = None,
+    ) -> DataLoader[Any, Any]:
+        loader = self._made.get(name)
+        if loader is None:
+            loader = self._made[name] = _by_key(fetch, default)
+        return loader
+
+    @property
+    def classes(self) -> DataLoader[int, Any]:
         conn, principal = self._conn, self._principal
-        self.classes = _by_key(lambda keys: customer_classes.visible_classes(conn, principal, keys))
-        self.customers = _by_key(lambda keys: customers.visible_customers(conn, principal, keys))
-        self.customer_counts = _by_key(
-            lambda keys: customer_classes.customer_counts(conn, principal, keys), 0
+        return self._loader(
+            "classes", lambda keys: customer_classes.visible_classes(conn, principal, keys)
         )
-        self.class_customers: DataLoader[tuple[int, int, str | None], pagination.Page] = DataLoader(
-            load_fn=self._class_customers
+
+    @property
+    def customers(self) -> DataLoader[int, Any]:
+        conn, principal = self._conn, self._principal
+        return self._loader(
+            "customers", lambda keys: customers.visible_customers(conn, principal, keys)
         )
-        self.events = _by_key(lambda keys: audit.visible_events(conn, principal, keys))
-        self.tokens = _by_key(lambda keys: tokens.visible_tokens(conn, principal, keys))
-        # The class behind a visible customer's effective settings, even when the class
-        # itself is hidden from the caller (a reseller's own record).
-        self.settings_classes = _by_key(self._settings_classes)
-        self._catalogs = {}
+
+    @property
+    def customer_counts(self) -> DataLoader[int, int]:
+        conn, principal = self._conn, self._principal
+        return self._loader(
+            "customer_counts",
+            lambda keys: customer_classes.customer_counts(conn, principal, keys),
+            0,
+        )
+
+    @property
+    def class_customers(self) -> DataLoader[tuple[int, int, str | None], pagination.Page]:
+        loader = self._made.get("class_customers")
+        if loader is None:
+            loader = self._made["class_customers"] = DataLoader(load_fn=self._class_customers)
+        return loader
+
+    @property
+    def events(self) -> DataLoader[int, Any]:
+        conn, principal = self._conn, self._principal
+        return self._loader("events", lambda keys: audit.visible_events(conn, principal, keys))
+
+    @property
+    def tokens(self) -> DataLoader[int, Any]:
+        conn, principal = self._conn, self._principal
+        return self._loader("tokens", lambda keys: tokens.visible_tokens(conn, principal, keys))
+
+    @property
+    def settings_classes(self) -> DataLoader[int, Any]:
+        """The class behind a visible customer's effective settings, even when the class
+        itself is hidden from the caller (a reseller's own record)."""
+        return self._loader("settings_classes", self._settings_classes)
 
     def catalog(self, type_name: str) -> DataLoader[int, Any]:
-        loader = self._catalogs.get(type_name)
-        if loader is None:
-            conn = self._conn
-            loader = _by_key(lambda keys: catalogs.entries_by_key(conn, type_name, keys))
-            self._catalogs[type_name] = loader
-        return loader
+        conn = self._conn
+        return self._loader(
+            f"catalog:{type_name}", lambda keys: catalogs.entries_by_key(conn, type_name, keys)
+        )
 
     async def _class_customers(
         self, keys: Sequence[tuple[int, int, str | None]]

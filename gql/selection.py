@@ -1,21 +1,65 @@
-"""Look-ahead on the requested fields, to read only the columns a query needs."""
+"""Look-ahead on the requested fields, to read only what a query needs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+from graphql import FieldNode, FragmentSpreadNode, GraphQLResolveInfo, InlineFragmentNode
 
 
-def requests_any(selections: Iterable[Any], names: frozenset[str]) -> bool:
-    """Whether any field named in ``names`` is selected anywhere below ``selections``."""
+def _names(selections: Iterable[object], info: GraphQLResolveInfo, seen: set[str]) -> set[str]:
+    """Names of every field selected below ``selections`` (fragments inlined)."""
+    found: set[str] = set()
     for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name in names or requests_any(selection.selections, names):
-                return True
-        elif isinstance(selection, FragmentSpread | InlineFragment) and requests_any(
-            selection.selections, names
-        ):
-            return True
-    return False
+        if isinstance(selection, FieldNode):
+            found.add(selection.name.value)
+            if selection.selection_set is not None:
+                found |= _names(selection.selection_set.selections, info, seen)
+        elif isinstance(selection, InlineFragmentNode):
+            found |= _names(selection.selection_set.selections, info, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = info.fragments.get(selection.name.value)
+            if fragment is not None:
+                found |= _names(fragment.selection_set.selections, info, seen)
+    return found
+
+
+def selected_below(info: GraphQLResolveInfo) -> set[str]:
+    """Every field name selected under the field being resolved, at any depth."""
+    selections = [
+        selection
+        for node in info.field_nodes
+        if node.selection_set is not None
+        for selection in node.selection_set.selections
+    ]
+    return _names(selections, info, set())
+
+
+def top_level(info: GraphQLResolveInfo) -> set[str]:
+    """Field names selected directly under the field being resolved (fragments inlined)."""
+    names: set[str] = set()
+    pending: list[object] = [
+        selection
+        for node in info.field_nodes
+        if node.selection_set is not None
+        for selection in node.selection_set.selections
+    ]
+    seen: set[str] = set()
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FieldNode):
+            names.add(selection.name.value)
+        elif isinstance(selection, InlineFragmentNode):
+            pending.extend(selection.selection_set.selections)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = info.fragments.get(selection.name.value)
+            if fragment is not None:
+                pending.extend(fragment.selection_set.selections)
+    return names
+
+
+def only_counting(info: GraphQLResolveInfo) -> bool:
+    """Whether a connection is asked for its totalCount alone (no page to read)."""
+    return top_level(info) <= {"totalCount", "__typename"}

@@ -11,14 +11,14 @@ from gql.customer_classes.inputs import (
 )
 from gql.customer_classes.tabs import TAB_FIELDS
 from gql.customer_classes.types import CustomerClass, CustomerClassConnection
-from gql.selection import requests_any
-from tenancy import class_listing, class_rows, customer_classes
+from gql.selection import only_counting, selected_below
+from tenancy import class_listing, class_rows, customer_classes, pagination
 from tenancy.ids import decode
 
 
 def _columns(info: Info) -> tuple:
     """Tabs are large JSON documents: read them only when a tab field is requested."""
-    if requests_any(info.selected_fields, TAB_FIELDS):
+    if selected_below(info._raw_info) & TAB_FIELDS:
         return class_rows.ALL_COLUMNS
     return class_rows.HEADER_COLUMNS
 
@@ -57,18 +57,21 @@ class CustomerClassQuery:
         context = info.context
         filters = patch_of(filter) if filter is not None else {}
         filters.setdefault("includeShared", True)
-        page = await class_listing.list_classes(
-            context.conn,
-            context.principal,
-            filters=filters,
-            order_field=orderBy.field.value,
-            direction=orderBy.direction.value,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-            columns=_columns(info),
-        )
+        if only_counting(info._raw_info) and after is None and before is None:
+            page = pagination.Page(rows=[], cursors=[], has_next=False, has_previous=False)
+        else:
+            page = await class_listing.list_classes(
+                context.conn,
+                context.principal,
+                filters=filters,
+                order_field=orderBy.field.value,
+                direction=orderBy.direction.value,
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+                columns=_columns(info),
+            )
         return CustomerClassConnection.of(
             page, lambda: class_listing.count_classes(context.conn, context.principal, filters)
         )
