@@ -228,8 +228,8 @@ def in_process(
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(" ".join(statement.split()))
 
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in app.state.engines:
+        event.listen(engine, "before_cursor_execute", record)
     headers = {"Content-Type": "application/json"}
     with TestClient(app) as client:
 
@@ -259,7 +259,8 @@ def in_process(
             statements.clear()
             post(page.token, body(PAGE_QUERY, "ClassPage", {"first": size}))
             page_statements[size] = len(statements)
-    event.remove(engine, "before_cursor_execute", record)
+    for engine in app.state.engines:
+        event.remove(engine, "before_cursor_execute", record)
     return cursor
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import event, exc
+from sqlalchemy import Engine, create_engine, event, exc, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from db.settings import Settings, get_settings
@@ -89,10 +89,41 @@ def _discard_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any)
         raise exc.DisconnectionError("pooled connection closed by the server")
 
 
+def make_inline_read_engine(settings: Settings | None = None) -> Engine | None:
+    """SQLite only: a synchronous engine for read-only requests, used inline on the event
+    loop.
+
+    aiosqlite runs every call (BEGIN, execute, fetch, COMMIT...) through a worker thread;
+    for a point lookup those hand-offs cost more than the query (bench/README.md). In WAL
+    mode a reader never waits for a writer, so a read transaction is a few microseconds
+    to milliseconds of CPU that may as well run in the loop's own thread. Writes keep the
+    async engine, whose lock waits (BEGIN IMMEDIATE, busy_timeout) must not block the loop.
+    """
+    settings = settings or get_settings()
+    if not settings.is_sqlite:
+        return None
+    url = make_url(settings.database_url).set(drivername="sqlite")
+    engine = create_engine(
+        url,
+        connect_args={"timeout": settings.lock_timeout_seconds, "check_same_thread": False},
+        pool_size=settings.pool_size,
+        pool_timeout=settings.lock_timeout_seconds,
+        pool_reset_on_return=None,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+    )
+    _configure_sqlite_events(engine, settings)
+    return engine
+
+
 def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
+    _configure_sqlite_events(engine.sync_engine, settings)
+
+
+def _configure_sqlite_events(engine: Engine, settings: Settings) -> None:
     busy_ms = int(settings.lock_timeout_seconds * 1000)
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy (below) emit BEGIN; pysqlite's implicit transactions would
         # otherwise start a deferred transaction behind our back.
@@ -104,7 +135,7 @@ def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get(WRITE_TRANSACTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import migrate
-from db.engine import make_engine
+from db.engine import make_engine, make_inline_read_engine
 from db.settings import Settings, get_settings
 from gql.endpoint import _REQUEST_ID, GraphQLEndpoint, JSONResponse, _error
 from gql.schema import graphql_schema, schema
@@ -105,11 +105,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure_request_log()
     engine = make_engine(settings=settings)
     install_guard(engine.sync_engine)
+    read_engine = make_inline_read_engine(settings)
+    if read_engine is not None:
+        install_guard(read_engine)
     endpoint = GraphQLEndpoint(
         engine,
         graphql_schema,
         schema.config.name_converter.from_field,
         settings.token_cache_seconds,
+        read_engine,
     )
 
     async def graphql_get(request: Request) -> Response:
@@ -169,6 +173,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.warning("could not check the database role at start-up: %r", error)
         yield
         await engine.dispose()
+        if read_engine is not None:
+            read_engine.dispose()
 
     app = Starlette(
         routes=[
@@ -181,5 +187,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.read_engine = read_engine
+    # Every engine requests run on (for instrumentation: statement counts in tests/bench).
+    app.state.engines = [engine.sync_engine, *([read_engine] if read_engine else [])]
     app.state.endpoint = endpoint
     return app

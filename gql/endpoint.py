@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationType
+from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -57,9 +58,15 @@ class JSONResponse(Response):
 
 class GraphQLEndpoint:
     def __init__(
-        self, engine: AsyncEngine, schema: Any, name_of: Any, token_cache_seconds: float
+        self,
+        engine: AsyncEngine,
+        schema: Any,
+        name_of: Any,
+        token_cache_seconds: float,
+        read_engine: Engine | None = None,
     ) -> None:
         self.engine = engine
+        self.read_engine = read_engine
         self.schema = schema
         self.executor_class = execution.install(schema, name_of)
         self.documents = DocumentCache(schema)
@@ -244,6 +251,8 @@ class GraphQLEndpoint:
     async def _execute(
         self, executor: Any, context: Context, is_mutation: bool, request_id: str
     ) -> tuple[dict[str, Any], bool]:
+        if not is_mutation and self.read_engine is not None:
+            return await self._execute_inline(executor, context, request_id)
         async with self.engine.connect() as conn:
             if is_mutation:
                 # SQLite: BEGIN IMMEDIATE, so concurrent writers queue instead of racing.
@@ -269,10 +278,34 @@ class GraphQLEndpoint:
                 if transaction.is_active:
                     await transaction.rollback()
                 raise
-        payload: dict[str, Any] = {"data": result.data}
-        if formatted:
-            payload["errors"] = [body for body, _ in formatted]
-        return payload, any(unavailable for _, unavailable in formatted)
+        return _payload(result, formatted)
+
+    async def _execute_inline(
+        self, executor: Any, context: Context, request_id: str
+    ) -> tuple[dict[str, Any], bool]:
+        """A read-only operation on SQLite, on a synchronous connection (see
+        db.engine.make_inline_read_engine): same transaction, same outcome rules."""
+        assert self.read_engine is not None
+        with self.read_engine.connect() as sync_conn:
+            transaction = sync_conn.begin()
+            try:
+                context.bind(InlineConnection(sync_conn))  # type: ignore[arg-type]
+                result = executor.execute_operation()
+                if inspect.isawaitable(result):
+                    result = await result
+                while executor.background_futures:
+                    await asyncio.wait(list(executor.background_futures))
+                errors = result.errors or []
+                formatted = [format_error(e, request_id) for e in errors]
+                if errors:
+                    transaction.rollback()
+                else:
+                    transaction.commit()
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+        return _payload(result, formatted)
 
     def _touch_later(self, token: CachedToken) -> BackgroundTask | None:
         """Record lastUsedAt after the response, in its own transaction, at most once a
@@ -293,6 +326,28 @@ class GraphQLEndpoint:
                 log.warning("could not record lastUsedAt of token %s", principal.token_id)
 
         return BackgroundTask(touch)
+
+
+class InlineConnection:
+    """The part of AsyncConnection that read-only requests use (``execute``, ``dialect``),
+    over a synchronous connection: ``execute`` runs at once and returns the same buffered
+    result the async connection returns."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.dialect = conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.execute(statement, parameters)
+
+
+def _payload(
+    result: Any, formatted: list[tuple[dict[str, Any], bool]]
+) -> tuple[dict[str, Any], bool]:
+    payload: dict[str, Any] = {"data": result.data}
+    if formatted:
+        payload["errors"] = [body for body, _ in formatted]
+    return payload, any(unavailable for _, unavailable in formatted)
 
 
 def _error(status: int, message: str, code: str) -> Response:

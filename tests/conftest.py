@@ -106,10 +106,11 @@ def sql_statements(app: Any) -> Iterator[list[str]]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in app.state.engines:
+        event.listen(engine, "before_cursor_execute", record)
     yield statements
-    event.remove(engine, "before_cursor_execute", record)
+    for engine in app.state.engines:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -84,12 +84,13 @@ def recording(app: Any) -> Iterator[list[str]]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in app.state.engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in app.state.engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 def touching(statements: list[str], table: str) -> list[str]:
