@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLError,
@@ -28,14 +28,42 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
-    get_named_type,
     is_leaf_type,
 )
 from graphql.execution import Executor
 from graphql.execution import executor as graphql_executor
 
-# type name -> {field name: (python attribute, GraphQL field type)}
-Plan = dict[str, tuple[str, Any]]
+
+# How one field of a plain type is completed: its attribute, whether it is non-null,
+# whether it is a list, and either the leaf's output coercion or the nested plain type.
+class _Field(NamedTuple):
+    attribute: str
+    non_null: bool
+    is_list: bool
+    item_non_null: bool
+    coerce: Any  # leaf: its coerce_output_value; object: None
+    object_type: GraphQLObjectType | None
+
+
+Plan = dict[str, _Field]
+
+
+def _field_plan(python_name: str, type_: Any) -> _Field:
+    non_null = isinstance(type_, GraphQLNonNull)
+    if non_null:
+        type_ = type_.of_type
+    is_list = isinstance(type_, GraphQLList)
+    item_non_null = False
+    if is_list:
+        type_ = type_.of_type
+        item_non_null = isinstance(type_, GraphQLNonNull)
+        if item_non_null:
+            type_ = type_.of_type
+    if is_leaf_type(type_):
+        return _Field(
+            python_name, non_null, is_list, item_non_null, type_.coerce_output_value, None
+        )
+    return _Field(python_name, non_null, is_list, item_non_null, None, type_)
 
 
 def plain_type_plans(schema: GraphQLSchema, name_of: Any) -> dict[str, Plan]:
@@ -52,7 +80,7 @@ def plain_type_plans(schema: GraphQLSchema, name_of: Any) -> dict[str, Plan]:
         definition = type_.extensions["strawberry-definition"]
         if all(field.base_resolver is None for field in definition.fields):
             plans[name] = {
-                name_of(field): (field.python_name, type_.fields[name_of(field)].type)
+                name_of(field): _field_plan(field.python_name, type_.fields[name_of(field)].type)
                 for field in definition.fields
             }
     # Keep only types whose object-typed fields are plain too (a fixed point).
@@ -60,12 +88,11 @@ def plain_type_plans(schema: GraphQLSchema, name_of: Any) -> dict[str, Plan]:
     while changed:
         changed = False
         for name, plan in list(plans.items()):
-            for _python_name, field_type in plan.values():
-                named = get_named_type(field_type)
-                if not is_leaf_type(named) and named.name not in plans:
-                    del plans[name]
-                    changed = True
-                    break
+            if any(
+                f.object_type is not None and f.object_type.name not in plans for f in plan.values()
+            ):
+                del plans[name]
+                changed = True
     return plans
 
 
@@ -98,22 +125,28 @@ class BillclassExecutor(Executor[Any]):
             if name == "__typename":
                 completed[key] = type_.name
                 continue
-            python_name, field_type = plan[name]
-            completed[key] = self._plain_value(field_type, group, getattr(source, python_name))
+            field = plan[name]
+            value = getattr(source, field.attribute)
+            if value is None:
+                if field.non_null:
+                    raise GraphQLError(f"Cannot return null for non-nullable field {name}.")
+                completed[key] = None
+            elif not field.is_list:
+                completed[key] = self._plain_item(field, group, value)
+            else:
+                if field.item_non_null and any(item is None for item in value):
+                    raise GraphQLError(f"Cannot return null for an item of {name}.")
+                completed[key] = [
+                    None if item is None else self._plain_item(field, group, item) for item in value
+                ]
         return completed
 
-    def _plain_value(self, type_: Any, group: Any, value: Any) -> Any:
-        if isinstance(type_, GraphQLNonNull):
-            if value is None:
-                raise GraphQLError("Cannot return null for a non-nullable field.")
-            type_ = type_.of_type
-        if value is None:
-            return None
-        if isinstance(type_, GraphQLList):
-            return [self._plain_value(type_.of_type, group, item) for item in value]
-        if is_leaf_type(type_):
-            return type_.coerce_output_value(value)
-        return self._plain_object(type_, self.plans[type_.name], group, value)
+    def _plain_item(self, field: _Field, group: Any, value: Any) -> Any:
+        if field.coerce is not None:
+            return field.coerce(value)
+        object_type = field.object_type
+        assert object_type is not None
+        return self._plain_object(object_type, self.plans[object_type.name], group, value)
 
 
 async def settled_gather(*awaitables: Any) -> list[Any]:
