@@ -7,6 +7,7 @@ and the endpoint then rolls back the whole request (SPEC §6).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from gql.context import Info
 from tenancy.errors import Refused
 
 P = TypeVar("P")
+log = logging.getLogger("billclass.refusals")
 
 
 async def run(
@@ -32,5 +34,13 @@ async def run(
                 context.conn, principal=context.principal, data=patch_of(input_)
             )
     except Refused as refusal:
+        # Refusals write no audit event (SPEC §1); they go to the log, as codes and paths
+        # only (never input values, which may be personal data).
+        log.info(
+            "request %s: %s refused: %s",
+            context.request_id,
+            info.field_name,
+            ", ".join(f"{e.code.value} {'.'.join(e.field or ())}" for e in refusal.errors),
+        )
         return payload(None, [UserError.of(error) for error in refusal.errors])
     return payload(result, [])

@@ -267,3 +267,15 @@ def test_one_structured_log_line_per_request_without_secrets_or_documents(
         # Nothing of the document or the variables for a document that ran (or a long
         # rejected one: logged truncated, and the marker is past the cut).
         assert MARKER not in everything, everything
+
+
+def test_refused_mutations_are_logged_with_codes_not_values(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="billclass.refusals"):
+        payload = api.mutate("createCustomerClass", {"name": "   secret-looking   " + "x" * 200})
+    assert payload["userErrors"][0]["code"] == "TOO_LONG"
+    lines = [r.getMessage() for r in caplog.records if r.name == "billclass.refusals"]
+    assert len(lines) == 1
+    assert "createCustomerClass refused: TOO_LONG input.name" in lines[0]
+    assert "secret-looking" not in lines[0]
