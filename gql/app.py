@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import sqlalchemy as sa
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
@@ -23,6 +23,7 @@ from db import migrate
 from db.engine import make_engine, make_inline_read_engine
 from db.settings import Settings, get_settings
 from gql.endpoint import _REQUEST_ID, GraphQLEndpoint, JSONResponse, _error
+from gql.metrics import render_metrics
 from gql.schema import graphql_schema, schema
 from tenancy.scoping import install_guard
 
@@ -162,7 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ready", "migration": current})
 
     async def metrics(_request: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

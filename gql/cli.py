@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -112,6 +114,9 @@ def serve(args: argparse.Namespace) -> None:
         sys.stdout.flush()
     import uvicorn
 
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Workers share their metrics through files (see gql/metrics.py).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="billclass-metrics-")
     uvicorn.run(
         "gql.app:create_app",
         factory=True,

@@ -1,9 +1,16 @@
 """Prometheus metrics of the GraphQL endpoint: request counts and latency by operation and
-outcome. Per process; with several workers, set PROMETHEUS_MULTIPROC_DIR (see README)."""
+outcome.
+
+With several workers, ``billclass serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before they
+start: each worker writes its samples there and /metrics (whichever worker answers)
+aggregates all of them, so no count lives in one process only.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 REQUESTS = Counter("billclass_requests_total", "GraphQL requests", ["operation", "outcome"])
 LATENCY = Histogram(
@@ -31,3 +38,11 @@ def observe(operation: str | None, outcome: str, seconds: float) -> None:
             _operations.add(name)
     REQUESTS.labels(name, outcome).inc()
     LATENCY.labels(name, outcome).observe(seconds)
+
+
+def render_metrics() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
