@@ -47,9 +47,9 @@ class Server:
             **os.environ,
             "BILLCLASS_DATABASE_URL": database_url,
             "BILLCLASS_LOG_LEVEL": "WARNING",
-            **(env or {}),
         }
-        environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        environment.pop("PROMETHEUS_MULTIPROC_DIR", None)  # only when a test asks for it
+        environment.update(env or {})
         self.command = command or [
             sys.executable,
             "-m",

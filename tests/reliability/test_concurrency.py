@@ -312,3 +312,30 @@ def test_optimistic_read_then_write_counts_every_increment(target: Target) -> No
     assert after["description"] == str(THREADS)
     assert after["version"] == 1 + THREADS
     assert len(_updates(api, class_id)) == THREADS
+
+
+def test_metrics_count_requests_of_every_worker(databases: Databases, tmp_path: Any) -> None:
+    """With several workers (billclass serve sets PROMETHEUS_MULTIPROC_DIR for them), a
+    scrape answered by any worker counts the requests that every worker served."""
+    with databases.fresh() as url:
+        admin = cli_token(Settings(database_url=url))
+        env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+        with (
+            running_server(url, workers=2, env=env) as server,
+            httpx.Client(base_url=server.url, timeout=30) as http,
+        ):
+            headers = {"Authorization": f"Bearer {admin}"}
+            for _ in range(40):
+                response = http.post(
+                    "/graphql",
+                    json={"query": "query Probe { viewer { role } }"},
+                    headers={**headers, "Connection": "close"},
+                )
+                assert response.status_code == 200
+            scrape = http.get("/metrics").text
+    line = next(
+        line
+        for line in scrape.splitlines()
+        if line.startswith("billclass_requests_total{") and 'operation="Probe"' in line
+    )
+    assert float(line.rsplit(" ", 1)[1]) == 40.0
