@@ -34,23 +34,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-NOTIFICATION_TYPES = (
-    "INVOICE_ISSUED",
-    "DUE_DATE_APPROACHING",
-    "INVOICE_OVERDUE",
-    "LATE_FEE_APPLIED",
-    "SERVICE_LIMITATION_APPROACHING",
-    "SERVICE_LIMITED",
-    "SUSPENSION_APPROACHING",
-    "SERVICE_SUSPENDED",
-    "TERMINATION_APPROACHING",
-    "CUSTOMER_TERMINATED",
-    "PAYMENT_RECEIVED",
-    "AUTO_CHARGE_FAILED",
-    "LOW_BALANCE",
-    "STATISTICS_READY",
-    "FRAUD_SPENDING_WARNING",
-)
+# Domain constants only (the tab order, the list-page column): no service code runs here.
+from tenancy.class_rows import invoicing
+from tenancy.tabs import NOTIFICATION_TYPES
+
 DEFAULT_CHANNEL = {"send": False, "template": "SYSTEM"}
 
 VISIBLE = "(tenant_id = {r} or (tenant_id is null and shared_with_resellers))"
@@ -98,16 +85,6 @@ def timestamp(value: Any) -> str:
     if isinstance(value, str):  # SQLite stores UTC without an offset
         return datetime.fromisoformat(value).isoformat() + "Z"
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def invoicing(regular: Any, out_of_turn: Any) -> str:
-    if regular and out_of_turn:
-        return "INVOICING_ENABLED"
-    if regular:
-        return "REGULAR_ONLY"
-    if out_of_turn:
-        return "OUT_OF_TURN_ONLY"
-    return "DISABLED"
 
 
 def header(row: Sequence[Any]) -> dict[str, Any]:

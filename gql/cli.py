@@ -101,9 +101,10 @@ def serve(args: argparse.Namespace) -> None:
         from tenancy import demo
 
         async def seed(conn: Any) -> dict[str, str]:
-            if await demo.already_seeded(conn):
+            skyline = await demo.seeded_reseller(conn)
+            if skyline is not None:
                 print("Demo data already present; creating fresh tokens only.", file=sys.stderr)
-                return await _demo_tokens(conn)
+                return await demo.tokens_for_demo(conn, skyline)
             return await demo.seed(conn)
 
         secrets = _as_cli(seed)
@@ -127,34 +128,6 @@ def serve(args: argparse.Namespace) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-
-
-async def _demo_tokens(conn: Any) -> dict[str, str]:
-    import sqlalchemy as sa
-
-    from db.clock import utcnow
-    from db.models import customer_table
-    from tenancy import tokens
-    from tenancy.ids import to_global_id
-    from tenancy.principal import CLI
-    from tenancy.scoping import scoped
-
-    stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
-    statement = sa.select(customer_table.c.id).where(customer_table.c.name == "Skyline Telecom")
-    skyline = (await conn.execute(scoped(statement, "demo"))).scalar_one()
-    _row, admin = await tokens.create_api_token(
-        conn, principal=CLI, data={"name": f"demo-admin-{stamp}", "role": "ADMINISTRATOR"}
-    )
-    _row, reseller = await tokens.create_api_token(
-        conn,
-        principal=CLI,
-        data={
-            "name": f"demo-skyline-{stamp}",
-            "role": "RESELLER",
-            "resellerId": to_global_id("Customer", skyline),
-        },
-    )
-    return {"ADMINISTRATOR": admin, "RESELLER (Skyline Telecom)": reseller}
 
 
 def migrate_command(_args: argparse.Namespace) -> None:

@@ -261,16 +261,8 @@ class GraphQLEndpoint:
             try:
                 await enter_tenant(conn, context.principal)
                 context.bind(conn)
-                result = executor.execute_operation()
-                if inspect.isawaitable(result):
-                    result = await result
-                # Resolvers that a synchronous error left running in the background use
-                # this connection: they must finish before the transaction ends.
-                while executor.background_futures:
-                    await asyncio.wait(list(executor.background_futures))
-                errors = result.errors or []
-                formatted = [format_error(e, request_id) for e in errors]
-                if errors:
+                result, formatted = await _run(executor, request_id)
+                if formatted:
                     await transaction.rollback()
                 else:
                     await transaction.commit()
@@ -290,14 +282,8 @@ class GraphQLEndpoint:
             transaction = sync_conn.begin()
             try:
                 context.bind(InlineConnection(sync_conn))  # type: ignore[arg-type]
-                result = executor.execute_operation()
-                if inspect.isawaitable(result):
-                    result = await result
-                while executor.background_futures:
-                    await asyncio.wait(list(executor.background_futures))
-                errors = result.errors or []
-                formatted = [format_error(e, request_id) for e in errors]
-                if errors:
+                result, formatted = await _run(executor, request_id)
+                if formatted:
                     transaction.rollback()
                 else:
                     transaction.commit()
@@ -326,6 +312,18 @@ class GraphQLEndpoint:
                 log.warning("could not record lastUsedAt of token %s", principal.token_id)
 
         return BackgroundTask(touch)
+
+
+async def _run(executor: Any, request_id: str) -> tuple[Any, list[tuple[dict[str, Any], bool]]]:
+    """Execute the operation; its result and its errors as the client will see them."""
+    result = executor.execute_operation()
+    if inspect.isawaitable(result):
+        result = await result
+    # Resolvers that a synchronous error left running in the background use the request's
+    # connection: they must finish before the transaction ends.
+    while executor.background_futures:
+        await asyncio.wait(list(executor.background_futures))
+    return result, [format_error(e, request_id) for e in result.errors or []]
 
 
 class InlineConnection:

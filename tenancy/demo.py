@@ -21,11 +21,6 @@ def _gid(type_name: str, row: Any) -> str:
     return to_global_id(type_name, row.id)
 
 
-async def already_seeded(conn: AsyncConnection) -> bool:
-    statement = sa.select(customer_table.c.id).where(customer_table.c.name == "Skyline Telecom")
-    return (await conn.execute(scoped(statement.limit(1), "demo check"))).first() is not None
-
-
 async def seed(conn: AsyncConnection) -> dict[str, str]:
     """Create the data set as the administrator; returns a fresh token per role."""
     admin = CLI
@@ -126,19 +121,30 @@ async def seed(conn: AsyncConnection) -> dict[str, str]:
         if class_row is not None:
             data["customerClassId"] = _gid("CustomerClass", class_row)
         await customers.create_customer(conn, principal=as_skyline, data=data)
+    return await tokens_for_demo(conn, skyline.id)
+
+
+async def tokens_for_demo(conn: AsyncConnection, skyline: int) -> dict[str, str]:
+    """A fresh administrator token and a token of reseller Skyline Telecom (30 days)."""
     expires = (utcnow() + timedelta(days=30)).isoformat()
-    stamp = utcnow().strftime("%Y%m%d%H%M%S")
+    stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
     _row, admin_secret = await tokens.create_api_token(
-        conn, principal=admin, data={"name": f"demo-admin-{stamp}", "role": "ADMINISTRATOR"}
+        conn, principal=CLI, data={"name": f"demo-admin-{stamp}", "role": "ADMINISTRATOR"}
     )
     _row, reseller_secret = await tokens.create_api_token(
         conn,
-        principal=admin,
+        principal=CLI,
         data={
             "name": f"demo-skyline-{stamp}",
             "role": "RESELLER",
-            "resellerId": _gid("Customer", skyline),
+            "resellerId": to_global_id("Customer", skyline),
             "expiresAt": expires,
         },
     )
     return {"ADMINISTRATOR": admin_secret, "RESELLER (Skyline Telecom)": reseller_secret}
+
+
+async def seeded_reseller(conn: AsyncConnection) -> int | None:
+    """The demo's reseller Skyline Telecom, when the demo data is already there."""
+    statement = sa.select(customer_table.c.id).where(customer_table.c.name == "Skyline Telecom")
+    return (await conn.execute(scoped(statement.limit(1), "demo check"))).scalar()
