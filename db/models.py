@@ -234,13 +234,13 @@ class AuditEvent(SQLModel, table=True):
 
 
 # Core tables, for the set-based SQL of the request path.
-currency_table: sa.Table = Currency.__table__  # type: ignore[assignment]
-business_model_table: sa.Table = BusinessModel.__table__  # type: ignore[assignment]
-invoice_template_table: sa.Table = InvoiceTemplate.__table__  # type: ignore[assignment]
-notification_set_table: sa.Table = NotificationSet.__table__  # type: ignore[assignment]
-custom_field_table: sa.Table = CustomFieldDefinition.__table__  # type: ignore[assignment]
-custom_tax_table: sa.Table = CustomTax.__table__  # type: ignore[assignment]
-class_table: sa.Table = CustomerClass.__table__  # type: ignore[assignment]
-customer_table: sa.Table = Customer.__table__  # type: ignore[assignment]
-token_table: sa.Table = ApiToken.__table__  # type: ignore[assignment]
-event_table: sa.Table = AuditEvent.__table__  # type: ignore[assignment]
+currency_table: sa.Table = SQLModel.metadata.tables[Currency.__tablename__]
+business_model_table: sa.Table = SQLModel.metadata.tables[BusinessModel.__tablename__]
+invoice_template_table: sa.Table = SQLModel.metadata.tables[InvoiceTemplate.__tablename__]
+notification_set_table: sa.Table = SQLModel.metadata.tables[NotificationSet.__tablename__]
+custom_field_table: sa.Table = SQLModel.metadata.tables[CustomFieldDefinition.__tablename__]
+custom_tax_table: sa.Table = SQLModel.metadata.tables[CustomTax.__tablename__]
+class_table: sa.Table = SQLModel.metadata.tables[CustomerClass.__tablename__]
+customer_table: sa.Table = SQLModel.metadata.tables[Customer.__tablename__]
+token_table: sa.Table = SQLModel.metadata.tables[ApiToken.__tablename__]
+event_table: sa.Table = SQLModel.metadata.tables[AuditEvent.__tablename__]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
@@ -31,7 +32,7 @@ log = logging.getLogger("billclass")
 GRAPHIQL = (Path(__file__).parent / "graphiql.html").read_text()
 
 
-async def warn_if_rls_is_void(engine: sa.ext.asyncio.AsyncEngine) -> None:
+async def warn_if_rls_is_void(engine: AsyncEngine) -> None:
     """Row-level security does not apply to superusers and BYPASSRLS roles: say so loudly."""
     if engine.dialect.name != "postgresql":
         return

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any, NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from tenancy.errors import FieldError, UserErrorCode
 
@@ -27,7 +28,7 @@ def _untouched(value: Any) -> Any:
     return value
 
 
-SCALARS = {
+SCALARS: dict[object, ScalarDefinition] = {
     Decimal: strawberry.scalar(
         name="Decimal",
         description='Exact decimal number, serialized as a string, e.g. "12.50".',
@@ -77,7 +78,8 @@ class SortDirection(Enum):
     DESC = "DESC"
 
 
-UserErrorCodeEnum = strawberry.enum(
+# Registers the domain's code enum as the GraphQL enum UserErrorCode (same class).
+strawberry.enum(
     UserErrorCode,
     name="UserErrorCode",
     description="Why a mutation input was refused.",
@@ -91,7 +93,7 @@ class UserError:
         ' "netDays"]; list elements add their index.'
     )
     message: str
-    code: UserErrorCodeEnum
+    code: UserErrorCode
 
     @classmethod
     def of(cls, error: FieldError) -> UserError:

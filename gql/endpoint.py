@@ -235,18 +235,19 @@ class GraphQLEndpoint:
             envelope.get("operationName"),
             orjson.dumps([given.get(name) for name in prepared.budget_variables]),
         )
-        verdict = self._budgets.get(key, False)
-        if verdict is False:
+        if key not in self._budgets:
+            assert prepared.document is not None
+            verdict: LimitExceeded | None = None
             try:
                 operation_budget(self.schema, prepared.document, operation, variables)
-                verdict = None
             except LimitExceeded as limit:
                 verdict = limit
             self._budgets[key] = verdict
             if len(self._budgets) > 4096:
                 self._budgets.pop(next(iter(self._budgets)))
-        if verdict is not None:
-            raise verdict
+        refused = self._budgets[key]
+        if refused is not None:
+            raise refused
 
     async def _execute(
         self, executor: Any, context: Context, is_mutation: bool, request_id: str

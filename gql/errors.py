@@ -95,7 +95,7 @@ def format_error(
         code = "BAD_USER_INPUT"
         message = "The input contains a character that cannot be stored (such as U+0000)."
     elif isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
-        code, message = original.extensions["code"], original.message
+        code, message = (original.extensions or {})["code"], original.message
     elif default_code is not None and isinstance(original, GraphQLError | ValueError | TypeError):
         # A refusal of the client's input before execution (e.g. a variable that a scalar
         # cannot coerce): graphql-core wraps the scalar's own error.

@@ -160,5 +160,5 @@ async def settled_gather(*awaitables: Any) -> list[Any]:
 
 def install(schema: GraphQLSchema, name_of: Any) -> type[BillclassExecutor]:
     BillclassExecutor.plans = plain_type_plans(schema, name_of)
-    graphql_executor.gather_with_cancel = settled_gather
+    graphql_executor.gather_with_cancel = settled_gather  # type: ignore[attr-defined]
     return BillclassExecutor

@@ -4,7 +4,7 @@ root field, so a guessed or foreign ID reads exactly like an unknown one (null).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 
@@ -40,7 +40,7 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     catalog_type = CATALOG_TYPES.get(type_name)
     if catalog_type is not None:
         row = await loaders.catalog(type_name).load(key)
-        return row and catalog_type.of(row)
+        return cast(Node | None, row and catalog_type.of(row))
     return None
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from graphql import FieldNode, FragmentSpreadNode, GraphQLResolveInfo, InlineFragmentNode
 
 
-def _names(selections: Iterable[object], info: GraphQLResolveInfo, seen: set[str]) -> set[str]:
+def _names(selections: Iterable[object], info: GraphQLResolveInfo[Any], seen: set[str]) -> set[str]:
     """Names of every field selected below ``selections`` (fragments inlined)."""
     found: set[str] = set()
     for selection in selections:
@@ -25,7 +26,7 @@ def _names(selections: Iterable[object], info: GraphQLResolveInfo, seen: set[str
     return found
 
 
-def selected_below(info: GraphQLResolveInfo) -> set[str]:
+def selected_below(info: GraphQLResolveInfo[Any]) -> set[str]:
     """Every field name selected under the field being resolved, at any depth."""
     selections = [
         selection
@@ -36,7 +37,7 @@ def selected_below(info: GraphQLResolveInfo) -> set[str]:
     return _names(selections, info, set())
 
 
-def top_level(info: GraphQLResolveInfo) -> set[str]:
+def top_level(info: GraphQLResolveInfo[Any]) -> set[str]:
     """Field names selected directly under the field being resolved (fragments inlined)."""
     names: set[str] = set()
     pending: list[object] = [
@@ -60,6 +61,6 @@ def top_level(info: GraphQLResolveInfo) -> set[str]:
     return names
 
 
-def only_counting(info: GraphQLResolveInfo) -> bool:
+def only_counting(info: GraphQLResolveInfo[Any]) -> bool:
     """Whether a connection is asked for its totalCount alone (no page to read)."""
     return top_level(info) <= {"totalCount", "__typename"}

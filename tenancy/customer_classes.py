@@ -22,7 +22,7 @@ from db.clock import utcnow
 from db.ids import new_id
 from db.models import class_table, customer_table
 from tenancy import audit, catalogs, class_rows, fields, policy, tabs
-from tenancy.errors import ErrorList, FieldError, Path, Refused
+from tenancy.errors import ErrorList, FieldError, Path, Refused, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
 from tenancy.principal import Principal
@@ -444,8 +444,7 @@ async def clone_customer_class(
     key = decode(data.get("id"), TYPE)
     source = (await visible_classes(conn, principal, [key] if key else [])).get(key or 0)
     if source is None:
-        errors.add(Code.NOT_FOUND, ("id",), "No customer class has this ID.")
-        _only(errors)
+        raise refusal(Code.NOT_FOUND, ("id",), "No customer class has this ID.")
     # Administrators keep the source's manager; a reseller's copy is its own.
     manager = source.tenant_id if principal.is_admin else principal.reseller_id
     header = await _check_header(conn, errors, {"name": data.get("name")}, manager=manager)

@@ -50,6 +50,11 @@ class Refused(Exception):
         self.errors = list(errors)
 
 
+def refusal(code: UserErrorCode, path: Path, message: str) -> Refused:
+    """A refusal with a single error on ``("input", *path)``: ``raise refusal(...)``."""
+    return Refused([FieldError(code, ("input", *path), message)])
+
+
 class ErrorList:
     """Collects FieldErrors under a common path prefix (usually ``("input",)``)."""
 

@@ -9,13 +9,14 @@ it raises before reaching the database.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import util as sql_util
+from sqlalchemy.sql.elements import ClauseElement
 
 from db.models import TENANT_TABLES
 from tenancy.principal import Principal
@@ -45,7 +46,10 @@ def install_guard(engine: Engine) -> None:
         options = clauseelement.get_execution_options()
         if SCOPED in options or SCOPED in execution_options:
             return
-        for table in sql_util.find_tables(clauseelement, include_crud=True, include_joins=True):
+        tables = sql_util.find_tables(
+            cast(ClauseElement, clauseelement), include_crud=True, include_joins=True
+        )
+        for table in tables:
             if getattr(table, "name", None) in TENANT_TABLES:
                 raise UnscopedStatement(
                     f"statement on tenant table {table.name!r} without tenant scoping"

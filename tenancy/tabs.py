@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from tenancy import fields
@@ -73,7 +74,7 @@ def _payment_terms() -> dict[str, Any]:
 
 def _past_due(decimals: int) -> dict[str, Any]:
     return {
-        "collectionThreshold": fields.format_money(fields.Decimal(0), decimals),
+        "collectionThreshold": fields.format_money(Decimal(0), decimals),
         "resendInvoiceDays": [],
         "lateFee": None,
         "limitServiceAfterDays": None,
@@ -812,7 +813,7 @@ def _validate_past_due(policy: dict[str, Any], p: Path, rules: _Rules) -> None:
         (*p, "terminateCommitments"),
         (*p, "terminateAfterDays"),
     )
-    threshold_positive = fields.Decimal(policy["collectionThreshold"]) > 0
+    threshold_positive = Decimal(policy["collectionThreshold"]) > 0
     has_step = policy["limitServiceAfterDays"] is not None or policy["suspendAfterDays"] is not None
     rules.dependency(
         not policy["restoreAfterPartialPayment"] or (threshold_positive and has_step),

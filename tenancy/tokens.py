@@ -20,7 +20,7 @@ from db.clock import utcnow
 from db.ids import new_id
 from db.models import customer_table, token_table
 from tenancy import audit, fields, policy
-from tenancy.errors import ErrorList, Refused
+from tenancy.errors import ErrorList, Refused, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
 from tenancy.principal import Principal, Role
@@ -266,7 +266,6 @@ async def _name_taken(
 async def revoke_api_token(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
-    errors = ErrorList()
     key = decode(data.get("id"), TYPE)
     row = None
     if key is not None:
@@ -277,8 +276,7 @@ async def revoke_api_token(
         )
         row = (await conn.execute(scoped(statement))).first()
     if row is None:
-        errors.add(Code.NOT_FOUND, ("id",), "No API token has this ID.")
-        errors.raise_if_any()
+        raise refusal(Code.NOT_FOUND, ("id",), "No API token has this ID.")
     if row.revoked_at is not None:
         return row  # already revoked: nothing changes, no event
     now = utcnow()

@@ -6,13 +6,14 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
 
-from db import models
+import db.models  # noqa: F401 - registers every table on SQLModel.metadata
 from db.engine import make_engine
 from db.settings import get_settings
 
 config = context.config
-target_metadata = models.SQLModel.metadata
+target_metadata = SQLModel.metadata
 
 
 def _run(connection: Connection) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from gql.common import SortDirection, patch_of
@@ -16,7 +18,7 @@ from tenancy import class_listing, class_rows, customer_classes, pagination
 from tenancy.ids import decode
 
 
-def _columns(info: Info) -> tuple:
+def _columns(info: Info) -> tuple[Any, ...]:
     """Tabs are large JSON documents: read them only when a tab field is requested."""
     if selected_below(info._raw_info) & TAB_FIELDS:
         return class_rows.ALL_COLUMNS

@@ -4,7 +4,7 @@ document. Field names are the document's keys, so a tab is built with ``Type(**d
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 
@@ -63,13 +63,33 @@ class MeasuredChargeBasis(Enum):
     MINIMUM = "MINIMUM"
 
 
-NotificationType = strawberry.enum(
-    Enum("NotificationType", [(t, t) for t in NOTIFICATION_TYPES]),  # type: ignore[misc]
+@strawberry.enum(
     description="What a notification is about. The reminder and notice day lists of the"
     " invoice tabs schedule DUE_DATE_APPROACHING, SERVICE_LIMITATION_APPROACHING,"
     " SUSPENSION_APPROACHING and TERMINATION_APPROACHING: those types must be sent (and a"
-    " notification set chosen) for the messages to reach anyone.",
+    " notification set chosen) for the messages to reach anyone."
 )
+class NotificationType(Enum):
+    INVOICE_ISSUED = "INVOICE_ISSUED"
+    DUE_DATE_APPROACHING = "DUE_DATE_APPROACHING"
+    INVOICE_OVERDUE = "INVOICE_OVERDUE"
+    LATE_FEE_APPLIED = "LATE_FEE_APPLIED"
+    SERVICE_LIMITATION_APPROACHING = "SERVICE_LIMITATION_APPROACHING"
+    SERVICE_LIMITED = "SERVICE_LIMITED"
+    SUSPENSION_APPROACHING = "SUSPENSION_APPROACHING"
+    SERVICE_SUSPENDED = "SERVICE_SUSPENDED"
+    TERMINATION_APPROACHING = "TERMINATION_APPROACHING"
+    CUSTOMER_TERMINATED = "CUSTOMER_TERMINATED"
+    PAYMENT_RECEIVED = "PAYMENT_RECEIVED"
+    AUTO_CHARGE_FAILED = "AUTO_CHARGE_FAILED"
+    LOW_BALANCE = "LOW_BALANCE"
+    STATISTICS_READY = "STATISTICS_READY"
+    FRAUD_SPENDING_WARNING = "FRAUD_SPENDING_WARNING"
+
+
+# The tabs' own order is the enum's order (outputs list every type in it).
+if tuple(NotificationType.__members__) != NOTIFICATION_TYPES:  # pragma: no cover
+    raise RuntimeError("NotificationType and tenancy.tabs.NOTIFICATION_TYPES differ")
 
 
 @strawberry.enum
@@ -194,7 +214,7 @@ class NotificationSettings:
             entry = stored.get(kind) or {}
             settings.append(
                 NotificationSetting(
-                    type=kind,
+                    type=cast(NotificationType, kind),
                     email=NotificationChannelSetting(**(entry.get("email") or default_channel())),
                     sms=NotificationChannelSetting(**(entry.get("sms") or default_channel())),
                 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 
@@ -96,8 +96,13 @@ class CustomerClass(Tabs, Node):
             createdAt=row.created_at,
             updatedAt=row.updated_at,
             archiveXdrs=row.archive_xdrs,
-            invoicing=class_rows.invoicing(
-                row.regular_invoices_enabled, row.out_of_turn_invoices_enabled
+            # Enum fields take the enum's value as a plain string: graphql-core serializes
+            # it by value lookup, the cheapest path.
+            invoicing=cast(
+                InvoicingPreference,
+                class_rows.invoicing(
+                    row.regular_invoices_enabled, row.out_of_turn_invoices_enabled
+                ),
             ),
             taxationMethod=row.taxation_method,
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from gql.context import Info
-from gql.tokens.types import ApiToken, Viewer
+from gql.tokens.types import ApiToken, Role, Viewer
 from tenancy import tokens
 
 
@@ -13,7 +13,7 @@ class TokenQuery:
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.principal
         return Viewer(
-            role=principal.role.value,
+            role=Role(principal.role.value),
             tokenName=principal.token_name,
             resellerId=principal.reseller_id,
         )

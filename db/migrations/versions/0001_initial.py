@@ -18,6 +18,7 @@ Tables are FORCE'd so that the owner is subject to the policies too.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -59,7 +60,7 @@ NOTIFICATION_TYPES = (
 )
 
 
-def _payment_terms() -> dict:
+def _payment_terms() -> dict[str, Any]:
     return {
         "netDays": 0,
         "dueDateReminderDays": [],
@@ -68,7 +69,7 @@ def _payment_terms() -> dict:
     }
 
 
-def _past_due() -> dict:
+def _past_due() -> dict[str, Any]:
     return {
         "collectionThreshold": "0.000000",
         "resendInvoiceDays": [],
@@ -85,7 +86,7 @@ def _past_due() -> dict:
     }
 
 
-def _default_class_tabs() -> dict:
+def _default_class_tabs() -> dict[str, Any]:
     channel = {"send": False, "template": "SYSTEM"}
     return {
         "archive_xdrs": True,
@@ -140,7 +141,7 @@ def _default_class_tabs() -> dict:
     }
 
 
-def _catalog(name: str, *columns: sa.Column, unique: tuple[str, ...] = ("name_key",)) -> None:
+def _catalog(name: str, *columns: sa.Column[Any], unique: tuple[str, ...] = ("name_key",)) -> None:
     op.create_table(
         name,
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -356,7 +357,7 @@ def upgrade() -> None:
 
 def _row_level_security() -> None:
     reseller_or_admin = f"{ADMIN} OR tenant_id = {RESELLER}"
-    policies = {
+    policies: dict[str, dict[str, str | None]] = {
         # Resellers read their own classes and the administrator's shared ones. Locking a
         # shared class (SELECT ... FOR UPDATE, while assigning it) needs the UPDATE
         # policy's USING clause too; WITH CHECK still refuses any change to such a row.
