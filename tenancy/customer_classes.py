@@ -232,14 +232,11 @@ async def create_customer_class(
     manager_row = None
     if principal.is_admin and data.get("managingResellerId") is not None:
         manager = decode(data["managingResellerId"], "Customer")
-        rows = (
-            await conn.execute(
-                scoped(sa.select(customer_table).where(customer_table.c.id == manager))
+        if manager is not None:
+            statement = sa.select(customer_table).where(
+                customer_table.c.id == manager, policy.customers_visible(principal)
             )
-            if manager is not None
-            else None
-        )
-        manager_row = rows.first() if rows is not None else None
+            manager_row = (await conn.execute(scoped(statement))).first()
         if manager_row is None:
             errors.add(Code.NOT_FOUND, ("managingResellerId",), "No customer has this ID.")
     business_model = None
