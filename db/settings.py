@@ -41,6 +41,9 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must start with " + " or ".join(SUPPORTED_URL_PREFIXES) + f", got {value!r}"
             )
+        if value.startswith("sqlite") and value.split("///", 1)[-1] in ("", ":memory:", value):
+            # Every pooled connection would open its own empty database.
+            raise ValueError("must name a SQLite file (in-memory databases are not supported)")
         return value
 
     @property

@@ -405,3 +405,11 @@ def test_serve_demo_twice_creates_fresh_tokens_only(db_url: str, tmp_path: Path)
             _out, err = process.communicate()
     assert "Demo data already present" in err
     assert "Traceback" not in err
+
+
+def test_in_memory_sqlite_is_refused_with_one_line() -> None:
+    from db.settings import Settings
+
+    for url in ("sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"):
+        with pytest.raises(ValueError, match="in-memory databases are not supported"):
+            Settings(database_url=url)
