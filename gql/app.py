@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from db import migrate
 from db.engine import make_engine, make_inline_read_engine
 from db.settings import Settings, get_settings
-from gql.endpoint import _REQUEST_ID, GraphQLEndpoint, JSONResponse, _error
+from gql.endpoint import GraphQLEndpoint, JSONResponse, _error, request_id_of
 from gql.metrics import render_metrics
 from gql.schema import graphql_schema, schema
 from tenancy.scoping import install_guard
@@ -72,9 +71,7 @@ class RequestIdHeader:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 if not any(key.lower() == b"x-request-id" for key, _ in headers):
-                    supplied = Headers(scope=scope).get("x-request-id", "")
-                    valid = _REQUEST_ID.fullmatch(supplied)
-                    request_id = supplied if valid else uuid.uuid4().hex
+                    request_id = request_id_of(Headers(scope=scope).get("x-request-id", ""))
                     headers.append((b"x-request-id", request_id.encode()))
                     message = {**message, "headers": headers}
             await send(message)

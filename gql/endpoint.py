@@ -46,6 +46,13 @@ from tenancy.scoping import enter_tenant
 
 log = logging.getLogger("billclass.request")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id_of(supplied: str) -> str:
+    """The client's X-Request-ID when it is safe to log and echo, else a fresh one."""
+    return supplied if _REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+
+
 JSON_TYPES = ("application/json",)
 
 
@@ -77,9 +84,7 @@ class GraphQLEndpoint:
 
     async def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
-        request_id = request.headers.get("x-request-id", "")
-        if not _REQUEST_ID.fullmatch(request_id):
-            request_id = uuid.uuid4().hex
+        request_id = request_id_of(request.headers.get("x-request-id", ""))
         outcome: dict[str, Any] = {"role": None, "operation": None}
         response = await self._handle(request, request_id, outcome)
         response.headers["X-Request-ID"] = request_id

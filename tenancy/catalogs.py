@@ -28,7 +28,7 @@ from db.models import (
     notification_set_table,
 )
 from tenancy import audit, fields, policy
-from tenancy.errors import ErrorList, Path, Refused
+from tenancy.errors import ErrorList, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode
 from tenancy.principal import Principal
@@ -115,9 +115,9 @@ async def _insert(
         async with conn.begin_nested():
             await conn.execute(table.insert().values(id=key, created_at=utcnow(), **values))
     except IntegrityError:
-        errors = ErrorList()
-        errors.add(Code.TAKEN, taken_path, f"A {type_name} with this name already exists.")
-        raise Refused(errors.errors) from None
+        raise refusal(
+            Code.TAKEN, taken_path, f"A {type_name} with this name already exists."
+        ) from None
     await audit.record(
         conn,
         principal=principal,

@@ -22,7 +22,7 @@ from db.clock import utcnow
 from db.ids import new_id
 from db.models import class_table, customer_table
 from tenancy import audit, catalogs, class_rows, fields, policy, tabs
-from tenancy.errors import ErrorList, FieldError, Path, Refused, refusal
+from tenancy.errors import ErrorList, FieldError, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
 from tenancy.principal import Principal
@@ -207,14 +207,8 @@ async def _write_new(conn: AsyncConnection, values: dict[str, Any], taken_path: 
             )
     except IntegrityError:
         # A concurrent request took the name between our check and our insert.
-        raise Refused(
-            [
-                FieldError(
-                    Code.TAKEN,
-                    ("input", *taken_path),
-                    "This manager already has a class with this name.",
-                )
-            ]
+        raise refusal(
+            Code.TAKEN, taken_path, "This manager already has a class with this name."
         ) from None
     return key
 
@@ -527,10 +521,11 @@ async def delete_customer_classes(
     """The one mutation with partial success: deletes every deletable ID and explains
     each refused one (NOT_FOUND, NOT_PERMITTED, DEFAULT_CLASS, IN_USE; one error per ID)."""
     ids = list(data.get("ids") or [])
-    errors = ErrorList()
     if len(ids) > MAX_DELETE:
-        errors.add(Code.OUT_OF_RANGE, ("ids",), f"Delete at most {MAX_DELETE} classes at a time.")
-        raise Refused(errors.errors)
+        raise refusal(
+            Code.OUT_OF_RANGE, ("ids",), f"Delete at most {MAX_DELETE} classes at a time."
+        )
+    errors = ErrorList()
     deleted: list[str] = []
     for index, raw in enumerate(ids):
         path: Path = ("ids", str(index))

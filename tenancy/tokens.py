@@ -20,7 +20,7 @@ from db.clock import utcnow
 from db.ids import new_id
 from db.models import customer_table, token_table
 from tenancy import audit, fields, policy
-from tenancy.errors import ErrorList, Refused, refusal
+from tenancy.errors import ErrorList, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
 from tenancy.principal import Principal, Role
@@ -215,7 +215,9 @@ async def create_api_token(
                 )
             )
     except IntegrityError:
-        raise Refused(_taken_error()) from None
+        raise refusal(
+            Code.TAKEN, ("name",), "This owner already has a token with this name."
+        ) from None
     row = (await visible_tokens(conn, principal, [key]))[key]
     await audit.record(
         conn,
@@ -232,12 +234,6 @@ async def create_api_token(
         },
     )
     return row, secret
-
-
-def _taken_error() -> list[Any]:
-    errors = ErrorList()
-    errors.add(Code.TAKEN, ("name",), "This owner already has a token with this name.")
-    return errors.errors
 
 
 async def _unrevoked_count(conn: AsyncConnection, principal: Principal) -> int:
