@@ -27,10 +27,11 @@ from db.models import (
     invoice_template_table,
     notification_set_table,
 )
-from tenancy import audit, fields, policy
+from tenancy import audit, fields, maxima, policy
 from tenancy.errors import ErrorList, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode
+from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal
 from tenancy.tabs import Reference
 
@@ -40,6 +41,14 @@ TABLES: dict[str, sa.Table] = {
     "NotificationSet": notification_set_table,
     "CustomFieldDefinition": custom_field_table,
     "CustomTax": custom_tax_table,
+}
+# Each catalog's size is a counted limit with a lock of its own (SPEC §7).
+LIMITS: dict[str, Limit] = {
+    "BusinessModel": Limit.BUSINESS_MODELS,
+    "InvoiceTemplate": Limit.INVOICE_TEMPLATES,
+    "NotificationSet": Limit.NOTIFICATION_SETS,
+    "CustomFieldDefinition": Limit.CUSTOM_FIELD_DEFINITIONS,
+    "CustomTax": Limit.CUSTOM_TAXES,
 }
 # The seeded ISO 4217 table never changes at run time: minor units come from memory.
 MINOR_UNITS: Mapping[str, int] = {code: units for code, _name, units in CURRENCIES}
@@ -130,6 +139,21 @@ async def _insert(
     return (await entries_by_key(conn, type_name, [key]))[key]
 
 
+async def _check_room(conn: AsyncConnection, errors: ErrorList, type_name: str) -> None:
+    """A catalog holds at most ``maxima.CATALOG_ENTRIES`` entries (the length every query
+    is charged for). The catalog's lock is held from this count to the end of the
+    transaction, so concurrent creations cannot both take the last place."""
+    await serialise(conn, LIMITS[type_name], None)
+    table = TABLES[type_name]
+    count = (await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one()
+    if count >= maxima.CATALOG_ENTRIES:
+        errors.add(
+            Code.OUT_OF_RANGE,
+            (),
+            f"A catalog holds at most {maxima.CATALOG_ENTRIES} entries and this one is full.",
+        )
+
+
 def _check_name(errors: ErrorList, raw: object, path: Path = ("name",)) -> str | None:
     name, problem = fields.check_name(raw)
     if problem:
@@ -152,6 +176,7 @@ async def create_named_entry(
     """Invoice templates and notification sets: a unique name and nothing else."""
     policy.require_administrator(principal, f"create a {type_name}")
     errors = ErrorList()
+    await _check_room(conn, errors, type_name)
     name = _check_name(errors, data.get("name"))
     table = TABLES[type_name]
     if name and await _taken(conn, table, "name_key", fields.name_key(name)):
@@ -173,6 +198,7 @@ async def create_business_model(
 ) -> Any:
     policy.require_administrator(principal, "create business models")
     errors = ErrorList()
+    await _check_room(conn, errors, "BusinessModel")
     raw_code = data.get("code")
     code = raw_code.strip() if isinstance(raw_code, str) else ""
     if not code:
@@ -200,6 +226,7 @@ async def create_custom_tax(
 ) -> Any:
     policy.require_administrator(principal, "create custom taxes")
     errors = ErrorList()
+    await _check_room(conn, errors, "CustomTax")
     name = _check_name(errors, data.get("name"))
     if name and await _taken(conn, custom_tax_table, "name_key", fields.name_key(name)):
         errors.add(Code.TAKEN, ("name",), f"A custom tax named {name!r} already exists.")
@@ -224,14 +251,12 @@ async def create_custom_tax(
     )
 
 
-MAX_LIST_VALUES = 100
-
-
 async def create_custom_field_definition(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
     policy.require_administrator(principal, "create custom field definitions")
     errors = ErrorList()
+    await _check_room(conn, errors, "CustomFieldDefinition")
     obj, kind = str(data["object"]), str(data["type"])
     name = _check_name(errors, data.get("name"))
     if name and await _taken(
@@ -280,8 +305,9 @@ def _check_list_values(errors: ErrorList, kind: str, raw: object) -> list[str]:
     if not given:
         errors.add(Code.REQUIRED, path, "A LIST field needs at least one value.")
         return []
-    if len(given) > MAX_LIST_VALUES:
-        errors.add(Code.OUT_OF_RANGE, path, f"A LIST field has at most {MAX_LIST_VALUES} values.")
+    if len(given) > maxima.LIST_VALUES_PER_FIELD:
+        most = maxima.LIST_VALUES_PER_FIELD
+        errors.add(Code.OUT_OF_RANGE, path, f"A LIST field has at most {most} values.")
         return []
     values: list[str] = []
     for index, item in enumerate(given):

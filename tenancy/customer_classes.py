@@ -439,6 +439,11 @@ async def clone_customer_class(
     # Administrators keep the source's manager; a reseller's copy is its own.
     manager = source.tenant_id if principal.is_admin else principal.reseller_id
     header = await _check_header(conn, errors, {"name": data.get("name")}, manager=manager)
+    # A copy never exceeds the list maxima, even of a source written before they held.
+    for path in tabs.oversized(class_rows.settings_of(source)):
+        errors.add(
+            Code.OUT_OF_RANGE, ("id",), f"The class's {path} exceeds its maximum; shorten it first."
+        )
     errors.raise_if_any()
     m = source._mapping
     new_key = await _write_new(

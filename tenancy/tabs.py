@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tenancy import fields
+from tenancy import fields, maxima
 from tenancy.errors import ErrorList, Path
 from tenancy.errors import UserErrorCode as Code
 
@@ -43,6 +43,8 @@ NOTIFICATION_TYPES = (
     "STATISTICS_READY",
     "FRAUD_SPENDING_WARNING",
 )
+# Each parameter is measured at most once per class, so the enum's size bounds the list.
+MEASURED_PARAMETERS = ("ACTIVE_CALLS", "CONCURRENT_CALLS", "PBX_EXTENSIONS")
 TAB_KEYS = (
     "generalInfo",
     "measuredServices",
@@ -169,7 +171,7 @@ class Leaf:
     low: int | None = None
     high: int | None = None
     positive: bool = False  # money: > 0 instead of >= 0
-    max_length: int | None = None  # text length, or list length for days
+    max_length: int | None = None  # text length, or list length for days and ids
     node_type: str | None = None  # id / ids: the GraphQL type the IDs name
 
 
@@ -257,10 +259,14 @@ TABS = Obj(
                 "assessment": ENUM,
                 "vatRatePercent": Leaf("percent", nullable=True),
                 "taxName": Leaf("text", nullable=True, max_length=50),
-                "customTaxIds": Leaf("ids", node_type="CustomTax"),
+                "customTaxIds": Leaf(
+                    "ids", node_type="CustomTax", max_length=maxima.CUSTOM_TAXES_PER_CLASS
+                ),
             }
         ),
-        "customFieldIds": Leaf("ids", node_type="CustomFieldDefinition"),
+        "customFieldIds": Leaf(
+            "ids", node_type="CustomFieldDefinition", max_length=maxima.CUSTOM_FIELDS_PER_CLASS
+        ),
         "fraudProtection": Obj(
             {
                 "dailySpendingThreshold": Leaf("money", nullable=True, positive=True),
@@ -305,9 +311,31 @@ def _walk_references(spec: Obj, patch: Mapping[str, Any], path: Path) -> Iterato
                 yield from _walk_references(sub, raw, (*path, key))
         elif sub.kind == "id":
             yield Reference((*path, key), sub.node_type or "", raw)
-        elif sub.kind == "ids" and isinstance(raw, list):
+        elif sub.kind == "ids" and isinstance(raw, list) and not _too_long(sub, raw):
+            # (a list over its maximum is refused as a whole: its IDs are not looked up)
             for index, item in enumerate(raw):
                 yield Reference((*path, key, str(index)), sub.node_type or "", item)
+
+
+def _too_long(spec: Leaf, raw: list[Any]) -> bool:
+    return spec.max_length is not None and len(raw) > spec.max_length
+
+
+# Output names of the bounded lists, for messages.
+_LIST_NOUNS = {"customFieldIds": "custom fields", "customTaxIds": "custom taxes"}
+
+
+def oversized(settings: Settings) -> list[str]:
+    """The lists of a stored tabs document longer than SPEC §7 allows, as dotted paths.
+    Only a row written before the maxima were enforced can have one."""
+    found = []
+    if len(settings["customFieldIds"]) > maxima.CUSTOM_FIELDS_PER_CLASS:
+        found.append("customFieldIds")
+    if len(settings["taxation"]["customTaxIds"]) > maxima.CUSTOM_TAXES_PER_CLASS:
+        found.append("taxation.customTaxIds")
+    if len(settings["measuredServices"]) > len(MEASURED_PARAMETERS):
+        found.append("measuredServices")
+    return found
 
 
 # --------------------------------------------------------------------------- patching
@@ -436,6 +464,12 @@ def _check_leaf(spec: Leaf, raw: Any, path: Path, state: Patching) -> tuple[bool
         resolved = state.resolved.get(path)
         return resolved is not None, resolved
     elif kind == "ids":
+        if _too_long(spec, raw):
+            noun = _LIST_NOUNS.get(str(name), str(name))
+            state.errors.add(
+                Code.OUT_OF_RANGE, path, f"A class has at most {spec.max_length} {noun}."
+            )
+            return False, None
         return _apply_ids(raw, path, state)
     elif kind == "days":
         if len(raw) > (spec.max_length or 0):
@@ -478,6 +512,14 @@ def _apply_measured_services(raw: Any, state: Patching) -> list[dict[str, Any]] 
             Code.INVALID, path, "measuredServices cannot be null; pass [] to clear it."
         )
         return None
+    if len(raw) > len(MEASURED_PARAMETERS):
+        state.errors.add(
+            Code.OUT_OF_RANGE,
+            path,
+            f"measuredServices lists each of the {len(MEASURED_PARAMETERS)} parameters at"
+            " most once.",
+        )
+        return None
     services: list[dict[str, Any]] = []
     seen: set[str] = set()
     ok = True
@@ -504,6 +546,14 @@ def _apply_notification_settings(notifications: dict[str, Any], raw: Any, state:
     path: Path = ("notifications", "settings")
     if raw is None:
         state.errors.add(Code.INVALID, path, "settings cannot be null; omit it to keep it.")
+        return
+    if len(raw) > len(NOTIFICATION_TYPES):
+        state.errors.add(
+            Code.OUT_OF_RANGE,
+            path,
+            f"settings lists each of the {len(NOTIFICATION_TYPES)} notification types at"
+            " most once.",
+        )
         return
     settings = {t: dict(notifications["settings"].get(t) or {}) for t in NOTIFICATION_TYPES}
     for index, entry in enumerate(raw):

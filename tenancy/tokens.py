@@ -19,16 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.clock import utcnow
 from db.ids import new_id
 from db.models import customer_table, token_table
-from tenancy import audit, fields, policy
+from tenancy import audit, fields, maxima, policy
 from tenancy.errors import ErrorList, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
+from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal, Role
 from tenancy.scoping import scoped
 
 TYPE = "ApiToken"
 PREFIX = "bc_"
-MAX_RESELLER_TOKENS = 20
 # A token without expiry counts as expiring this long from now when it creates another.
 IMPLICIT_LIFETIME = timedelta(days=90)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -189,15 +189,25 @@ async def create_api_token(
                 f"expiresAt may not be later than {ceiling.isoformat()} (the expiry of the"
                 " token creating it).",
             )
-        if await _unrevoked_count(conn, principal) >= MAX_RESELLER_TOKENS:
-            errors.add(
-                Code.OUT_OF_RANGE,
-                (),
-                f"A reseller has at most {MAX_RESELLER_TOKENS} unrevoked tokens; revoke one first.",
-            )
+    # Counted limits: both counts and the insert run under the owner's locks (always
+    # taken in this order), so concurrent creations count each other's tokens.
+    if not principal.is_admin:
+        await serialise(conn, Limit.UNREVOKED_TOKENS, owner)
+    await serialise(conn, Limit.TOKENS_PER_OWNER, owner)
+    limit = maxima.UNREVOKED_RESELLER_TOKENS
+    dropped: Sequence[Any] = ()
+    if not principal.is_admin and await _unrevoked_count(conn, principal) >= limit:
+        errors.add(
+            Code.OUT_OF_RANGE,
+            (),
+            f"A reseller has at most {limit} unrevoked tokens; revoke one first.",
+        )
+    else:  # one OUT_OF_RANGE is enough: the per-owner list is checked when this one passes
+        dropped = await _revoked_to_drop(conn, principal, owner, errors)
     if name and not errors and await _name_taken(conn, principal, owner, fields.name_key(name)):
         errors.add(Code.TAKEN, ("name",), "This owner already has a token with this name.")
     errors.raise_if_any()
+    await _drop(conn, principal, dropped)
     secret = new_secret()
     key = new_id()
     try:
@@ -246,6 +256,64 @@ async def _unrevoked_count(conn: AsyncConnection, principal: Principal) -> int:
         .where(policy.tokens_visible(principal), c.revoked_at.is_(None))
     )
     return int((await conn.execute(scoped(statement))).scalar_one())
+
+
+def _owned_by(owner: int | None) -> sa.ColumnElement[bool]:
+    c = token_table.c
+    return c.tenant_id.is_(None) if owner is None else c.tenant_id == owner
+
+
+async def _revoked_to_drop(
+    conn: AsyncConnection, principal: Principal, owner: int | None, errors: ErrorList
+) -> Sequence[Any]:
+    """The revoked tokens that must go to make room for one more token of ``owner``
+    (SPEC §7: at most API_TOKENS_PER_OWNER, revoked ones included): the oldest first.
+    When there are not enough revoked tokens, OUT_OF_RANGE."""
+    c = token_table.c
+    mine = (policy.tokens_visible(principal), _owned_by(owner))
+    count = sa.select(sa.func.count()).select_from(token_table).where(*mine)
+    excess = int((await conn.execute(scoped(count))).scalar_one()) - (
+        maxima.API_TOKENS_PER_OWNER - 1
+    )
+    if excess <= 0:
+        return ()
+    oldest = (
+        sa.select(c.id, c.name, c.tenant_id)
+        .where(*mine, c.revoked_at.is_not(None))
+        .order_by(c.created_at, c.id)
+        .limit(excess)
+    )
+    rows = (await conn.execute(scoped(oldest))).all()
+    if len(rows) < excess:
+        errors.add(
+            Code.OUT_OF_RANGE,
+            (),
+            f"An owner keeps at most {maxima.API_TOKENS_PER_OWNER} API tokens, revoked ones"
+            " included, and too few of them are revoked to make room: revoke one first.",
+        )
+        return ()
+    return rows
+
+
+async def _drop(conn: AsyncConnection, principal: Principal, rows: Sequence[Any]) -> None:
+    """Delete revoked tokens to make room; the audit log keeps their record (their CREATE
+    and REVOKE events, and a DELETE event saying which creation dropped them)."""
+    if not rows:
+        return
+    statement = token_table.delete().where(
+        token_table.c.id.in_([row.id for row in rows]), policy.tokens_visible(principal)
+    )
+    await conn.execute(scoped(statement))
+    for row in rows:
+        await audit.record(
+            conn,
+            principal=principal,
+            action="DELETE",
+            object_type=TYPE,
+            object_key=row.id,
+            tenant_id=row.tenant_id,
+            changes={"name": {"before": row.name, "after": None}},
+        )
 
 
 async def _name_taken(
