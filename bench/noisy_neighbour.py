@@ -61,7 +61,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench import noisy_load, run, seed
-from db.models import class_table, customer_table, event_table
+from db.models import class_table, customer_table, event_table, token_table
 from tenancy import tokens as api_tokens
 from tenancy.ids import to_global_id
 from tenancy.principal import CLI
@@ -297,6 +297,20 @@ async def _create_tokens(url: str, tenants: Tenants) -> None:
                 )
                 return secret
 
+            # Earlier runs' tokens (--reuse) are revoked first: they would count against
+            # the limit of 20 unrevoked tokens per reseller.
+            t = token_table.c
+            earlier = await conn.execute(
+                sa.select(t.id).where(
+                    t.tenant_id.in_([tenants.a_id, tenants.b_id]),
+                    t.revoked_at.is_(None),
+                    t.name.like("noisy %"),
+                )
+            )
+            for key in earlier.scalars().all():
+                await api_tokens.revoke_api_token(
+                    conn, principal=CLI, data={"id": to_global_id(api_tokens.TYPE, key)}
+                )
             tenants.a_tokens = [await token(f"noisy A{i}", tenants.a_id) for i in range(A_TOKENS)]
             tenants.b_token = await token("noisy B", tenants.b_id)
     finally:
