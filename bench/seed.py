@@ -562,8 +562,10 @@ async def _insert(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, A
         await conn.execute(table.insert(), rows[start : start + 2_000])
 
 
-async def seed(url: str) -> SeedReport:
-    """Write the whole data set into a freshly migrated database at ``url``."""
+async def seed(url: str, *, resellers_count: int = RESELLERS) -> SeedReport:
+    """Write the whole data set into a freshly migrated database at ``url``; with
+    ``resellers_count`` below ``RESELLERS``, the same data for fewer resellers (each with
+    its 99 classes and 999 subentities; the administrator's classes are unchanged)."""
     started = time.perf_counter()
     rng = random.Random(SEED)
     now = datetime(2026, 1, 5, 9, 30, 0, 123_456, tzinfo=UTC)
@@ -582,7 +584,7 @@ async def seed(url: str) -> SeedReport:
 
             # Resellers (direct customers of the administrator).
             resellers = []
-            for index in range(RESELLERS):
+            for index in range(resellers_count):
                 name = (
                     f"{COMPANY[index % len(COMPANY)]} {rng.choice(COMPANY_KIND)}"
                     f" {index // len(COMPANY) + 1:02d}"
@@ -708,7 +710,7 @@ async def seed(url: str) -> SeedReport:
         seconds=time.perf_counter() - started,
         classes=classes,
         customers=customers,
-        resellers=RESELLERS,
+        resellers=resellers_count,
     )
 
 
