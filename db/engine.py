@@ -54,7 +54,7 @@ def make_engine(
             pool_reset_on_return=None,
             **common,
         )
-        _configure_sqlite(engine, settings)
+        _configure_sqlite_events(engine.sync_engine, settings, foreign_keys=not for_migrations)
         return engine
     server_settings = {
         "application_name": "billclass",
@@ -116,11 +116,13 @@ def make_inline_read_engine(settings: Settings | None = None) -> Engine | None:
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
-    _configure_sqlite_events(engine.sync_engine, settings)
-
-
-def _configure_sqlite_events(engine: Engine, settings: Settings) -> None:
+def _configure_sqlite_events(
+    engine: Engine, settings: Settings, *, foreign_keys: bool = True
+) -> None:
+    """``foreign_keys=False`` is for migrations only: SQLite cannot alter a column, so
+    they rebuild tables, which its documented procedure does with foreign keys off (the
+    pragma is ignored inside a transaction, hence per connection); db/migrations/env.py
+    runs ``PRAGMA foreign_key_check`` before committing."""
     busy_ms = int(settings.lock_timeout_seconds * 1000)
 
     @event.listens_for(engine, "connect")
@@ -129,7 +131,7 @@ def _configure_sqlite_events(engine: Engine, settings: Settings) -> None:
         # otherwise start a deferred transaction behind our back.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
