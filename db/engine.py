@@ -40,6 +40,9 @@ def make_engine(
     common: dict[str, Any] = {
         "json_serializer": _json_dumps,
         "json_deserializer": orjson.loads,
+        # An unexpected database error is logged with its statement but never with its
+        # values: they are client input (names, e-mail addresses) and token hashes.
+        "hide_parameters": True,
     }
     if url.startswith("sqlite"):
         engine = create_async_engine(
@@ -111,6 +114,7 @@ def make_inline_read_engine(settings: Settings | None = None) -> Engine | None:
         pool_reset_on_return=None,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        hide_parameters=True,
     )
     _configure_sqlite_events(engine, settings)
     return engine
