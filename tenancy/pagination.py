@@ -48,7 +48,8 @@ def decode_cursor(cursor: str, mark: str, kind: type) -> tuple[Any, int]:
             raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
         got_mark, value, key = orjson.loads(base64.urlsafe_b64decode(padded))
-        if got_mark != mark or not isinstance(key, int) or not _INT64_MIN <= key <= _INT64_MAX:
+        # JSON true/false are ints to Python (bool subclasses int): never a key or a count.
+        if got_mark != mark or type(key) is not int or not _INT64_MIN <= key <= _INT64_MAX:
             raise ValueError
         if kind is datetime:
             # Stored datetimes are aware (UTC): a naive or out-of-range one is forged.
@@ -56,7 +57,7 @@ def decode_cursor(cursor: str, mark: str, kind: type) -> tuple[Any, int]:
             if value.utcoffset() is None:
                 raise ValueError
             value = value.astimezone(UTC)
-        elif not isinstance(value, kind):
+        elif not isinstance(value, kind) or isinstance(value, bool):
             raise ValueError
         elif isinstance(value, int) and not 0 <= value <= _INT32_MAX:
             raise ValueError  # integer sort values are counts, compared as INTEGER
