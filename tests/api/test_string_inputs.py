@@ -18,74 +18,25 @@ seconds.
 
 from __future__ import annotations
 
-import itertools
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import graphql
 import orjson
-import pytest
 
 from gql.limits import MAX_BODY_BYTES
-from gql.schema import sdl
+from tests.api.input_support import Leaf, Request, Targets, admin_targets, build, leaves, send
 from tests.api.protection_support import post_raw
 from tests.api_client import Api, World
 
-SCHEMA = graphql.build_schema(sdl())
-STRING_SCALARS = ("String", "ID", "Decimal", "DateTime")
 # Descending canonical combining classes: the worst case of canonical reordering.
 MARKS = "\u0345\u035d\u035c\u0315\u0301\u059a\u0316\u031b\u0327\u0334"
 BOUND_SECONDS = 1.0
-_unique = itertools.count(1)
+INPUTS = leaves(("String", "ID", "Decimal", "DateTime"))
 
 
 def marks(length: int) -> str:
     return (MARKS * (length // len(MARKS) + 1))[:length]
 
-
-@dataclass(frozen=True)
-class StringInput:
-    root: str  # "Query" or "Mutation" (or "CustomerClass" for its customers field)
-    field: str
-    path: tuple[str, ...]  # argument, then input fields; "0" for a list element
-    scalar: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.root}.{self.field}({'.'.join(self.path)})"
-
-
-def _leaves(type_: Any, path: tuple[str, ...], seen: frozenset[str]) -> list[Any]:
-    type_ = graphql.get_nullable_type(type_)
-    if isinstance(type_, graphql.GraphQLList):
-        return _leaves(type_.of_type, (*path, "0"), seen)
-    if isinstance(type_, graphql.GraphQLInputObjectType):
-        if type_.name in seen:
-            return []
-        return [
-            leaf
-            for name, field in type_.fields.items()
-            for leaf in _leaves(field.type, (*path, name), seen | {type_.name})
-        ]
-    if isinstance(type_, graphql.GraphQLScalarType) and type_.name in STRING_SCALARS:
-        return [(path, type_.name)]
-    return []
-
-
-def string_inputs() -> list[StringInput]:
-    found = []
-    for type_name, type_ in SCHEMA.type_map.items():
-        if type_name.startswith("__") or not isinstance(type_, graphql.GraphQLObjectType):
-            continue
-        for field_name, field in type_.fields.items():
-            for arg_name, arg in field.args.items():
-                for path, scalar in _leaves(arg.type, (arg_name,), frozenset()):
-                    found.append(StringInput(type_name, field_name, path, scalar))
-    return found
-
-
-INPUTS = string_inputs()
 
 # The longest raw value each input processes beyond the first length check; names have
 # the 400 code points of SPEC §3, free text 4x its limit (tenancy.fields.RAW_FACTOR).
@@ -107,7 +58,7 @@ BY_NAME = {
 }
 
 
-def ceiling(item: StringInput) -> int:
+def ceiling(item: Leaf) -> int:
     if item.scalar in BY_SCALAR:
         return BY_SCALAR[item.scalar]
     named = [part for part in item.path if not part.isdigit()][-1]
@@ -140,145 +91,18 @@ def test_every_string_input_is_found() -> None:
 # --------------------------------------------------------------------------- requests
 
 
-def _input_type(field: Any, arg: str) -> graphql.GraphQLNamedType:
-    return graphql.get_named_type(field.args[arg].type)
+def request_with(item: Leaf, payload: str, targets: Targets) -> Request:
+    return build(item.root, item.field, {item.path: payload}, targets)
 
 
-def _required(type_: graphql.GraphQLInputObjectType) -> dict[str, Any]:
-    """Plausible values for the required fields of an input created along a path."""
-    values: dict[str, Any] = {}
-    for name, field in type_.fields.items():
-        if not graphql.is_non_null_type(field.type) or field.default_value is not graphql.Undefined:
-            continue
-        named = graphql.get_named_type(field.type)
-        if isinstance(named, graphql.GraphQLEnumType):
-            values[name] = next(iter(named.values))
-        elif isinstance(named, graphql.GraphQLInputObjectType):
-            values[name] = _required(named)
-        else:
-            values[name] = {"Boolean": False, "Int": 0, "Decimal": "1"}.get(named.name, "x")
-    return values
-
-
-def _set(value: dict[str, Any], type_: Any, path: tuple[str, ...], payload: str) -> None:
-    """Put ``payload`` at ``path`` inside ``value`` (an input of ``type_``), creating the
-    inputs and one-element lists on the way with their required fields."""
-    name, rest = path[0], path[1:]
-    field_type = graphql.get_nullable_type(type_.fields[name].type)
-    if not rest:
-        value[name] = payload
-        return
-    if isinstance(field_type, graphql.GraphQLList):
-        inner = graphql.get_nullable_type(field_type.of_type)
-        if rest == ("0",):
-            value[name] = [payload]
-            return
-        element = _required(inner)
-        _set(element, inner, rest[1:], payload)
-        value[name] = [element]
-        return
-    child = value.setdefault(name, _required(field_type))
-    _set(child, field_type, rest, payload)
-
-
-def _mutation_base(item: StringInput, world: World, ids: dict[str, str]) -> dict[str, Any]:
-    """A valid input of each mutation, so that only the payload is in question."""
-    n = next(_unique)
-    customer = world.extra["customer_id"]
-    base: dict[str, dict[str, Any]] = {
-        "createCustomerClass": {"name": f"cpu class {n}", "currencyCode": "USD"},
-        "updateCustomerClass": {"id": world.admin_class_id},
-        "cloneCustomerClass": {"id": world.admin_class_id, "name": f"cpu clone {n}"},
-        "deleteCustomerClasses": {"ids": []},
-        "setCustomerClassSharing": {"id": world.admin_class_id, "shared": False},
-        "copyRegularInvoiceSettingsToOutOfTurn": {"id": world.admin_class_id},
-        "createCustomer": {"name": f"cpu customer {n}", "currencyCode": "USD"},
-        "assignCustomerClass": {"customerId": customer, "customerClassId": None},
-        "updateCustomerOverrides": {"customerId": customer},
-        "createBusinessModel": {"code": f"cpu-{n}", "name": f"cpu model {n}"},
-        "createInvoiceTemplate": {"name": f"cpu template {n}"},
-        "createNotificationSet": {"name": f"cpu set {n}"},
-        "createCustomFieldDefinition": {
-            "object": "CUSTOMER",
-            "name": f"cpu field {n}",
-            "type": "LIST" if "listValues" in item.path else "TEXT",
-            **({"listValues": ["a"]} if "listValues" in item.path else {}),
-        },
-        "createCustomTax": {"name": f"cpu tax {n}", "ratePercent": "5", "appliedTo": "ALL_CHARGES"},
-        "createApiToken": {"name": f"cpu token {n}", "role": "ADMINISTRATOR"},
-        "revokeApiToken": {"id": ids["token"]},
-    }
-    assert item.field in base, f"give {item.field} a valid base input"
-    return base[item.field]
-
-
-QUERY_SELECTION = {
-    "node": "{ id }",
-    "nodes": "{ id }",
-    "customerClass": "{ id }",
-    "customer": "{ id }",
-    "customerClasses": "{ totalCount }",
-    "customers": "{ totalCount }",
-    "auditEvents": "{ totalCount }",
-}
-
-
-@dataclass
-class Request:
-    document: str
-    variables: dict[str, Any]
-    is_mutation: bool
-
-
-def build(item: StringInput, payload: str, world: World, ids: dict[str, str]) -> Request:
-    if item.root == "Mutation":
-        field = SCHEMA.mutation_type.fields[item.field]  # type: ignore[union-attr]
-        input_type = _input_type(field, "input")
-        value = _mutation_base(item, world, ids)
-        _set(value, input_type, item.path[1:], payload)
-        document = (
-            f"mutation($input: {input_type.name}!) {{ {item.field}(input: $input)"
-            " { userErrors { field code } } }"
-        )
-        return Request(document, {"input": value}, True)
-    if item.root == "CustomerClass":  # customers(after:) of a class
-        document = (
-            "query($v: String, $id: ID!) { customerClass(id: $id)"
-            " { customers(after: $v) { totalCount } } }"
-        )
-        return Request(document, {"v": payload, "id": world.default_class_id}, False)
-    assert item.root == "Query", item.label
-    field = SCHEMA.query_type.fields[item.field]  # type: ignore[union-attr]
-    arg = item.path[0]
-    arg_type = field.args[arg].type
-    if len(item.path) == 1:
-        value: Any = payload
-    elif item.path[1:] == ("0",):
-        value = [payload]
-    else:
-        named = graphql.get_named_type(arg_type)
-        value = _required(named)  # type: ignore[arg-type]
-        _set(value, named, item.path[1:], payload)
-    document = f"query($v: {arg_type}) {{ {item.field}({arg}: $v) {QUERY_SELECTION[item.field]} }}"
-    return Request(document, {"v": value}, False)
-
-
-def body_filling(request: Request, item: StringInput, world: World, ids: dict[str, str]) -> str:
+def body_filling(item: Leaf, targets: Targets) -> str:
     """The longest payload whose request body still fits the 64 KiB limit."""
-    probe = build(item, "", world, ids)
+    probe = request_with(item, "", targets)
     overhead = len(orjson.dumps({"query": probe.document, "variables": probe.variables}))
     return marks((MAX_BODY_BYTES - overhead - 64) // 2)  # each mark is 2 bytes in UTF-8
 
 
-def send(api: Api, request: Request, token: str | None = None) -> tuple[Any, float]:
-    body = orjson.dumps({"query": request.document, "variables": request.variables})
-    assert len(body) <= MAX_BODY_BYTES
-    started = time.perf_counter()
-    response = post_raw(api, body, token=token)
-    return response, time.perf_counter() - started
-
-
-def problem_with(item: StringInput, request: Request, response: Any, beyond: bool) -> str:
+def problem_with(item: Leaf, request: Request, response: Any, beyond: bool) -> str:
     """Why the answer is not a proper one, or "" when it is."""
     if response.status_code != 200:
         return f"HTTP {response.status_code}: {response.text[:300]}"
@@ -295,31 +119,18 @@ def problem_with(item: StringInput, request: Request, response: Any, beyond: boo
     return ""
 
 
-@pytest.fixture
-def ids(api: Api, world: World) -> dict[str, str]:
-    world.extra["customer_id"] = api.create_customer(name="cpu customer")
-    token = api.ok(
-        "createApiToken",
-        {"name": "cpu spare", "role": "ADMINISTRATOR"},
-        selection="apiToken { id }",
-    )
-    return {"token": token["apiToken"]["id"]}
-
-
-def test_combining_marks_in_every_string_input_answer_at_once(
-    api: Api, world: World, ids: dict[str, str]
-) -> None:
+def test_combining_marks_in_every_string_input_answer_at_once(api: Api, world: World) -> None:
     """One world for every input (a world per input would take minutes); every input is
     tried and every failure listed."""
+    targets = admin_targets(api, world)
     problems: list[str] = []
     for item in INPUTS:
-        probe = build(item, "", world, ids)
         payloads = {
             "at its maximum": marks(ceiling(item)),
-            "beyond its maximum": body_filling(probe, item, world, ids),
+            "beyond its maximum": body_filling(item, targets),
         }
         for when, payload in payloads.items():
-            request = build(item, payload, world, ids)
+            request = request_with(item, payload, targets)
             response, seconds = send(api, request)
             problem = problem_with(item, request, response, beyond=when.startswith("beyond"))
             if seconds >= BOUND_SECONDS:
@@ -337,7 +148,7 @@ def test_name_contains_in_twenty_aliased_fields_answers_at_once(api: Api, world:
     customers = "customers(filter: {nameContains: $q}) { totalCount }"
     document = f"query($q: String) {{ {aliases} {customers} }}"
     for length, expected in ((100, None), (30_000, "BAD_USER_INPUT")):
-        request = Request(document, {"q": marks(length)}, False)
+        request = Request("customers", document, {"q": marks(length)}, False)
         response, seconds = send(api, request, token=world.a.token)
         assert response.status_code == 200, response.text[:300]
         body = response.json()
