@@ -179,7 +179,8 @@ def _report(bind: sa.Connection, plans: list[Plan], width: int) -> str:
     for plan in plans:
         for scope, names in plan.collisions:
             listed = ", ".join(_named(plan.keyed, key, source) for key, source in names)
-            lines.append(f"  {plan.keyed.table}{_scope_label(bind, plan.keyed, scope)}: {listed}")
+            where = _scope_label(bind, plan.keyed, scope)
+            lines.append(f"  {plan.keyed.table}{where}: {listed}")
     if lines:
         lines.insert(
             0,
@@ -256,7 +257,9 @@ def _apply(bind: sa.Connection, plan: Plan, postgres: bool) -> None:
     table = plan.keyed.table
     policy = f"{table}_rekey_0002"
     if postgres and table in CATALOGS:
-        op.execute(f"CREATE POLICY {policy} ON {table} FOR UPDATE USING ({ADMIN}) WITH CHECK ({ADMIN})")
+        op.execute(
+            f"CREATE POLICY {policy} ON {table} FOR UPDATE USING ({ADMIN}) WITH CHECK ({ADMIN})"
+        )
     statement = sa.text(f"update {table} set {plan.keyed.key} = :key where id = :id")
     for key, new in plan.changed:
         updated = bind.execute(statement, {"id": key, "key": new}).rowcount
