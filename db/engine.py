@@ -40,6 +40,9 @@ def make_engine(
     common: dict[str, Any] = {
         "json_serializer": _json_dumps,
         "json_deserializer": orjson.loads,
+        # An unexpected database error is logged with its statement but never with its
+        # values: they are client input (names, e-mail addresses) and token hashes.
+        "hide_parameters": True,
     }
     if url.startswith("sqlite"):
         engine = create_async_engine(
@@ -54,7 +57,7 @@ def make_engine(
             pool_reset_on_return=None,
             **common,
         )
-        _configure_sqlite(engine, settings)
+        _configure_sqlite_events(engine.sync_engine, settings, foreign_keys=not for_migrations)
         return engine
     server_settings = {
         "application_name": "billclass",
@@ -111,16 +114,19 @@ def make_inline_read_engine(settings: Settings | None = None) -> Engine | None:
         pool_reset_on_return=None,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        hide_parameters=True,
     )
     _configure_sqlite_events(engine, settings)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
-    _configure_sqlite_events(engine.sync_engine, settings)
-
-
-def _configure_sqlite_events(engine: Engine, settings: Settings) -> None:
+def _configure_sqlite_events(
+    engine: Engine, settings: Settings, *, foreign_keys: bool = True
+) -> None:
+    """``foreign_keys=False`` is for migrations only: SQLite cannot alter a column, so
+    they rebuild tables, which its documented procedure does with foreign keys off (the
+    pragma is ignored inside a transaction, hence per connection); db/migrations/env.py
+    runs ``PRAGMA foreign_key_check`` before committing."""
     busy_ms = int(settings.lock_timeout_seconds * 1000)
 
     @event.listens_for(engine, "connect")
@@ -129,7 +135,7 @@ def _configure_sqlite_events(engine: Engine, settings: Settings) -> None:
         # otherwise start a deferred transaction behind our back.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

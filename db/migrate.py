@@ -11,6 +11,11 @@ from alembic.script import ScriptDirectory
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class MigrationRefused(Exception):
+    """A migration found data it cannot carry over safely and changed nothing; the
+    message (several lines) tells the operator what to fix before running it again."""
+
+
 def alembic_config(url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

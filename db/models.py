@@ -7,8 +7,10 @@ Conventions:
   administrator. PostgreSQL row-level security policies filter on it (see the initial
   migration) and ``tenancy.scoping`` adds the same filter in SQL on every path.
 - Timestamps are naive UTC (``db.clock.utcnow``); the GraphQL layer adds the offset.
-- Names have a ``name_key`` (casefolded NFC) for case-insensitive uniqueness and a byte
-  order that SQLite and PostgreSQL agree on (collation "C" on PostgreSQL).
+- Names have a ``name_key`` (``casefold(NFKC(name))``, see ``tenancy.fields.name_key``)
+  for uniqueness ignoring case and compatibility forms, and a byte order that SQLite and
+  PostgreSQL agree on (collation "C" on PostgreSQL). It holds up to 400 characters:
+  case folding and NFKC can triple a 100-character name.
 - A customer class's tabs are JSON documents, one column per tab, in the shape of the
   GraphQL output (camelCase keys, money as decimal strings). The list-page columns that
   are filtered and sorted in SQL (statistics, invoicing, taxation method) are plain
@@ -35,7 +37,10 @@ SQLModel.metadata.naming_convention = {
 
 Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 # Byte order on both databases (SQLite's default BINARY collation is byte order).
-NameKey = sa.String(100).with_variant(sa.String(100, collation="C"), "postgresql")
+NAME_KEY_LENGTH = 400
+NameKey = sa.String(NAME_KEY_LENGTH).with_variant(
+    sa.String(NAME_KEY_LENGTH, collation="C"), "postgresql"
+)
 Id = sa.BigInteger()
 
 # Tables whose rows belong to a tenant and are protected by row-level security.

@@ -36,6 +36,8 @@ def _migrate(url: str) -> None:
 
     try:
         migrate.upgrade(url)
+    except migrate.MigrationRefused as error:
+        _fail(f"cannot migrate the database at {_safe(url)}: {error}")  # every line of it
     except Exception as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         _fail(f"cannot migrate the database at {_safe(url)}: {reason}")

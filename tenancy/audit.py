@@ -14,7 +14,7 @@ from db.clock import utcnow
 from db.ids import new_id
 from db.models import event_table
 from tenancy import pagination, policy
-from tenancy.ids import to_global_id
+from tenancy.ids import decode_any, to_global_id
 from tenancy.principal import Principal
 from tenancy.scoping import scoped
 
@@ -54,7 +54,10 @@ async def record(
 def _event_clauses(principal: Principal, object_id: str | None) -> list[Any]:
     clauses: list[Any] = [policy.events_visible(principal)]
     if object_id is not None:
-        clauses.append(event_table.c.object_id == object_id)
+        # Events name objects by canonical global ID: anything else matches nothing, and
+        # arbitrary client text never reaches SQL.
+        known = decode_any(object_id) is not None
+        clauses.append(event_table.c.object_id == object_id if known else sa.false())
     return clauses
 
 

@@ -52,6 +52,7 @@ LIMITS: dict[str, Limit] = {
 }
 # The seeded ISO 4217 table never changes at run time: minor units come from memory.
 MINOR_UNITS: Mapping[str, int] = {code: units for code, _name, units in CURRENCIES}
+CODE_MAX = 50
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,49}")
 
 
@@ -200,14 +201,16 @@ async def create_business_model(
     errors = ErrorList()
     await _check_room(conn, errors, "BusinessModel")
     raw_code = data.get("code")
-    code = raw_code.strip() if isinstance(raw_code, str) else ""
-    if not code:
+    # Measured as given first: nothing else is done with an overlong code (SPEC §7).
+    over = isinstance(raw_code, str) and len(raw_code) > CODE_MAX * fields.RAW_FACTOR
+    code = raw_code.strip() if isinstance(raw_code, str) and not over else ""
+    if not code and not over:
         errors.add(Code.REQUIRED, ("code",), "code must not be blank.")
-    elif len(code) > 50:
-        errors.add(Code.TOO_LONG, ("code",), "code must be at most 50 characters.")
+    elif over or len(code) > CODE_MAX:
+        errors.add(Code.TOO_LONG, ("code",), f"code must be at most {CODE_MAX} characters.")
     elif not _CODE.fullmatch(code):
         errors.add(Code.INVALID, ("code",), "code may use letters, digits, '_', '.' and '-'.")
-    elif await _taken(conn, business_model_table, "code_key", code.casefold()):
+    elif await _taken(conn, business_model_table, "code_key", fields.name_key(code)):
         errors.add(Code.TAKEN, ("code",), f"A business model with code {code!r} already exists.")
     name = _check_name(errors, data.get("name"))
     errors.raise_if_any()
@@ -215,7 +218,7 @@ async def create_business_model(
         conn,
         principal,
         "BusinessModel",
-        {"code": code, "code_key": code.casefold(), "name": name},
+        {"code": code, "code_key": fields.name_key(code), "name": name},
         ("code",),
         {"code": code, "name": name},
     )

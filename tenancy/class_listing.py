@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import class_table, customer_table
-from tenancy import class_rows, fields, pagination, policy
+from tenancy import catalogs, class_rows, fields, pagination, policy
 from tenancy.ids import decode
 from tenancy.principal import Principal
 from tenancy.scoping import scoped
@@ -25,13 +25,17 @@ def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any
     clauses: list[Any] = [policy.classes_visible(principal)]
     text = filters.get("nameContains")
     if text:
-        clauses.append(c.name_key.contains(fields.name_key(text), autoescape=True))
+        clauses.append(c.name_key.contains(fields.name_filter_key(text), autoescape=True))
     if filters.get("businessModelId") is not None:
         key = decode(filters["businessModelId"], "BusinessModel")
         clauses.append(c.business_model_id == key if key is not None else sa.false())
     currency = filters.get("currencyCode")
-    if currency is not None:
-        clauses.append(c.currency_code.is_(None) if currency == "" else c.currency_code == currency)
+    if currency == "":
+        clauses.append(c.currency_code.is_(None))
+    elif currency is not None:
+        # An unknown code matches nothing, decided here: arbitrary text never reaches SQL.
+        known = currency in catalogs.MINOR_UNITS
+        clauses.append(c.currency_code == currency if known else sa.false())
     managed = filters.get("managedBy")
     if managed is not None:
         if str(managed["kind"]) == "ADMINISTRATOR":

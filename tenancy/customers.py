@@ -396,7 +396,7 @@ def list_filter(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
     clauses: list[Any] = [policy.customers_visible(principal)]
     text = filters.get("nameContains")
     if text:
-        clauses.append(c.name_key.contains(fields.name_key(text), autoescape=True))
+        clauses.append(c.name_key.contains(fields.name_filter_key(text), autoescape=True))
     if filters.get("customerType") is not None:
         clauses.append(c.customer_type == str(filters["customerType"]))
     if filters.get("parentId") is not None:

@@ -2,6 +2,12 @@
 
 Each ``check_*`` function returns ``(value, error)``: the normalised value, or a
 ``(code, message)`` pair explaining why the input is refused. Callers attach the path.
+
+No input may cost time super-linear in its length (SPEC §7 "CPU and memory"): Unicode
+normalisation is quadratic in a run of combining marks, so every function here looks at
+the raw length first and refuses anything longer than its ceiling before any other work.
+The ceiling of free text is ``RAW_FACTOR`` times its limit (the slack for white space
+that trimming removes); names have the 400 code points of SPEC §3, which is the same.
 """
 
 from __future__ import annotations
@@ -11,13 +17,31 @@ import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from db.models import NAME_KEY_LENGTH
+from tenancy.errors import BadUserInput
 from tenancy.errors import UserErrorCode as Code
 
 Problem = tuple[Code, str]
 
 NAME_MAX = 100
+# Code points of a raw name: longer is TOO_LONG before any normalisation (SPEC §3).
+NAME_RAW_MAX = 400
+# Case folding can triple a name and NFKC expands some characters further (SPEC §3).
+NAME_KEY_MAX = NAME_KEY_LENGTH
+# nameContains filters (SPEC §3): longer is a top-level BAD_USER_INPUT.
+NAME_FILTER_MAX = 100
 DESCRIPTION_MAX = 500
 EMAIL_MAX = 254
+# Raw text longer than this many times its limit is TOO_LONG before it is even trimmed.
+RAW_FACTOR = 4
+# The longest Decimal and DateTime strings worth parsing: a valid decimal has at most
+# 1 + 12 + 1 + 6 characters, an ISO 8601 date-time with offset and microseconds 32.
+DECIMAL_RAW_MAX = 40
+DATETIME_RAW_MAX = 64
+
+# Zero-width non-joiner and joiner: the only format characters a name may hold, and only
+# between two letters, where some scripts (Persian, Indic) need them (SPEC §3).
+JOINERS = "\u200c\u200d"
 
 _DECIMAL = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
 _EMAIL = re.compile(
@@ -31,21 +55,82 @@ MAX_INTEGER_DIGITS = 12
 
 
 def name_key(name: str) -> str:
-    """The key that makes names unique ignoring case, identical on SQLite and PostgreSQL."""
-    return unicodedata.normalize("NFC", name).casefold()
+    """The key that makes names unique ignoring case and compatibility forms, identical
+    on SQLite and PostgreSQL: ``casefold(NFKC(name))`` without U+200C/U+200D, so that
+    the ligature "ﬃ" and "ffi", a full-width "A" and "a", "Straße" and "STRASSE" are one
+    name (SPEC §3).
+
+    Takes a name that passed ``check_name`` (or a filter that passed
+    ``name_filter_key``'s length check): normalisation is quadratic in the worst case,
+    so longer text is refused here rather than normalised.
+    """
+    if len(name) > NAME_RAW_MAX:
+        raise ValueError("name_key takes a checked name")
+    key = unicodedata.normalize("NFKC", name).casefold()
+    return key.replace(JOINERS[0], "").replace(JOINERS[1], "")
 
 
 def check_name(raw: object, what: str = "Name") -> tuple[str | None, Problem | None]:
+    """A name (SPEC §3): at most 400 code points as given, then NFC-normalised and
+    stripped, 1 to 100 characters, no control or format characters (U+200C/U+200D
+    between two letters excepted), and a ``name_key`` of at most 400 characters."""
     if not isinstance(raw, str):
         return None, (Code.REQUIRED, f"{what} is required.")
+    too_long = (Code.TOO_LONG, f"{what} must be at most {NAME_MAX} characters.")
+    if len(raw) > NAME_RAW_MAX:
+        return None, too_long
     name = unicodedata.normalize("NFC", raw).strip()
     if not name:
         return None, (Code.REQUIRED, f"{what} must not be blank.")
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
-        return None, (Code.INVALID, f"{what} must not contain control characters.")
+    invisible = _invisible_character(name)
+    if invisible is not None:
+        return None, (Code.INVALID, f"{what} must not contain {invisible}.")
     if len(name) > NAME_MAX:
-        return None, (Code.TOO_LONG, f"{what} must be at most {NAME_MAX} characters.")
+        return None, too_long
+    if len(name_key(name)) > NAME_KEY_MAX:
+        return None, (
+            Code.TOO_LONG,
+            f"{what} is too long once case-folded for comparison (at most {NAME_KEY_MAX}"
+            " characters); shorten it.",
+        )
     return name, None
+
+
+def _invisible_character(name: str) -> str | None:
+    """What makes ``name`` unacceptable to show and compare, or None: control characters
+    (Cc), lone surrogates (Cs, which neither database can store) and format characters
+    (Cf: zero-width spaces, U+FEFF, bidi embeddings, overrides and isolates, soft
+    hyphen...), except a joiner between two letters. A letter followed by combining
+    marks still counts as a letter (a virama before a joiner in Indic scripts)."""
+    after_letter = False
+    for index, ch in enumerate(name):
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            return "control characters"
+        if category == "Cs":
+            return "unpaired surrogate code points"
+        if category == "Cf":
+            following = name[index + 1 : index + 2]
+            if not (
+                ch in JOINERS
+                and after_letter
+                and following
+                and unicodedata.category(following).startswith("L")
+            ):
+                return f"invisible or direction-changing characters (U+{ord(ch):04X})"
+            after_letter = False
+        elif not category.startswith("M"):  # marks extend the character before them
+            after_letter = category.startswith("L")
+    return None
+
+
+def name_filter_key(raw: str) -> str:
+    """The key a ``nameContains`` filter matches as a substring of ``name_key`` (SPEC §3):
+    at most 100 characters as given (longer is a top-level BAD_USER_INPUT, refused before
+    any normalisation), keyed exactly like names."""
+    if len(raw) > NAME_FILTER_MAX:
+        raise BadUserInput(f"nameContains takes at most {NAME_FILTER_MAX} characters.")
+    return name_key(raw)
 
 
 def check_text(
@@ -58,13 +143,16 @@ def check_text(
         return None, None
     if not isinstance(raw, str):
         return None, (Code.INVALID, f"{what} must be text.")
+    too_long = (Code.TOO_LONG, f"{what} must be at most {max_length} characters.")
+    if len(raw) > max_length * RAW_FACTOR:
+        return None, too_long
     text = raw.strip() if strip else raw
     if text.strip() == "":
         return None, None
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text):
+    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t\n\r" for ch in text):
         return None, (Code.INVALID, f"{what} must not contain control characters.")
     if len(text) > max_length:
-        return None, (Code.TOO_LONG, f"{what} must be at most {max_length} characters.")
+        return None, too_long
     return text, None
 
 
@@ -86,7 +174,7 @@ def parse_decimal(raw: object) -> tuple[Decimal | None, int]:
     Returns the value and its number of decimals, or (None, 0) for anything else:
     JSON numbers, exponents, NaN, infinities, blanks.
     """
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or len(raw) > DECIMAL_RAW_MAX:
         return None, 0
     match = _DECIMAL.fullmatch(raw)
     if not match:
@@ -142,16 +230,24 @@ def check_percent(
 
 
 def check_datetime(raw: object, what: str) -> tuple[datetime | None, Problem | None]:
-    """An ISO 8601 date-time with an explicit offset, returned in UTC."""
-    if not isinstance(raw, str):
-        return None, (Code.INVALID, f"{what} must be an ISO 8601 date-time string with an offset.")
+    """An ISO 8601 date-time with an explicit offset, returned in UTC. Instants outside
+    the years 1 to 9999 in UTC (``9999-12-31T23:59:59-14:00``) are OUT_OF_RANGE."""
+    malformed = (Code.INVALID, f"{what} must be an ISO 8601 date-time string with an offset.")
+    if not isinstance(raw, str) or len(raw) > DATETIME_RAW_MAX:
+        return None, malformed
     text = raw.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        return None, (Code.INVALID, f"{what} must be an ISO 8601 date-time string with an offset.")
+        return None, malformed
     if value.utcoffset() is None:
         return None, (Code.INVALID, f"{what} must carry a UTC offset, e.g. 2027-01-31T00:00:00Z.")
-    return value.astimezone(UTC), None
+    try:
+        return value.astimezone(UTC), None
+    except OverflowError:
+        return None, (
+            Code.OUT_OF_RANGE,
+            f"{what} must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.",
+        )

@@ -26,6 +26,9 @@ MAX_PAGE = 100
 # Cursors are client input: values the database cannot bind must fail here, not there.
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _INT32_MAX = 2**31 - 1
+# The longest cursor this module writes is well under 2,500 characters (a 400-character
+# name_key in UTF-8, base64-encoded); longer input is refused before it is decoded.
+MAX_CURSOR_CHARS = 4096
 
 
 def fingerprint(listing: str, filters: Mapping[str, Any] | None) -> str:
@@ -41,9 +44,12 @@ def encode_cursor(mark: str, value: Any, key: int) -> str:
 
 def decode_cursor(cursor: str, mark: str, kind: type) -> tuple[Any, int]:
     try:
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
         got_mark, value, key = orjson.loads(base64.urlsafe_b64decode(padded))
-        if got_mark != mark or not isinstance(key, int) or not _INT64_MIN <= key <= _INT64_MAX:
+        # JSON true/false are ints to Python (bool subclasses int): never a key or a count.
+        if got_mark != mark or type(key) is not int or not _INT64_MIN <= key <= _INT64_MAX:
             raise ValueError
         if kind is datetime:
             # Stored datetimes are aware (UTC): a naive or out-of-range one is forged.
@@ -51,7 +57,7 @@ def decode_cursor(cursor: str, mark: str, kind: type) -> tuple[Any, int]:
             if value.utcoffset() is None:
                 raise ValueError
             value = value.astimezone(UTC)
-        elif not isinstance(value, kind):
+        elif not isinstance(value, kind) or isinstance(value, bool):
             raise ValueError
         elif isinstance(value, int) and not 0 <= value <= _INT32_MAX:
             raise ValueError  # integer sort values are counts, compared as INTEGER

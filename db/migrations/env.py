@@ -25,6 +25,12 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # Migrations run with foreign keys off (db.engine): prove none was broken
+            # before the transaction commits.
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"a migration broke foreign keys: {broken[:5]}")
 
 
 async def _run_async() -> None:

@@ -31,7 +31,9 @@ WORLD_ADMIN_VIEW = {
 
 
 def name_key(name: str) -> bytes:
-    return unicodedata.normalize("NFC", name).casefold().encode("utf-8")
+    """SPEC §3: casefold(NFKC(name)) without the joiners U+200C/U+200D, in UTF-8."""
+    key = unicodedata.normalize("NFKC", name).casefold()
+    return key.replace("\u200c", "").replace("\u200d", "").encode("utf-8")
 
 
 def by_name(nodes: list[dict[str, Any]]) -> list[tuple[bytes, int]]:

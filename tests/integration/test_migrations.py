@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import secrets
+import unicodedata
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any, TypeVar
 
 import pytest
@@ -11,6 +16,9 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import migrate
@@ -18,9 +26,12 @@ from db.currencies import CURRENCIES
 from db.engine import make_engine
 from db.models import SQLModel, class_table, currency_table
 from db.settings import Settings
-from tenancy import class_rows, tabs
+from tenancy import class_rows, fields, tabs
+from tenancy.ids import to_global_id
 from tenancy.principal import CLI
 from tenancy.scoping import enter_tenant
+from tests.databases import POSTGRES
+from tests.test_cli import billclass
 
 T = TypeVar("T")
 
@@ -189,3 +200,307 @@ def test_downgrade_then_upgrade_restores_row_level_security(settings: Settings) 
     assert len(rows) == len(SQLModel.metadata.tables)
     for row in rows:
         assert row.relrowsecurity and row.relforcerowsecurity and row.policies >= 2, row
+
+
+# --------------------------------------------------------------------------- 0002 name keys
+
+KEYED_TABLES = {
+    "business_model": "code_key",
+    "invoice_template": "name_key",
+    "notification_set": "name_key",
+    "custom_field_definition": "name_key",
+    "custom_tax": "name_key",
+    "customer_class": "name_key",
+    "customer": "name_key",
+    "api_token": "name_key",
+}
+
+
+def _migration_0002() -> ModuleType:
+    path = migrate.MIGRATIONS / "versions" / "0002_name_keys.py"
+    spec = importlib.util.spec_from_file_location("migration_0002", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MIGRATION_0002 = _migration_0002()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Retail",
+        "Straße",
+        "\ufb03",
+        "\uff32etail",
+        "\u2168",
+        "\u2460",
+        "a\u200db",
+        "\u0130",
+        "\ufdfa",
+    ],
+)
+def test_0002_key_is_a_frozen_copy_of_tenancy_name_key(name: str) -> None:
+    assert MIGRATION_0002.name_key(name) == fields.name_key(name)
+
+
+@settings_(max_examples=300, deadline=None)
+@given(st.text(max_size=100))
+def test_0002_key_agrees_with_tenancy_on_any_text(name: str) -> None:
+    assert MIGRATION_0002.name_key(name) == fields.name_key(name)
+
+
+def _old_key(name: str) -> str:
+    """What revision 0001's code stored: casefold(NFC(name))."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _default_class(conn: AsyncConnection) -> Awaitable[Any]:
+    async def read() -> Any:
+        statement = sa.select(class_table).where(class_table.c.is_default)
+        return (await conn.execute(statement)).one()._asdict()
+
+    return read()
+
+
+async def _insert_0001(conn: AsyncConnection, table: str, **values: Any) -> int:
+    """A row as revision 0001's code wrote it: a random id and the old key."""
+    values.setdefault("id", secrets.randbits(62) + 1)
+    source = "code" if table == "business_model" else "name"
+    values[KEYED_TABLES[table]] = _old_key(values[source])
+    values.setdefault("created_at", datetime.now(UTC))
+    await conn.execute(SQLModel.metadata.tables[table].insert().values(**values))
+    return int(values["id"])
+
+
+async def _seed_0001(
+    conn: AsyncConnection, class_names: dict[str | None, list[str]]
+) -> dict[str, Any]:
+    """A reseller "R", classes by manager (None: administrator; "R": the reseller), and
+    one row with a changing key in every other keyed table."""
+    default = await _default_class(conn)
+    reseller = await _insert_0001(
+        conn,
+        "customer",
+        tenant_id=None,
+        name="R\u00e9seller R",
+        customer_type="RESELLER",
+        reseller_level=1,
+        currency_code="USD",
+        customer_class_id=default["id"],
+        override_regular_template=False,
+        override_out_of_turn_template=False,
+    )
+    ids: dict[str, Any] = {"reseller": reseller, "classes": {}}
+    for manager, names in class_names.items():
+        for name in names:
+            row = {**default, "is_default": False, "name": name, "shared_with_resellers": False}
+            row["tenant_id"] = reseller if manager == "R" else None
+            del row["id"], row["name_key"]
+            ids["classes"][(manager, name)] = await _insert_0001(conn, "customer_class", **row)
+    await _insert_0001(
+        conn,
+        "customer",
+        tenant_id=reseller,
+        name="\uff26ull width customer",
+        customer_type="RETAIL",
+        reseller_level=0,
+        currency_code="USD",
+        customer_class_id=default["id"],
+        override_regular_template=False,
+        override_out_of_turn_template=False,
+    )
+    for tenant, name in ((None, "\uff2fps"), (reseller, "\u2460")):
+        await _insert_0001(
+            conn,
+            "api_token",
+            tenant_id=tenant,
+            name=name,
+            role="RESELLER" if tenant else "ADMINISTRATOR",
+            token_hash=secrets.token_hex(32),
+        )
+    await _insert_0001(conn, "business_model", code="GOLD", name="\uff27old")
+    await _insert_0001(conn, "invoice_template", name="\uff29nvoice \u2168")
+    await _insert_0001(conn, "notification_set", name="\uff2eotices")
+    await _insert_0001(
+        conn,
+        "custom_field_definition",
+        object="CUSTOMER",
+        name="\uff26ield",
+        type="TEXT",
+        list_values=[],
+        mandatory=False,
+        visible_to_end_user=False,
+        contains_personal_data=False,
+    )
+    await _insert_0001(
+        conn, "custom_tax", name="VAT \u2460", rate_percent="20", applied_to="ALL_CHARGES"
+    )
+    return ids
+
+
+def _keyed_rows(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    async def work(conn: AsyncConnection) -> dict[str, list[tuple[Any, ...]]]:
+        found = {}
+        for table, key in KEYED_TABLES.items():
+            t = SQLModel.metadata.tables[table]
+            source = t.c.code if table == "business_model" else t.c.name
+            rows = await conn.execute(sa.select(t.c.id, source, t.c[key]).order_by(t.c.id))
+            found[table] = [tuple(row) for row in rows]
+        return found
+
+    return as_cli(settings, work)
+
+
+def _key_columns(settings: Settings) -> dict[str, tuple[int, str | None]]:
+    """Width (and, on PostgreSQL, collation) of every key column as the database has it."""
+
+    def inspect(sync: sa.Connection) -> dict[str, tuple[int, str | None]]:
+        inspector = sa.inspect(sync)
+        found = {}
+        for table, key in KEYED_TABLES.items():
+            column = next(c for c in inspector.get_columns(table) if c["name"] == key)
+            found[table] = (column["type"].length, getattr(column["type"], "collation", None))
+        return found
+
+    async def work(conn: AsyncConnection) -> dict[str, tuple[int, str | None]]:
+        return await conn.run_sync(inspect)
+
+    return as_cli(settings, work)
+
+
+def _version(settings: Settings) -> str:
+    async def work(conn: AsyncConnection) -> str:
+        return str(
+            (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
+        )
+
+    return as_cli(settings, work)
+
+
+def _at_0001(settings: Settings) -> None:
+    command.downgrade(migrate.alembic_config(settings.database_url), "0001")
+    assert _version(settings) == "0001"
+    collation = "C" if POSTGRES else None
+    assert set(_key_columns(settings).values()) == {(100, collation)}
+
+
+def test_0002_recomputes_every_key_and_widens_the_columns(settings: Settings) -> None:
+    _at_0001(settings)
+    as_cli(
+        settings,
+        lambda conn: _seed_0001(
+            conn, {None: ["\uff32etail", "a\u200db"], "R": ["\u2168 Premium", "Retail"]}
+        ),
+    )
+    before = _keyed_rows(settings)
+    for table, rows in before.items():
+        assert all(key == _old_key(source) for _id, source, key in rows), table
+        changing = [source for _id, source, key in rows if key != fields.name_key(source)]
+        assert changing or table == "business_model", f"{table}: no key changes, no test"
+
+    migrate.upgrade(settings.database_url)
+
+    assert _version(settings) == migrate.head_revision()
+    collation = "C" if POSTGRES else None
+    assert set(_key_columns(settings).values()) == {(400, collation)}
+    after = _keyed_rows(settings)
+    assert {t: [(i, s) for i, s, _k in rows] for t, rows in after.items()} == {
+        t: [(i, s) for i, s, _k in rows] for t, rows in before.items()
+    }
+    for table, rows in after.items():
+        assert all(key == fields.name_key(source) for _id, source, key in rows), (table, rows)
+    # The administrator's full-width "Retail" and the reseller's "Retail" are in separate
+    # namespaces: no collision, both keyed "retail".
+    keys = [key for _id, _source, key in after["customer_class"]]
+    assert keys.count("retail") == 2
+    assert differences(settings, SQLModel.metadata) == []
+    if POSTGRES:
+        test_downgrade_then_upgrade_restores_row_level_security(settings)
+
+
+def test_0002_stops_on_names_that_now_collide_and_changes_nothing(settings: Settings) -> None:
+    _at_0001(settings)
+    ids = as_cli(
+        settings,
+        lambda conn: _seed_0001(
+            conn,
+            {
+                None: ["Retail", "\uff32etail", "\uff32\uff45tail", "Business"],
+                "R": ["\u2168", "IX", "Retail"],
+            },
+        ),
+    )
+
+    async def more(conn: AsyncConnection) -> None:
+        # A second token of the reseller and a second invoice template, each colliding.
+        await _insert_0001(
+            conn,
+            "api_token",
+            tenant_id=ids["reseller"],
+            name="1",
+            role="RESELLER",
+            token_hash=secrets.token_hex(32),
+        )
+        await _insert_0001(conn, "invoice_template", name="invoice IX")
+
+    as_cli(settings, more)
+    before = _keyed_rows(settings)
+
+    with pytest.raises(migrate.MigrationRefused) as refused:
+        migrate.upgrade(settings.database_url)
+
+    message = str(refused.value)
+    lines = message.splitlines()
+    assert "changed nothing" in lines[0]
+    admin_line = next(line for line in lines if "managed by the administrator" in line)
+    for name in ("Retail", "\uff32etail", "\uff32\uff45tail"):
+        assert repr(name) in admin_line
+        assert to_global_id("CustomerClass", ids["classes"][(None, name)]) in admin_line
+    assert "Business" not in message
+    reseller_line = next(line for line in lines if "customer_class, managed by reseller" in line)
+    assert repr("R\u00e9seller R") in reseller_line
+    assert to_global_id("Customer", ids["reseller"]) in reseller_line
+    assert repr("\u2168") in reseller_line and repr("IX") in reseller_line
+    # The reseller's "Retail" collides with nobody in its own namespace.
+    assert to_global_id("CustomerClass", ids["classes"][("R", "Retail")]) not in message
+    token_line = next(line for line in lines if line.lstrip().startswith("api_token"))
+    assert "owned by reseller" in token_line
+    assert repr("\u2460") in token_line and repr("1") in token_line
+    template_line = next(line for line in lines if line.lstrip().startswith("invoice_template"))
+    assert repr("\uff29nvoice \u2168") in template_line and repr("invoice IX") in template_line
+    assert len([line for line in lines if line.startswith("  ")]) == 4
+
+    assert _version(settings) == "0001"
+    assert _keyed_rows(settings) == before
+    collation = "C" if POSTGRES else None
+    assert set(_key_columns(settings).values()) == {(100, collation)}
+
+
+def test_0002_stops_on_keys_longer_than_400(settings: Settings) -> None:
+    _at_0001(settings)
+    name = "\ufdfa" * 30  # 30 ligatures of 18 characters each once NFKC'd
+    ids = as_cli(settings, lambda conn: _seed_0001(conn, {None: [name]}))
+    before = _keyed_rows(settings)
+
+    with pytest.raises(migrate.MigrationRefused) as refused:
+        migrate.upgrade(settings.database_url)
+
+    message = str(refused.value)
+    assert "longer than 400 characters" in message
+    assert to_global_id("CustomerClass", ids["classes"][(None, name)]) in message
+    assert _version(settings) == "0001"
+    assert _keyed_rows(settings) == before
+
+
+def test_cli_migrate_prints_every_colliding_name(settings: Settings) -> None:
+    _at_0001(settings)
+    as_cli(settings, lambda conn: _seed_0001(conn, {None: ["Retail", "\uff32etail"]}))
+    done = billclass(settings.database_url, "migrate")
+    assert done.returncode == 2, done.stderr
+    assert "changed nothing" in done.stderr
+    assert "'Retail'" in done.stderr and "'\uff32etail'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert _version(settings) == "0001"

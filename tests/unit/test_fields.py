@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenancy import fields
+from tenancy.errors import BadUserInput
 from tenancy.errors import UserErrorCode as Code
 
 INVALID, OUT_OF_RANGE, REQUIRED, TOO_LONG = (
@@ -294,7 +295,16 @@ def test_percent_property(rate: Decimal) -> None:
         ("x" * 100, "x" * 100),
         (" " + "y" * 100 + " ", "y" * 100),
         ("e\u0301" * 100, "\u00e9" * 100),  # 200 code points, 100 after NFC
+        ("e\u0301" * 100 + " " * 200, "\u00e9" * 100),  # 400 code points as given
         ("Ünïcödé 名前 😀", "Ünïcödé 名前 😀"),
+        # Joiners between two letters are part of some scripts' spelling.
+        *((persian, persian) for persian in ["\u0645\u06cc\u200c\u062e\u0648\u0627\u0645"]),
+        ("\u0915\u094d\u200d\u0937", "\u0915\u094d\u200d\u0937"),  # KA VIRAMA ZWJ SSA
+        ("a\u200db", "a\u200db"),
+        ("ß" * 100, "ß" * 100),  # key "ss" * 100
+        ("\ufb03" * 100, "\ufb03" * 100),  # ﬃ: key "ffi" * 100
+        ("\u0130" * 100, "\u0130" * 100),  # İ: key "i\u0307" * 100
+        ("\u0390" * 100, "\u0390" * 100),  # ΐ: key of 300 characters
     ],
 )
 def test_names_accepted(raw: str, out: str) -> None:
@@ -317,19 +327,104 @@ def test_names_accepted(raw: str, out: str) -> None:
         ("Re\x7ftail", INVALID),
         ("Re\x85tail", INVALID),  # C1 control (NEL)
         ("Re\ttail", INVALID),
+        ("\u200b", INVALID),  # a lone zero-width space is not a name
+        ("Re\u200btail", INVALID),
+        ("Retail\ufeff", INVALID),
+        ("\ufeffRetail", INVALID),
+        ("\u202eliateR", INVALID),  # right-to-left override
+        ("Re\u202atail\u202c", INVALID),  # embedding and pop
+        *((f"Re{chr(cp)}tail", INVALID) for cp in range(0x2066, 0x206A)),  # isolates
+        ("Re\u00adtail", INVALID),  # soft hyphen
+        ("Re\u2060tail", INVALID),  # word joiner
+        ("\u200dRetail", INVALID),  # a joiner not between two letters
+        ("Retail\u200c", INVALID),
+        ("Re \u200ctail", INVALID),
+        ("1\u200d2", INVALID),
+        ("\U0001f468\u200d\U0001f469", INVALID),  # emoji sequences are not letters
+        ("a\u200d\u200db", INVALID),
+        ("Re\ud800tail", INVALID),  # unpaired surrogate
+        # More than 400 code points as given: TOO_LONG before anything else, even when
+        # normalising and stripping would make it short, or blank, or invisible.
+        ("e\u0301" * 100 + " " * 201, TOO_LONG),
+        (" " * 401, TOO_LONG),
+        ("\u200b" * 401, TOO_LONG),
+        ("\u0345" * 30_000, TOO_LONG),
+        ("\ufdfa" * 30, TOO_LONG),  # one ligature is 18 characters once NFKC'd: key of 540
     ],
 )
 def test_names_refused(raw: object, code: Code) -> None:
     assert code_of(fields.check_name(raw)) == code
 
 
-def test_name_key_casefolds_nfc() -> None:
-    assert fields.name_key("Stra\u00dfe") == fields.name_key("STRASSE")
-    assert fields.name_key("e\u0301") == fields.name_key("\u00c9")
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Stra\u00dfe", "STRASSE"),
+        ("e\u0301", "\u00c9"),
+        ("\ufb03", "ffi"),  # compatibility ligature
+        ("\uff21", "a"),  # full-width letter
+        ("\u2460", "1"),  # circled digit
+        ("\u0645\u06cc\u200c\u062e", "\u0645\u06cc\u062e"),  # joiners do not count
+        ("\u0130", "i\u0307"),
+    ],
+)
+def test_name_key_ignores_case_and_compatibility_forms(one: str, other: str) -> None:
+    assert fields.name_key(one) == fields.name_key(other)
 
 
-@settings(max_examples=200)
-@given(st.text(max_size=120))
+def test_name_key_of_the_longest_folding_names_fits() -> None:
+    for ch in ("ß", "\ufb03", "\u0130", "\u0390", "\u1e9e"):
+        name, problem = fields.check_name(ch * 100)
+        assert problem is None and name is not None
+        assert len(fields.name_key(name)) <= fields.NAME_KEY_MAX
+
+
+def test_name_key_refuses_unchecked_text() -> None:
+    with pytest.raises(ValueError):
+        fields.name_key("\u0345" * 401)
+
+
+def test_name_filter_key() -> None:
+    assert fields.name_filter_key("\uff32ETAIL") == "retail"
+    assert fields.name_filter_key("x" * 100) == "x" * 100
+    with pytest.raises(BadUserInput):
+        fields.name_filter_key("x" * 101)
+    with pytest.raises(BadUserInput):
+        fields.name_filter_key("\u0345" * 30_000)
+
+
+def _invisible(text: str) -> bool:
+    """The SPEC §3 rule, written out plainly: control and format characters, except a
+    joiner between two letters (a letter may carry combining marks)."""
+
+    def is_letter(ch: str) -> bool:
+        return unicodedata.category(ch).startswith("L")
+
+    for index, ch in enumerate(text):
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs"):
+            return True
+        if category == "Cf":
+            base = index - 1
+            while base >= 0 and unicodedata.category(text[base]).startswith("M"):
+                base -= 1
+            joined = base >= 0 and is_letter(text[base]) and text[index + 1 : index + 2] != ""
+            if ch not in fields.JOINERS or not (joined and is_letter(text[index + 1])):
+                return True
+    return False
+
+
+NAMEISH = st.text(
+    st.one_of(
+        st.characters(),
+        st.sampled_from("\u200b\u200c\u200d\u202e\u2066\ufeff\u00ad\u0301\u0345 \tß\ufb03"),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=300)
+@given(NAMEISH)
 def test_name_property(raw: str) -> None:
     name, problem = fields.check_name(raw)
     if problem is None:
@@ -337,18 +432,19 @@ def test_name_property(raw: str) -> None:
         assert name == name.strip()
         assert unicodedata.is_normalized("NFC", name)
         assert 1 <= len(name) <= 100
-        assert not any(unicodedata.category(ch) == "Cc" for ch in name)
+        assert not _invisible(name)
+        assert len(fields.name_key(name)) <= fields.NAME_KEY_MAX
         assert fields.check_name(name) == (name, None)  # idempotent
     else:
         assert name is None
         normalised = unicodedata.normalize("NFC", raw).strip()
         if not normalised:
             assert problem[0] == REQUIRED
-        elif any(unicodedata.category(ch) == "Cc" for ch in normalised):
+        elif _invisible(normalised):
             assert problem[0] == INVALID
         else:
             assert problem[0] == TOO_LONG
-            assert len(normalised) > 100
+            assert len(normalised) > 100 or len(fields.name_key(normalised)) > 400
 
 
 # --------------------------------------------------------------------------- text
@@ -362,6 +458,16 @@ def test_text_trims_and_empty_means_null() -> None:
     assert code_of(fields.check_text("abcdef", 5, "t")) == TOO_LONG
     assert fields.check_text(" abcde ", 5, "t", strip=True) == ("abcde", None)
     assert code_of(fields.check_text(5, 5, "t")) == INVALID
+
+
+def test_text_is_measured_before_anything_else() -> None:
+    # Up to four times the limit, white space is trimmed before measuring...
+    assert fields.check_text(" " * 15 + "abcde", 5, "t", strip=True) == ("abcde", None)
+    # ...beyond that the raw text is TOO_LONG at once, however blank or invalid.
+    assert code_of(fields.check_text(" " * 16 + "abcde", 5, "t", strip=True)) == TOO_LONG
+    assert code_of(fields.check_text("\x00" * 21, 5, "t")) == TOO_LONG
+    assert code_of(fields.check_text("\x00" * 20, 5, "t")) == INVALID
+    assert code_of(fields.check_text("a\ud800", 5, "t")) == INVALID
 
 
 # --------------------------------------------------------------------------- e-mail
@@ -448,10 +554,29 @@ def test_datetime_with_offset_is_returned_in_utc(raw: str, utc: datetime) -> Non
         "2027-13-01T00:00:00Z",
         1_800_000_000,
         None,
+        "2027-01-31T00:00:00" + "0" * 60 + "Z",
+        "2027-01-31T00:00:00Z" + " " * 50,
     ],
 )
 def test_datetime_refused(raw: object) -> None:
     assert code_of(fields.check_datetime(raw, "expiresAt")) == INVALID
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("9999-12-31T23:59:59-14:00", OUT_OF_RANGE),  # after 9999-12-31 in UTC
+        ("9999-12-31T10:00:00-14:00", OUT_OF_RANGE),
+        ("0001-01-01T00:00:00+14:00", OUT_OF_RANGE),  # before 0001-01-01 in UTC
+        ("0001-01-01T00:00:00+00:01", OUT_OF_RANGE),
+        ("9999-12-31T23:59:59.999999Z", None),
+        ("9999-12-31T09:59:59-14:00", None),
+        ("0001-01-01T00:00:00Z", None),
+        ("0001-01-01T14:00:00+14:00", None),
+    ],
+)
+def test_datetime_at_the_edges_of_the_calendar(raw: str, code: Code | None) -> None:
+    assert code_of(fields.check_datetime(raw, "expiresAt")) == code
 
 
 @settings(max_examples=100)

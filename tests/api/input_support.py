@@ -1,0 +1,272 @@
+"""Every input of the contract, found in the schema, and requests that set any of them.
+
+``leaves()`` walks every argument of every field (queries, mutations and fields of
+object types such as ``CustomerClass.customers``) down through input objects and lists,
+so tests that must cover every input cannot miss one added later. ``build()`` turns
+values for some of those leaves into a request: a valid base input per mutation (for the
+administrator or reseller A), with the inputs and lists on the way created with their
+required fields, and each query argument passed as a variable of its own type.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import graphql
+
+from gql.limits import MAX_BODY_BYTES
+from gql.schema import sdl
+from tests.api.protection_support import post_raw
+from tests.api_client import Api, World
+
+SCHEMA = graphql.build_schema(sdl())
+STRING_SCALARS = ("String", "ID", "Decimal", "DateTime")
+_unique = itertools.count(1)
+
+Path = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One input: a scalar or enum inside an argument of ``root.field``."""
+
+    root: str  # "Query", "Mutation", or an object type such as "CustomerClass"
+    field: str
+    path: Path  # argument, then input fields; "0" for a list element
+    scalar: str  # the named type: String, ID, Decimal, DateTime, Int, Boolean, an enum
+
+    @property
+    def label(self) -> str:
+        return f"{self.root}.{self.field}({'.'.join(self.path)})"
+
+
+def _walk(type_: Any, path: Path, seen: frozenset[str]) -> list[tuple[Path, str]]:
+    type_ = graphql.get_nullable_type(type_)
+    if isinstance(type_, graphql.GraphQLList):
+        return _walk(type_.of_type, (*path, "0"), seen)
+    if isinstance(type_, graphql.GraphQLInputObjectType):
+        if type_.name in seen:
+            return []
+        return [
+            leaf
+            for name, field in type_.fields.items()
+            for leaf in _walk(field.type, (*path, name), seen | {type_.name})
+        ]
+    return [(path, type_.name)]
+
+
+def leaves(scalars: tuple[str, ...] | None = None) -> list[Leaf]:
+    """Every input whose named type is one of ``scalars`` (None: every scalar and enum)."""
+    found = []
+    for type_name, type_ in SCHEMA.type_map.items():
+        if type_name.startswith("__") or not isinstance(type_, graphql.GraphQLObjectType):
+            continue
+        for field_name, field in type_.fields.items():
+            for arg_name, arg in field.args.items():
+                for path, scalar in _walk(arg.type, (arg_name,), frozenset()):
+                    if scalars is None or scalar in scalars:
+                        found.append(Leaf(type_name, field_name, path, scalar))
+    return found
+
+
+def required_values(type_: graphql.GraphQLInputObjectType) -> dict[str, Any]:
+    """Plausible values for the required fields of an input created along a path."""
+    values: dict[str, Any] = {}
+    for name, field in type_.fields.items():
+        if not graphql.is_non_null_type(field.type) or field.default_value is not graphql.Undefined:
+            continue
+        named = graphql.get_named_type(field.type)
+        if isinstance(named, graphql.GraphQLEnumType):
+            values[name] = next(iter(named.values))
+        elif isinstance(named, graphql.GraphQLInputObjectType):
+            values[name] = required_values(named)
+        else:
+            values[name] = {"Boolean": False, "Int": 0, "Decimal": "1"}.get(named.name, "x")
+    return values
+
+
+def set_at(value: dict[str, Any], type_: Any, path: Path, payload: Any) -> None:
+    """Put ``payload`` at ``path`` inside ``value`` (an input of ``type_``), creating the
+    inputs and one-element lists on the way with their required fields."""
+    name, rest = path[0], path[1:]
+    field_type = graphql.get_nullable_type(type_.fields[name].type)
+    if not rest:
+        value[name] = payload
+        return
+    if isinstance(field_type, graphql.GraphQLList):
+        inner = graphql.get_nullable_type(field_type.of_type)
+        if rest == ("0",):
+            value[name] = [payload]
+            return
+        existing = value.get(name)
+        element = existing[0] if existing else required_values(inner)
+        set_at(element, inner, rest[1:], payload)
+        value[name] = [element]
+        return
+    child = value.setdefault(name, required_values(field_type))
+    set_at(child, field_type, rest, payload)
+
+
+@dataclass
+class Targets:
+    """The objects a request may name, as seen by one caller."""
+
+    is_admin: bool
+    class_id: str
+    customer_id: str
+    token_id: str
+    default_class_id: str
+
+
+def admin_targets(api: Api, world: World) -> Targets:
+    customer = api.create_customer(name="input customer")
+    token = api.ok(
+        "createApiToken",
+        {"name": "input spare", "role": "ADMINISTRATOR"},
+        selection="apiToken { id }",
+    )["apiToken"]["id"]
+    return Targets(True, world.admin_class_id, customer, token, world.default_class_id)
+
+
+def reseller_targets(api: Api, world: World) -> Targets:
+    token = api.ok(
+        "createApiToken",
+        {"name": "input spare", "role": "RESELLER", "expiresAt": "2098-01-01T00:00:00Z"},
+        world.a.token,
+        selection="apiToken { id }",
+    )["apiToken"]["id"]
+    return Targets(False, world.a.class_id, world.a.customer_id, token, world.default_class_id)
+
+
+def mutation_base(field: str, paths: list[Path], targets: Targets) -> dict[str, Any]:
+    """A valid input of each mutation, so that only the values set on it are in question."""
+    n = next(_unique)
+    listing = any("listValues" in path for path in paths)
+    base: dict[str, dict[str, Any]] = {
+        "createCustomerClass": {"name": f"input class {n}", "currencyCode": "USD"},
+        "updateCustomerClass": {"id": targets.class_id},
+        "cloneCustomerClass": {"id": targets.class_id, "name": f"input clone {n}"},
+        "deleteCustomerClasses": {"ids": []},
+        "setCustomerClassSharing": {"id": targets.class_id, "shared": False},
+        "copyRegularInvoiceSettingsToOutOfTurn": {"id": targets.class_id},
+        "createCustomer": {"name": f"input customer {n}", "currencyCode": "USD"},
+        "assignCustomerClass": {"customerId": targets.customer_id, "customerClassId": None},
+        "updateCustomerOverrides": {"customerId": targets.customer_id},
+        "createBusinessModel": {"code": f"input-{n}", "name": f"input model {n}"},
+        "createInvoiceTemplate": {"name": f"input template {n}"},
+        "createNotificationSet": {"name": f"input set {n}"},
+        "createCustomFieldDefinition": {
+            "object": "CUSTOMER",
+            "name": f"input field {n}",
+            "type": "LIST" if listing else "TEXT",
+            **({"listValues": ["a"]} if listing else {}),
+        },
+        "createCustomTax": {
+            "name": f"input tax {n}",
+            "ratePercent": "5",
+            "appliedTo": "ALL_CHARGES",
+        },
+        "createApiToken": (
+            {"name": f"input token {n}", "role": "ADMINISTRATOR"}
+            if targets.is_admin
+            else {"name": f"input token {n}", "role": "RESELLER", "expiresAt": "2098-01-01Z"}
+        ),
+        "revokeApiToken": {"id": targets.token_id},
+    }
+    assert field in base, f"give {field} a valid base input in tests/api/input_support.py"
+    return base[field]
+
+
+QUERY_SELECTION = {
+    "node": "{ id }",
+    "nodes": "{ id }",
+    "customerClass": "{ id }",
+    "customer": "{ id }",
+    "customerClasses": "{ totalCount }",
+    "customers": "{ totalCount }",
+    "auditEvents": "{ totalCount }",
+    "customFieldDefinitions": "{ id }",
+    "apiTokens": "{ id }",
+}
+
+
+@dataclass
+class Request:
+    field: str
+    document: str
+    variables: dict[str, Any]
+    is_mutation: bool
+
+
+def build(root: str, field_name: str, values: Mapping[Path, Any], targets: Targets) -> Request:
+    """A request of ``root.field_name`` with each value at its path."""
+    if root == "Mutation":
+        field = SCHEMA.mutation_type.fields[field_name]  # type: ignore[union-attr]
+        input_type = graphql.get_named_type(field.args["input"].type)
+        value = mutation_base(field_name, list(values), targets)
+        for path, payload in values.items():
+            set_at(value, input_type, path[1:], payload)
+        document = (
+            f"mutation($input: {input_type.name}!) {{ {field_name}(input: $input)"
+            " { userErrors { field code } } }"
+        )
+        return Request(field_name, document, {"input": value}, True)
+    if root == "CustomerClass":
+        assert field_name == "customers", field_name
+        args = _arguments(SCHEMA.get_type("CustomerClass").fields["customers"], values)  # type: ignore[union-attr]
+        declared = ", ".join(f"${name}: {type_}" for name, (type_, _v) in args.items())
+        passed = ", ".join(f"{name}: ${name}" for name in args)
+        document = (
+            f"query($id: ID!{', ' + declared if declared else ''}) {{ customerClass(id: $id)"
+            f" {{ customers{f'({passed})' if passed else ''} {{ totalCount }} }} }}"
+        )
+        variables = {name: value for name, (_t, value) in args.items()}
+        return Request(field_name, document, {"id": targets.class_id, **variables}, False)
+    assert root == "Query", root
+    field = SCHEMA.query_type.fields[field_name]  # type: ignore[union-attr]
+    args = _arguments(field, values)
+    declared = ", ".join(f"${name}: {type_}" for name, (type_, _v) in args.items())
+    passed = ", ".join(f"{name}: ${name}" for name in args)
+    document = (
+        f"query{f'({declared})' if declared else ''} {{ {field_name}"
+        f"{f'({passed})' if passed else ''} {QUERY_SELECTION[field_name]} }}"
+    )
+    return Request(field_name, document, {n: v for n, (_t, v) in args.items()}, False)
+
+
+def _arguments(field: Any, values: Mapping[Path, Any]) -> dict[str, tuple[Any, Any]]:
+    """Each argument the values touch: its type and its value."""
+    args: dict[str, tuple[Any, Any]] = {}
+    for path, payload in values.items():
+        arg = path[0]
+        arg_type = field.args[arg].type
+        if len(path) == 1:
+            args[arg] = (arg_type, payload)
+            continue
+        current = args.get(arg, (arg_type, None))[1]
+        if path[1:] == ("0",):
+            args[arg] = (arg_type, [payload])
+            continue
+        named = graphql.get_named_type(arg_type)
+        value = current if isinstance(current, dict) else required_values(named)  # type: ignore[arg-type]
+        set_at(value, named, path[1:], payload)
+        args[arg] = (arg_type, value)
+    return args
+
+
+def send(
+    api: Api, request: Request, token: str | None = None, *, fits: bool = True
+) -> tuple[Any, float]:
+    """Post the request; ``fits``: assert that the body is within the 64 KiB limit."""
+    # json, not orjson: values may be integers far beyond 64 bits.
+    envelope = {"query": request.document, "variables": request.variables}
+    body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+    assert not fits or len(body) <= MAX_BODY_BYTES
+    started = time.perf_counter()
+    response = post_raw(api, body, token=token)
+    return response, time.perf_counter() - started
