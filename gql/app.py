@@ -20,8 +20,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import migrate
-from db.engine import make_engine, make_inline_read_engine
+from db.engine import make_engine, make_inline_read_engine, pool_capacity
 from db.settings import Settings, get_settings
+from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnection
 from gql.endpoint import GraphQLEndpoint, JSONResponse, _error, request_id_of
 from gql.metrics import render_metrics
 from gql.schema import graphql_schema, schema
@@ -107,12 +108,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     read_engine = make_inline_read_engine(settings)
     if read_engine is not None:
         install_guard(read_engine)
+    # Every checkout that serves a request waits for its connection asynchronously.
+    gated = GatedEngine(engine, pool_capacity(settings))
     endpoint = GraphQLEndpoint(
-        engine,
+        gated,
         graphql_schema,
         schema.config.name_converter.from_field,
         settings.token_cache_seconds,
-        read_engine,
+        GatedInlineEngine(read_engine, pool_capacity(settings)) if read_engine else None,
+        Admission(settings.tenant_concurrency),
     )
 
     async def graphql_get(request: Request) -> Response:
@@ -137,18 +141,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def readyz(_request: Request) -> Response:
         try:
-            async with engine.connect() as conn:
+            async with gated.connect() as conn:
                 current = (
                     await conn.execute(sa.text("select version_num from alembic_version"))
                 ).scalar()
         except Exception as error:
-            return JSONResponse(
-                {
-                    "status": "unavailable",
-                    "reason": f"database unreachable: {type(error).__name__}",
-                },
-                status_code=503,
+            # A saturated worker is not ready for more either (it would answer 503).
+            reason = (
+                "every database connection of this worker is busy"
+                if isinstance(error, NoConnection)
+                else f"database unreachable: {type(error).__name__}"
             )
+            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         head = migrate.head_revision()
         if current != head:
             return JSONResponse(
