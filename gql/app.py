@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.token_cache_seconds,
         GatedInlineEngine(read_engine, pool_capacity(settings)) if read_engine else None,
         Admission(settings.tenant_concurrency),
+        settings.document_cache_bytes,
     )
 
     async def graphql_get(request: Request) -> Response:

@@ -39,7 +39,7 @@ from gql import execution
 from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnection, Throttled
 from gql.auth import CachedToken, TokenCache, authenticate, bearer_secret
 from gql.context import Context
-from gql.documents import DocumentCache, Prepared
+from gql.documents import DEFAULT_MAX_BYTES, DocumentCache, Prepared
 from gql.errors import error_body, format_error, is_unavailable
 from gql.limits import MAX_BODY_BYTES, LimitExceeded, operation_budget
 from gql.metrics import observe
@@ -74,15 +74,15 @@ class GraphQLEndpoint:
         token_cache_seconds: float,
         read_engine: GatedInlineEngine | None = None,
         admission: Admission | None = None,
+        document_cache_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.engine = engine
         self.read_engine = read_engine
         self.admission = admission or Admission(0)
         self.schema = schema
         self.executor_class = execution.install(schema, name_of)
-        self.documents = DocumentCache(schema)
+        self.documents = DocumentCache(schema, document_cache_bytes)
         self.tokens = TokenCache(token_cache_seconds)
-        self._budgets: dict[tuple[Any, ...], LimitExceeded | None] = {}
         # When this process last recorded use of each token (lastUsedAt, SPEC §2).
         self._touched: dict[int, float] = {}
 
@@ -244,27 +244,26 @@ class GraphQLEndpoint:
     def _check_budget(
         self, prepared: Prepared, envelope: dict[str, Any], operation: Any, variables: Any
     ) -> None:
-        """Page sizes and node budget; the verdict is cached per document, operation and
-        the values of the variables it depends on."""
+        """Page sizes and node budget; the verdict is cached in the document's cache entry,
+        per operation and the values of the variables it depends on."""
         given = envelope.get("variables") or {}
-        key = (
-            envelope["query"],
-            envelope.get("operationName"),
-            orjson.dumps([given.get(name) for name in prepared.budget_variables]),
+        verdicts = prepared.budget_verdicts
+        key = verdicts.key(
+            envelope.get("operationName"), [given.get(name) for name in prepared.budget_variables]
         )
-        if key not in self._budgets:
+        if key not in verdicts:
             assert prepared.document is not None
             verdict: LimitExceeded | None = None
             try:
                 operation_budget(self.schema, prepared.document, operation, variables)
             except LimitExceeded as limit:
                 verdict = limit
-            self._budgets[key] = verdict
-            if len(self._budgets) > 4096:
-                self._budgets.pop(next(iter(self._budgets)))
-        refused = self._budgets[key]
+            verdicts.remember(key, verdict)
+        refused = verdicts.get(key)
         if refused is not None:
-            raise refused
+            # A fresh exception: re-raising the cached one would grow its traceback by
+            # this request's frames, every time.
+            raise LimitExceeded(refused.code, refused.message)
 
     async def _execute(
         self, executor: Any, context: Context, is_mutation: bool, request_id: str
