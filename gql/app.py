@@ -23,7 +23,16 @@ from db import migrate
 from db.engine import make_engine, make_inline_read_engine, pool_capacity
 from db.settings import Settings, get_settings
 from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnection
-from gql.endpoint import GraphQLEndpoint, JSONResponse, _error, request_id_of
+from gql.auth import authenticate, bearer_secret
+from gql.endpoint import (
+    GraphQLEndpoint,
+    JSONResponse,
+    _error,
+    _unauthenticated,
+    _unavailable,
+    request_id_of,
+)
+from gql.errors import is_unavailable
 from gql.metrics import render_metrics
 from gql.schema import graphql_schema, schema
 from tenancy.scoping import install_guard
@@ -165,7 +174,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         return JSONResponse({"status": "ready", "migration": current})
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        """Administrators only (SPEC §7): the counts of every tenant are in there. The
+        listener of ``billclass serve --metrics-port`` serves them on localhost instead."""
+        secret = bearer_secret(request.headers.get("authorization"))
+        if secret is None:
+            return _unauthenticated("/metrics needs an administrator bearer token.")
+        try:
+            token, _fresh = await authenticate(gated, endpoint.tokens, secret)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            return _unavailable(error)
+        if token is None:
+            return _unauthenticated("The token is unknown, expired or revoked.")
+        if not token.principal.is_admin:
+            return _error(403, "Only administrator tokens may read /metrics.", "FORBIDDEN")
         return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager

@@ -95,7 +95,7 @@ class GraphQLEndpoint:
         elapsed = time.perf_counter() - started
         status = response.status_code
         result = outcome.get("code") or ("ok" if status == 200 else f"http_{status}")
-        observe(outcome["operation"], result, elapsed)
+        observe(outcome["operation"], outcome.get("type"), result, elapsed)
         log.info(
             "%s",
             orjson.dumps(
@@ -205,6 +205,7 @@ class GraphQLEndpoint:
             )
         operation = executor.operation
         outcome["operation"] = operation.name.value if operation.name else None
+        outcome["type"] = operation.operation.value
         try:
             self._check_budget(prepared, envelope, operation, executor.variable_values)
         except LimitExceeded as limit:
