@@ -29,6 +29,19 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def pool_capacity(settings: Settings) -> int:
+    """The most connections one engine of this module holds at once: its pool plus its
+    overflow. gql.admission admits at most that many checkouts at a time, so that the
+    pool itself never has to wait (SPEC §7: nothing blocks the event loop)."""
+    return settings.pool_size + _overflow(settings)
+
+
+def _overflow(settings: Settings) -> int:
+    # PostgreSQL: as many again under load, closed when returned to a full pool. SQLite:
+    # none; a file has no connection cost to smooth over.
+    return 0 if settings.is_sqlite else settings.pool_size
+
+
 def make_engine(
     url: str | None = None,
     *,
@@ -49,6 +62,7 @@ def make_engine(
             url,
             connect_args={"timeout": settings.lock_timeout_seconds},
             pool_size=settings.pool_size,
+            max_overflow=_overflow(settings),
             pool_timeout=settings.lock_timeout_seconds,
             # Every request ends its transaction explicitly (commit or rollback), and
             # SQLite holds no per-transaction context: the pool's extra ROLLBACK on return
@@ -73,7 +87,7 @@ def make_engine(
             "server_settings": server_settings,
         },
         pool_size=settings.pool_size,
-        max_overflow=settings.pool_size,
+        max_overflow=_overflow(settings),
         pool_timeout=settings.lock_timeout_seconds,
         pool_recycle=1800,
         **common,
@@ -101,6 +115,10 @@ def make_inline_read_engine(settings: Settings | None = None) -> Engine | None:
     mode a reader never waits for a writer, so a read transaction is a few microseconds
     to milliseconds of CPU that may as well run in the loop's own thread. Writes keep the
     async engine, whose lock waits (BEGIN IMMEDIATE, busy_timeout) must not block the loop.
+
+    Its pool never waits (``pool_timeout=0``: an empty pool raises at once): a waiting
+    checkout would block the event loop, and with it the requests that would return a
+    connection. gql.admission.GatedInlineEngine queues checkouts asynchronously instead.
     """
     settings = settings or get_settings()
     if not settings.is_sqlite:
@@ -110,7 +128,8 @@ def make_inline_read_engine(settings: Settings | None = None) -> Engine | None:
         url,
         connect_args={"timeout": settings.lock_timeout_seconds, "check_same_thread": False},
         pool_size=settings.pool_size,
-        pool_timeout=settings.lock_timeout_seconds,
+        max_overflow=_overflow(settings),
+        pool_timeout=0,
         pool_reset_on_return=None,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,

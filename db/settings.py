@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(default=5.0, ge=0, le=5)
     log_level: str = Field(default="INFO")
 
+    # Admission and memory in one worker (SPEC §7; gql/admission.py, gql/documents.py).
+    # Requests of one tenant running at once (0: no cap); more wait 1 s, then 429.
+    tenant_concurrency: int = Field(default=8, ge=0, le=1000)
+    # Parsed and validated documents kept per worker, in (estimated) bytes; 0: none.
+    document_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0, le=4 * 1024**3)
+
     @field_validator("database_url")
     @classmethod
     def _supported_url(cls, value: str) -> str:

@@ -20,9 +20,19 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import migrate
-from db.engine import make_engine, make_inline_read_engine
+from db.engine import make_engine, make_inline_read_engine, pool_capacity
 from db.settings import Settings, get_settings
-from gql.endpoint import GraphQLEndpoint, JSONResponse, _error, request_id_of
+from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnection
+from gql.auth import authenticate, bearer_secret
+from gql.endpoint import (
+    GraphQLEndpoint,
+    JSONResponse,
+    _error,
+    _unauthenticated,
+    _unavailable,
+    request_id_of,
+)
+from gql.errors import is_unavailable
 from gql.metrics import render_metrics
 from gql.schema import graphql_schema, schema
 from tenancy.scoping import install_guard
@@ -107,12 +117,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     read_engine = make_inline_read_engine(settings)
     if read_engine is not None:
         install_guard(read_engine)
+    # Every checkout that serves a request waits for its connection asynchronously.
+    gated = GatedEngine(engine, pool_capacity(settings))
     endpoint = GraphQLEndpoint(
-        engine,
+        gated,
         graphql_schema,
         schema.config.name_converter.from_field,
         settings.token_cache_seconds,
-        read_engine,
+        GatedInlineEngine(read_engine, pool_capacity(settings)) if read_engine else None,
+        Admission(settings.tenant_concurrency),
+        settings.document_cache_bytes,
     )
 
     async def graphql_get(request: Request) -> Response:
@@ -137,18 +151,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def readyz(_request: Request) -> Response:
         try:
-            async with engine.connect() as conn:
+            async with gated.connect() as conn:
                 current = (
                     await conn.execute(sa.text("select version_num from alembic_version"))
                 ).scalar()
         except Exception as error:
-            return JSONResponse(
-                {
-                    "status": "unavailable",
-                    "reason": f"database unreachable: {type(error).__name__}",
-                },
-                status_code=503,
+            # A saturated worker is not ready for more either (it would answer 503).
+            reason = (
+                "every database connection of this worker is busy"
+                if isinstance(error, NoConnection)
+                else f"database unreachable: {type(error).__name__}"
             )
+            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         head = migrate.head_revision()
         if current != head:
             return JSONResponse(
@@ -160,7 +174,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         return JSONResponse({"status": "ready", "migration": current})
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        """Administrators only (SPEC §7): the counts of every tenant are in there. The
+        listener of ``billclass serve --metrics-port`` serves them on localhost instead."""
+        secret = bearer_secret(request.headers.get("authorization"))
+        if secret is None:
+            return _unauthenticated("/metrics needs an administrator bearer token.")
+        try:
+            token, _fresh = await authenticate(gated, endpoint.tokens, secret)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            return _unavailable(error)
+        if token is None:
+            return _unauthenticated("The token is unknown, expired or revoked.")
+        if not token.principal.is_admin:
+            return _error(403, "Only administrator tokens may read /metrics.", "FORBIDDEN")
         return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager

@@ -13,9 +13,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from db.clock import utcnow
+from gql.admission import GatedEngine
 from tenancy import tokens
 from tenancy.principal import Principal
 
@@ -62,7 +61,7 @@ def bearer_secret(authorization: str | None) -> str | None:
 
 
 async def authenticate(
-    engine: AsyncEngine, cache: TokenCache, secret: str
+    engine: GatedEngine, cache: TokenCache, secret: str
 ) -> tuple[CachedToken | None, bool]:
     """The token's principal, or None when it is unknown, expired or revoked.
 

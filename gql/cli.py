@@ -120,6 +120,16 @@ def serve(args: argparse.Namespace) -> None:
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers share their metrics through files (see gql/metrics.py).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="billclass-metrics-")
+    if args.metrics_port is not None:
+        from gql.metrics import METRICS_HOST, serve_metrics
+
+        try:
+            serve_metrics(args.metrics_port)
+        except OSError as error:
+            _fail(
+                f"cannot serve metrics on {METRICS_HOST}:{args.metrics_port}:"
+                f" {error.strerror or error}"
+            )
     uvicorn.run(
         "gql.app:create_app",
         factory=True,
@@ -188,6 +198,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--workers", type=int, default=1)
     run.add_argument("--demo", action="store_true", help="seed demo data and print tokens")
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="N",
+        help="also serve /metrics on 127.0.0.1:N without a token (all workers)",
+    )
     run.set_defaults(handler=serve)
 
     commands.add_parser("migrate", help="apply Alembic migrations").set_defaults(

@@ -6,9 +6,11 @@
 4. the document: parsed with the token limit, depth/alias/directive limits, validation
    (all cached by document text);
 5. variables coerced (BAD_USER_INPUT), then page sizes and the node budget;
-6. one database transaction for the whole operation, with the caller's row-level
+6. admission (gql/admission.py): the tenant's concurrency cap (429 THROTTLED) and a free
+   database connection (503), each waited for at most 1 s, never blocking the loop;
+7. one database transaction for the whole operation, with the caller's row-level
    security context; committed only when there is no error, else rolled back;
-7. errors formatted with codes, unexpected ones masked; 503 when the database is down.
+8. errors formatted with codes, unexpected ones masked; 503 when the database is down.
 
 Strawberry defines the schema and its resolvers; this module replaces its HTTP view so
 that every status code, limit and cache above is ours to control (and measured).
@@ -27,17 +29,17 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationType
-from sqlalchemy import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
 from db.engine import WRITE_TRANSACTION
 from gql import execution
+from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnection, Throttled
 from gql.auth import CachedToken, TokenCache, authenticate, bearer_secret
 from gql.context import Context
-from gql.documents import DocumentCache, Prepared
+from gql.documents import DEFAULT_MAX_BYTES, DocumentCache, Prepared
 from gql.errors import error_body, format_error, is_unavailable
 from gql.limits import MAX_BODY_BYTES, LimitExceeded, operation_budget
 from gql.metrics import observe
@@ -66,19 +68,21 @@ class JSONResponse(Response):
 class GraphQLEndpoint:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: GatedEngine,
         schema: Any,
         name_of: Any,
         token_cache_seconds: float,
-        read_engine: Engine | None = None,
+        read_engine: GatedInlineEngine | None = None,
+        admission: Admission | None = None,
+        document_cache_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.engine = engine
         self.read_engine = read_engine
+        self.admission = admission or Admission(0)
         self.schema = schema
         self.executor_class = execution.install(schema, name_of)
-        self.documents = DocumentCache(schema)
+        self.documents = DocumentCache(schema, document_cache_bytes)
         self.tokens = TokenCache(token_cache_seconds)
-        self._budgets: dict[tuple[Any, ...], LimitExceeded | None] = {}
         # When this process last recorded use of each token (lastUsedAt, SPEC §2).
         self._touched: dict[int, float] = {}
 
@@ -91,7 +95,7 @@ class GraphQLEndpoint:
         elapsed = time.perf_counter() - started
         status = response.status_code
         result = outcome.get("code") or ("ok" if status == 200 else f"http_{status}")
-        observe(outcome["operation"], result, elapsed)
+        observe(outcome["operation"], outcome.get("type"), result, elapsed)
         log.info(
             "%s",
             orjson.dumps(
@@ -131,7 +135,7 @@ class GraphQLEndpoint:
         except Exception as error:
             if not is_unavailable(error):
                 raise
-            return _error(503, "The database is unavailable; retry shortly.", "SERVICE_UNAVAILABLE")
+            return _unavailable(error)
         if token is None:
             return _unauthenticated("The token is unknown, expired or revoked.")
         principal = token.principal
@@ -201,6 +205,7 @@ class GraphQLEndpoint:
             )
         operation = executor.operation
         outcome["operation"] = operation.name.value if operation.name else None
+        outcome["type"] = operation.operation.value
         try:
             self._check_budget(prepared, envelope, operation, executor.variable_values)
         except LimitExceeded as limit:
@@ -213,7 +218,15 @@ class GraphQLEndpoint:
         is_mutation = operation.operation is OperationType.MUTATION
         token_ref = audit.request_id.set(request_id)
         try:
-            payload, unavailable = await self._execute(executor, context, is_mutation, request_id)
+            async with self.admission.admit(principal):
+                payload, unavailable = await self._execute(
+                    executor, context, is_mutation, request_id
+                )
+        except Throttled as throttled:
+            outcome["code"] = throttled.code
+            response = _error(429, str(throttled), throttled.code)
+            response.headers["Retry-After"] = str(throttled.retry_after)
+            return response
         except Exception as error:
             if not is_unavailable(error):
                 log.exception("request %s failed outside execution", request_id)
@@ -221,7 +234,7 @@ class GraphQLEndpoint:
                 return JSONResponse({"errors": [error_body("Internal server error", "INTERNAL")]})
             log.warning("request %s: database unavailable: %r", request_id, error)
             outcome["code"] = "SERVICE_UNAVAILABLE"
-            return _error(503, "The database is unavailable; retry shortly.", "SERVICE_UNAVAILABLE")
+            return _unavailable(error)
         finally:
             audit.request_id.reset(token_ref)
         if payload.get("errors"):
@@ -232,27 +245,26 @@ class GraphQLEndpoint:
     def _check_budget(
         self, prepared: Prepared, envelope: dict[str, Any], operation: Any, variables: Any
     ) -> None:
-        """Page sizes and node budget; the verdict is cached per document, operation and
-        the values of the variables it depends on."""
+        """Page sizes and node budget; the verdict is cached in the document's cache entry,
+        per operation and the values of the variables it depends on."""
         given = envelope.get("variables") or {}
-        key = (
-            envelope["query"],
-            envelope.get("operationName"),
-            orjson.dumps([given.get(name) for name in prepared.budget_variables]),
+        verdicts = prepared.budget_verdicts
+        key = verdicts.key(
+            envelope.get("operationName"), [given.get(name) for name in prepared.budget_variables]
         )
-        if key not in self._budgets:
+        if key not in verdicts:
             assert prepared.document is not None
             verdict: LimitExceeded | None = None
             try:
                 operation_budget(self.schema, prepared.document, operation, variables)
             except LimitExceeded as limit:
                 verdict = limit
-            self._budgets[key] = verdict
-            if len(self._budgets) > 4096:
-                self._budgets.pop(next(iter(self._budgets)))
-        refused = self._budgets[key]
+            verdicts.remember(key, verdict)
+        refused = verdicts.get(key)
         if refused is not None:
-            raise refused
+            # A fresh exception: re-raising the cached one would grow its traceback by
+            # this request's frames, every time.
+            raise LimitExceeded(refused.code, refused.message)
 
     async def _execute(
         self, executor: Any, context: Context, is_mutation: bool, request_id: str
@@ -284,7 +296,7 @@ class GraphQLEndpoint:
         """A read-only operation on SQLite, on a synchronous connection (see
         db.engine.make_inline_read_engine): same transaction, same outcome rules."""
         assert self.read_engine is not None
-        with self.read_engine.connect() as sync_conn:
+        async with self.read_engine.connect() as sync_conn:
             transaction = sync_conn.begin()
             try:
                 context.bind(InlineConnection(sync_conn))  # type: ignore[arg-type]
@@ -356,6 +368,17 @@ def _payload(
 
 def _error(status: int, message: str, code: str) -> Response:
     return JSONResponse({"errors": [error_body(message, code)]}, status_code=status)
+
+
+def _unavailable(error: BaseException) -> Response:
+    """503 SERVICE_UNAVAILABLE; the database may be back, or a connection free, at once."""
+    if isinstance(error, NoConnection):
+        message = "Every database connection of this worker is busy; retry shortly."
+    else:
+        message = "The database is unavailable; retry shortly."
+    response = _error(503, message, "SERVICE_UNAVAILABLE")
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def _unauthenticated(message: str) -> Response:

@@ -1,48 +1,78 @@
-"""Prometheus metrics of the GraphQL endpoint: request counts and latency by operation and
-outcome.
+"""Prometheus metrics of the GraphQL endpoint: request counts and latency by operation,
+operation type and outcome.
+
+Not public (SPEC §7 "Metrics are not public"): ``/metrics`` answers an administrator
+token only (gql/app.py), or a separate listener bound to 127.0.0.1 that
+``billclass serve --metrics-port N`` starts (:func:`serve_metrics`, no token).
+
+Labels never carry client-chosen text, so the number of series is bounded: the
+operation label is an operation's name only once it is registered as a trusted document
+(not built yet), else ``other``; the type is one of query / mutation / subscription /
+none (refused before an operation was chosen); the outcome is ``ok``, one of our error
+codes or ``http_<status>``.
 
 With several workers, ``billclass serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before they
-start: each worker writes its samples there and /metrics (whichever worker answers)
-aggregates all of them, so no count lives in one process only.
+start: each worker writes its samples there and a scrape (of any worker, or of the
+metrics listener in the supervisor) aggregates all of them, so no count lives in one
+process only.
 """
 
 from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
 
-REQUESTS = Counter("billclass_requests_total", "GraphQL requests", ["operation", "outcome"])
+LABELS = ["operation", "type", "outcome"]
+REQUESTS = Counter("billclass_requests_total", "GraphQL requests", LABELS)
 LATENCY = Histogram(
     "billclass_request_seconds",
     "GraphQL request latency",
-    ["operation", "outcome"],
+    LABELS,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
-
-# Operation names are chosen by clients: the first MAX_OPERATION_LABELS distinct names get
-# their own series and any further one is counted as OTHER_OPERATIONS, so that a caller
-# inventing a name per request cannot grow the metrics (and memory) without bound.
-MAX_OPERATION_LABELS = 200
 OTHER_OPERATIONS = "other"
-_operations: set[str] = set()
+OPERATION_TYPES = frozenset({"query", "mutation", "subscription"})
+METRICS_HOST = "127.0.0.1"
 
 
-def observe(operation: str | None, outcome: str, seconds: float) -> None:
-    name = (operation or "anonymous")[:64]
-    if name not in _operations:
-        if len(_operations) >= MAX_OPERATION_LABELS:
-            name = OTHER_OPERATIONS
-        else:
-            _operations.add(name)
-    REQUESTS.labels(name, outcome).inc()
-    LATENCY.labels(name, outcome).observe(seconds)
+def operation_label(name: str | None) -> str:
+    """The label of an operation: its name when it is a registered trusted document,
+    else ``other``. There is no registry of trusted documents yet, so: ``other``."""
+    return OTHER_OPERATIONS
 
 
-def render_metrics() -> bytes:
+def observe(
+    operation: str | None, operation_type: str | None, outcome: str, seconds: float
+) -> None:
+    kind = operation_type if operation_type in OPERATION_TYPES else "none"
+    labels = (operation_label(operation), kind, outcome)
+    REQUESTS.labels(*labels).inc()
+    LATENCY.labels(*labels).observe(seconds)
+
+
+def _registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
-    return generate_latest()
+        return registry
+    return REGISTRY
+
+
+def render_metrics() -> bytes:
+    return generate_latest(_registry())
+
+
+def serve_metrics(port: int) -> None:
+    """Serve the metrics on 127.0.0.1:``port`` from a daemon thread of this process (the
+    supervisor of the workers, or the one worker). Raises OSError if the port is taken."""
+    start_http_server(port, addr=METRICS_HOST, registry=_registry())

@@ -407,6 +407,22 @@ def test_serve_demo_twice_creates_fresh_tokens_only(db_url: str, tmp_path: Path)
     assert "Traceback" not in err
 
 
+def test_serve_with_a_busy_metrics_port_stops_with_one_line(db_url: str, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        port = _free_port()
+        result = billclass(
+            db_url, "serve", "--port", str(port), "--metrics-port", str(taken), cwd=tmp_path
+        )
+    assert result.returncode == 2
+    _no_traceback(result)
+    assert _error_lines(result.stderr) == [
+        f"billclass: error: cannot serve metrics on 127.0.0.1:{taken}: Address already in use"
+    ]
+
+
 def test_in_memory_sqlite_is_refused_with_one_line() -> None:
     from db.settings import Settings
 

@@ -1,5 +1,7 @@
 """Observability (issue 4 "Reliability"): Prometheus /metrics, X-Request-ID on every
 response, and one structured log line per request that never holds a secret or a document.
+/metrics is not public and its labels hold no client-chosen text (SPEC §7, issue 7
+item 9).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ LONG_QUERY = (
 )
 
 
-def _samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = client.get("/metrics")
+def _samples(
+    client: TestClient, admin_token: str
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {admin_token}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     found = {}
@@ -47,18 +51,18 @@ def _post(client: TestClient, query: str, token: str | None, **extra: Any) -> ht
 # --------------------------------------------------------------------------- metrics
 
 
-def test_metrics_count_requests_and_latency_by_operation_and_outcome(
+def test_metrics_count_requests_and_latency_by_type_and_outcome(
     client: TestClient, api: Api
 ) -> None:
-    before = _samples(client)
+    before = _samples(client, api.admin_token)
     for _ in range(3):
         assert _post(client, "query MetricsProbe { viewer { role } }", api.admin_token).is_success
     refused = _post(client, "query MetricsRefused { nope }", api.admin_token)
     assert refused.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert _post(client, "{ viewer { role } }", None).status_code == 401
-    after = _samples(client)
+    after = _samples(client, api.admin_token)
 
-    ok = {"operation": "MetricsProbe", "outcome": "ok"}
+    ok = {"operation": "other", "type": "query", "outcome": "ok"}
     assert (
         _value(after, "billclass_requests_total", **ok)
         - _value(before, "billclass_requests_total", **ok)
@@ -73,15 +77,15 @@ def test_metrics_count_requests_and_latency_by_operation_and_outcome(
     buckets = [
         labels
         for (name, labels) in after
-        if name == "billclass_request_seconds_bucket" and ("operation", "MetricsProbe") in labels
+        if name == "billclass_request_seconds_bucket" and ("type", "query") in labels
     ]
     assert {dict(b)["le"] for b in buckets} >= {"0.005", "0.1", "1.0", "+Inf"}
     inf = _value(after, "billclass_request_seconds_bucket", le="+Inf", **ok)
     assert inf == _value(after, "billclass_requests_total", **ok)
 
-    # Refusals are counted too, with their outcome (a rejected document has no operation).
-    refused_labels = {"operation": "anonymous", "outcome": "GRAPHQL_VALIDATION_FAILED"}
-    unauthenticated = {"operation": "anonymous", "outcome": "http_401"}
+    # Refusals are counted too, with their outcome (before any operation was chosen).
+    refused_labels = {"operation": "other", "type": "none", "outcome": "GRAPHQL_VALIDATION_FAILED"}
+    unauthenticated = {"operation": "other", "type": "none", "outcome": "http_401"}
     for labels in (refused_labels, unauthenticated):
         assert (
             _value(after, "billclass_requests_total", **labels)
@@ -90,19 +94,60 @@ def test_metrics_count_requests_and_latency_by_operation_and_outcome(
         ), labels
 
 
-def test_metrics_operation_label_cardinality_is_bounded(client: TestClient, api: Api) -> None:
-    """Operation names are chosen by clients: a caller inventing a new name per request
-    must not grow the metrics (and the process's memory) without bound."""
-    for i in range(metrics.MAX_OPERATION_LABELS + 20):
-        response = _post(client, f"query Invented{i} {{ viewer {{ role }} }}", api.admin_token)
-        assert response.is_success
-    operations = {
-        dict(labels).get("operation")
-        for (name, labels) in _samples(client)
-        if name == "billclass_requests_total"
+def test_metrics_labels_hold_no_client_chosen_text(client: TestClient, world: World) -> None:
+    """Operation names are chosen by clients: they are neither shown to whoever reads the
+    metrics nor allowed to grow the number of series (and the process's memory)."""
+
+    def series() -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+        return set(_samples(client, world.admin_token))
+
+    mutation = (
+        "mutation {0}($input: UpdateCustomerClassInput!) {{ updateCustomerClass(input: $input)"
+        " {{ userErrors {{ code }} }} }}"
+    )
+    for token in (world.admin_token, world.a.token):  # every series these requests use
+        assert _post(client, "query Warm { viewer { role } }", token).is_success
+    variables = {"input": {"id": world.a.class_id, "description": "metrics"}}
+    assert _post(client, mutation.format("Warm"), world.a.token, variables=variables).is_success
+    before = series()
+    for i in range(50):
+        name = f"{MARKER.replace('-', '_')}_{i}"
+        assert _post(client, f"query {name} {{ viewer {{ role }} }}", world.b.token).is_success
+        description = {"input": {"id": world.a.class_id, "description": f"metrics {i}"}}
+        assert _post(client, mutation.format(name), world.a.token, variables=description).json()[
+            "data"
+        ]["updateCustomerClass"] == {"userErrors": []}
+    scrape = client.get("/metrics", headers={"Authorization": f"Bearer {world.admin_token}"})
+    assert series() == before
+    assert MARKER.replace("-", "_") not in scrape.text
+    labels = {
+        dict(labels).get("operation") for (name, labels) in before if "operation" in dict(labels)
     }
-    assert len(operations) <= metrics.MAX_OPERATION_LABELS + 1  # + the overflow label
-    assert metrics.OTHER_OPERATIONS in operations
+    assert labels == {metrics.OTHER_OPERATIONS}
+
+
+@pytest.mark.parametrize("who", ["anonymous", "basic auth", "unknown token", "reseller"])
+def test_metrics_answer_administrator_tokens_only(
+    client: TestClient, world: World, who: str
+) -> None:
+    headers = {
+        "anonymous": {},
+        "basic auth": {"Authorization": "Basic YWRtaW46YWRtaW4="},
+        "unknown token": {"Authorization": "Bearer bc_" + "M" * 43},
+        "reseller": {"Authorization": f"Bearer {world.a.token}"},
+    }[who]
+    response = client.get("/metrics", headers=headers)
+    if who == "reseller":
+        assert response.status_code == 403
+        assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    else:
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert response.headers["www-authenticate"] == 'Bearer realm="billclass"'
+    assert "billclass_requests_total" not in response.text
+    allowed = client.get("/metrics", headers={"Authorization": f"Bearer {world.admin_token}"})
+    assert allowed.status_code == 200
+    assert "billclass_requests_total" in allowed.text
 
 
 # --------------------------------------------------------------------------- request IDs

@@ -39,8 +39,9 @@ class Server:
         workers: int = 2,
         env: Mapping[str, str] | None = None,
         command: list[str] | None = None,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()  # given when ``command`` names it
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(tempfile.mkstemp(prefix="billclass-server-", suffix=".log")[1])
         environment = {
@@ -144,8 +145,9 @@ def running_server(
     workers: int = 2,
     env: Mapping[str, str] | None = None,
     command: list[str] | None = None,
+    port: int | None = None,
 ) -> Iterator[Server]:
-    server = Server(database_url, workers=workers, env=env, command=command)
+    server = Server(database_url, workers=workers, env=env, command=command, port=port)
     try:
         server.wait_healthy()
         yield server

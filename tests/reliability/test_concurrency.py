@@ -12,6 +12,7 @@ against a running server with two uvicorn workers, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,7 +24,7 @@ from db.settings import Settings
 from tests.api_client import Api, World
 from tests.conftest import cli_token
 from tests.databases import Databases
-from tests.reliability.server import Server, running_server
+from tests.reliability.server import Server, free_port, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -314,6 +315,28 @@ def test_optimistic_read_then_write_counts_every_increment(target: Target) -> No
     assert len(_updates(api, class_id)) == THREADS
 
 
+def _probe_count(scrape: str) -> float:
+    line = next(
+        line
+        for line in scrape.splitlines()
+        if line.startswith("billclass_requests_total{")
+        and 'type="query"' in line
+        and 'outcome="ok"' in line
+    )
+    assert 'operation="other"' in line, line  # never the client's name ("Probe")
+    return float(line.rsplit(" ", 1)[1])
+
+
+def _probe(http: httpx.Client, admin: str, times: int) -> None:
+    for _ in range(times):
+        response = http.post(
+            "/graphql",
+            json={"query": "query Probe { viewer { role } }"},
+            headers={"Authorization": f"Bearer {admin}", "Connection": "close"},
+        )
+        assert response.status_code == 200
+
+
 def test_metrics_count_requests_of_every_worker(databases: Databases, tmp_path: Any) -> None:
     """With several workers (billclass serve sets PROMETHEUS_MULTIPROC_DIR for them), a
     scrape answered by any worker counts the requests that every worker served."""
@@ -324,18 +347,39 @@ def test_metrics_count_requests_of_every_worker(databases: Databases, tmp_path: 
             running_server(url, workers=2, env=env) as server,
             httpx.Client(base_url=server.url, timeout=30) as http,
         ):
-            headers = {"Authorization": f"Bearer {admin}"}
-            for _ in range(40):
-                response = http.post(
-                    "/graphql",
-                    json={"query": "query Probe { viewer { role } }"},
-                    headers={**headers, "Connection": "close"},
-                )
-                assert response.status_code == 200
-            scrape = http.get("/metrics").text
-    line = next(
-        line
-        for line in scrape.splitlines()
-        if line.startswith("billclass_requests_total{") and 'operation="Probe"' in line
-    )
-    assert float(line.rsplit(" ", 1)[1]) == 40.0
+            _probe(http, admin, 40)
+            scrape = http.get("/metrics", headers={"Authorization": f"Bearer {admin}"}).text
+    assert _probe_count(scrape) == 40.0
+
+
+def test_metrics_port_serves_every_worker_on_localhost_only(databases: Databases) -> None:
+    """``billclass serve --workers 2 --metrics-port N``: 127.0.0.1:N serves the metrics of
+    both workers without a token, and nothing else can reach it; the service's own port
+    still wants an administrator token."""
+    with databases.fresh() as url:
+        admin = cli_token(Settings(database_url=url))
+        port, metrics_port = free_port(), free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "gql.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--metrics-port",
+            str(metrics_port),
+        ]
+        with (
+            running_server(url, command=command, port=port) as server,
+            httpx.Client(base_url=server.url, timeout=30) as http,
+        ):
+            assert len(server.worker_pids()) == 2, server.output()
+            _probe(http, admin, 40)
+            scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+            assert http.get("/metrics").status_code == 401
+            # Bound to 127.0.0.1 itself: another loopback address is refused.
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"http://127.0.0.2:{metrics_port}/metrics", timeout=5)
+    assert _probe_count(scrape) == 40.0

@@ -1,0 +1,239 @@
+"""Admission: which requests may run now, in this worker (SPEC §7 "Concurrency").
+
+Two kinds of gate stand between an authenticated, validated request and its database
+transaction. Both are waited on asynchronously, first come first served, for at most
+ADMISSION_WAIT_SECONDS; a request that is not admitted by then is refused at once, with
+``Retry-After: 1``, before anything executes.
+
+- **The tenant's gate** (:class:`Admission`): at most ``BILLCLASS_TENANT_CONCURRENCY`` (8)
+  requests of one tenant run at once. A tenant is a reseller with all its tokens; each
+  administrator token counts alone. Refused: :class:`Throttled` (HTTP 429 THROTTLED).
+  One tenant flooding a worker therefore holds at most 8 of its database connections,
+  and the others stay free for everyone else.
+- **The connection gate** of each engine (:class:`GatedEngine`,
+  :class:`GatedInlineEngine`): sized to the engine's pool capacity
+  (``db.engine.pool_capacity``), in front of every checkout that serves a request
+  (authentication, the request's transaction, lastUsedAt, /readyz, /metrics). Because
+  at most that many connections are ever checked out, SQLAlchemy's pool never waits.
+  That matters for the synchronous SQLite read engine: its pool waits by blocking the
+  thread, which is the event loop's, and the connections it waits for can only come
+  back through that same loop, so one waiting checkout used to freeze the worker for
+  the whole pool timeout. Refused: :class:`NoConnection` (HTTP 503
+  SERVICE_UNAVAILABLE); the gate admits the next waiter the moment a connection returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tenancy.principal import Principal
+
+# SPEC §7: "more wait at most 1 s", "answers 503 ... within 1 s".
+ADMISSION_WAIT_SECONDS = 1.0
+# Both refusals clear as soon as one request of the tenant (or one connection) finishes.
+RETRY_AFTER_SECONDS = 1
+
+
+class Gate:
+    """A counting gate with a first-come-first-served queue and a deadline per waiter.
+
+    ``size`` holders at most; :meth:`enter` waits asynchronously (never blocking the
+    event loop) until a holder leaves or its wait is over. A leaving holder hands
+    its place straight to the oldest waiter, so a newcomer can never overtake the queue.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("a gate admits at least one holder")
+        self.size = size
+        self._free = size
+        self._waiters: deque[asyncio.Future[bool]] = deque()
+
+    @property
+    def holders(self) -> int:
+        return self.size - self._free
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    @property
+    def idle(self) -> bool:
+        return self._free == self.size and not self._waiters
+
+    async def enter(self, wait: float) -> bool:
+        """True once admitted (the caller must :meth:`leave`), False after ``wait``
+        seconds."""
+        if self._free and not self._waiters:
+            self._free -= 1
+            return True
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._waiters.append(waiter)
+        deadline = loop.call_later(wait, _expire, waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            # Cancelled after a place was handed over: pass it on, or it would be lost.
+            if waiter.done() and not waiter.cancelled() and waiter.result():
+                self.leave()
+            raise
+        finally:
+            deadline.cancel()
+            self._forget(waiter)  # still queued unless a place was handed over
+
+    def leave(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(True)  # the place goes to the oldest waiter
+                return
+        self._free += 1
+
+    def _forget(self, waiter: asyncio.Future[bool]) -> None:
+        with suppress(ValueError):
+            self._waiters.remove(waiter)
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
+
+
+# ------------------------------------------------------------------------ tenants
+
+
+class Throttled(Exception):
+    """The tenant already runs its maximum of concurrent requests in this worker."""
+
+    code = "THROTTLED"
+    retry_after = RETRY_AFTER_SECONDS
+
+
+def tenant_of(principal: Principal) -> tuple[str, int | None]:
+    """Whose share of the worker a request uses: a reseller with all its tokens, or one
+    administrator token on its own (administrators are distinct operators)."""
+    if principal.reseller_id is not None:
+        return ("reseller", principal.reseller_id)
+    return ("administrator token", principal.token_id)
+
+
+class Admission:
+    """The per-tenant concurrency cap of one worker; ``concurrency`` 0 turns it off.
+
+    A tenant's gate exists only while the tenant has requests running or waiting, so the
+    number of gates is bounded by the requests in flight, not by the number of tenants.
+    """
+
+    def __init__(self, concurrency: int, wait_seconds: float = ADMISSION_WAIT_SECONDS) -> None:
+        self.concurrency = concurrency
+        self.wait_seconds = wait_seconds
+        self._tenants: dict[tuple[str, int | None], Gate] = {}
+
+    @property
+    def tenants(self) -> int:
+        """Tenants with a request running or waiting (for tests and diagnostics)."""
+        return len(self._tenants)
+
+    @asynccontextmanager
+    async def admit(self, principal: Principal) -> AsyncIterator[None]:
+        """Run the body as one of the tenant's concurrent requests, or raise
+        :class:`Throttled` after waiting ``wait_seconds`` for a place."""
+        if self.concurrency <= 0:
+            yield
+            return
+        key = tenant_of(principal)
+        gate = self._tenants.get(key)
+        if gate is None:
+            gate = self._tenants[key] = Gate(self.concurrency)
+        try:
+            admitted = await gate.enter(self.wait_seconds)
+        finally:
+            self._drop_if_idle(key, gate)
+        if not admitted:
+            raise Throttled(
+                f"Too many concurrent requests: at most {self.concurrency} of one tenant"
+                " run at once; retry shortly."
+            )
+        try:
+            yield
+        finally:
+            gate.leave()
+            self._drop_if_idle(key, gate)
+
+    def _drop_if_idle(self, key: tuple[str, int | None], gate: Gate) -> None:
+        if gate.idle and self._tenants.get(key) is gate:
+            del self._tenants[key]
+
+
+# ------------------------------------------------------------------------ connections
+
+
+class NoConnection(sa_exc.TimeoutError):
+    """Every connection of the worker's pool stayed checked out for the whole wait.
+
+    A SQLAlchemy TimeoutError, so that every path that already turns "database busy or
+    down" into 503 SERVICE_UNAVAILABLE (gql.errors.is_unavailable) handles it too.
+    """
+
+
+def _no_connection(gate: Gate) -> NoConnection:
+    return NoConnection(
+        f"all {gate.size} database connections of this worker stayed busy"
+        f" for {ADMISSION_WAIT_SECONDS:g} s"
+    )
+
+
+class GatedEngine:
+    """The async engine, with every checkout behind a connection gate.
+
+    ``connect()`` is used like ``AsyncEngine.connect()``: ``async with e.connect() as
+    conn``. The gate's place is given back only after the connection is back in the pool.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, capacity: int, wait_seconds: float = ADMISSION_WAIT_SECONDS
+    ) -> None:
+        self.engine = engine
+        self.gate = Gate(capacity)
+        self.wait_seconds = wait_seconds
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        if not await self.gate.enter(self.wait_seconds):
+            raise _no_connection(self.gate)
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        finally:
+            self.gate.leave()
+
+
+class GatedInlineEngine:
+    """The synchronous SQLite read engine (db.engine.make_inline_read_engine), entered
+    asynchronously: ``async with e.connect() as sync_conn``. Its pool is built never to
+    wait (``pool_timeout=0``); this gate guarantees it never has to."""
+
+    def __init__(
+        self, engine: Engine, capacity: int, wait_seconds: float = ADMISSION_WAIT_SECONDS
+    ) -> None:
+        self.engine = engine
+        self.gate = Gate(capacity)
+        self.wait_seconds = wait_seconds
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[Connection]:
+        if not await self.gate.enter(self.wait_seconds):
+            raise _no_connection(self.gate)
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        finally:
+            self.gate.leave()
