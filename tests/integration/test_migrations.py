@@ -21,6 +21,7 @@ from db.settings import Settings
 from tenancy import class_rows, tabs
 from tenancy.principal import CLI
 from tenancy.scoping import enter_tenant
+from tests.databases import Databases
 
 T = TypeVar("T")
 
@@ -140,17 +141,28 @@ def _tables(settings: Settings) -> set[str]:
     return as_cli(settings, work)
 
 
+def _upgrade(settings: Settings, revision: str = "head") -> None:
+    """Migrate as the owner role (on SQLite: the same URL), granting the service role."""
+    owner = Databases.owner_url(settings.database_url)
+    config = migrate.alembic_config(owner, service_url=settings.database_url)
+    command.upgrade(config, revision)
+
+
+def _downgrade(settings: Settings, revision: str) -> None:
+    owner = Databases.owner_url(settings.database_url)
+    command.downgrade(migrate.alembic_config(owner), revision)
+
+
 def test_downgrade_then_upgrade(settings: Settings) -> None:
-    url = settings.database_url
     model_tables = set(SQLModel.metadata.tables)
     assert model_tables <= _tables(settings)
 
-    command.downgrade(migrate.alembic_config(url), "base")
+    _downgrade(settings, "base")
     assert _tables(settings) == {"alembic_version"}
 
-    migrate.upgrade(url)
+    _upgrade(settings)
     assert model_tables | {"alembic_version"} == _tables(settings)
-    migrate.upgrade(url)  # at head: nothing to do
+    _upgrade(settings)  # at head: nothing to do
 
     async def work(conn: AsyncConnection) -> tuple[str, int, int]:
         version = (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
@@ -170,8 +182,8 @@ def test_downgrade_then_upgrade(settings: Settings) -> None:
 
 @pytest.mark.postgres
 def test_downgrade_then_upgrade_restores_row_level_security(settings: Settings) -> None:
-    command.downgrade(migrate.alembic_config(settings.database_url), "base")
-    migrate.upgrade(settings.database_url)
+    _downgrade(settings, "base")
+    _upgrade(settings)
 
     async def work(conn: AsyncConnection) -> list[Any]:
         return list(

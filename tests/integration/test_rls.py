@@ -22,6 +22,7 @@ from tenancy import tokens
 from tenancy.principal import Principal
 from tenancy.scoping import enter_tenant
 from tests.api_client import Api, World
+from tests.databases import Databases
 from tests.integration.rls_support import (
     ADMIN,
     assert_rls_violation,
@@ -401,9 +402,12 @@ def test_a_reseller_changes_nothing_it_does_not_manage(world: World, settings: S
 
 
 def test_audit_events_are_append_only(world: World, settings: Settings) -> None:
+    """Twice over (SPEC §7): the service role holds no UPDATE or DELETE privilege on
+    audit events, and no policy lets any context, the administrator's included, update
+    or delete one (shown as the table owner, who holds the privileges)."""
     a = key(world.a.id)
 
-    async def work(engine: AsyncEngine) -> None:
+    async def as_service(engine: AsyncEngine) -> None:
         for principal in (reseller(a), ADMIN):
             async with engine.connect() as conn, conn.begin():
                 await enter_tenant(conn, principal)
@@ -411,13 +415,20 @@ def test_audit_events_are_append_only(world: World, settings: Settings) -> None:
                     await conn.execute(sa.text("select count(*) from audit_event"))
                 ).scalar_one()
             assert visible > 0
+            for statement in ("update audit_event set action = 'X'", "delete from audit_event"):
+                with pytest.raises(DBAPIError, match="permission denied for table audit_event"):
+                    await attempt(engine, principal, sa.text(statement))
+
+    async def as_owner(engine: AsyncEngine) -> None:
+        for principal in (reseller(a), ADMIN):
             assert (
                 await attempt(engine, principal, sa.text("update audit_event set action = 'X'"))
                 == 0
             )
             assert await attempt(engine, principal, sa.text("delete from audit_event")) == 0
 
-    with_engine(settings, work)
+    with_engine(settings, as_service)
+    with_engine(Settings(database_url=Databases.owner_url(settings.database_url)), as_owner)
     (row,) = superuser_rows(
         settings.database_url, "select count(*) as n from audit_event where action = 'X'"
     )
