@@ -201,3 +201,31 @@ def test_downgrade_then_upgrade_restores_row_level_security(settings: Settings) 
     assert len(rows) == len(SQLModel.metadata.tables)
     for row in rows:
         assert row.relrowsecurity and row.relforcerowsecurity and row.policies >= 2, row
+
+
+def _policies(settings: Settings) -> set[tuple[Any, ...]]:
+    async def work(conn: AsyncConnection) -> set[tuple[Any, ...]]:
+        rows = await conn.execute(
+            sa.text(
+                "select tablename, policyname, cmd, permissive, roles::text, qual, with_check"
+                " from pg_policies where schemaname = current_schema()"
+            )
+        )
+        return {tuple(row) for row in rows}
+
+    return as_cli(settings, work)
+
+
+@pytest.mark.postgres
+def test_the_per_command_policies_downgrade_to_those_of_0001(settings: Settings) -> None:
+    """0002 (row-level security per command) is reversible: its downgrade restores
+    exactly the policies 0001 creates."""
+    at_head = _policies(settings)
+    _downgrade(settings, "base")
+    _upgrade(settings, "0001")
+    of_0001 = _policies(settings)
+    _upgrade(settings)
+    assert _policies(settings) == at_head
+    assert at_head != of_0001
+    _downgrade(settings, "0001")
+    assert _policies(settings) == of_0001
