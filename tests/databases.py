@@ -77,8 +77,7 @@ async def _ensure_roles() -> None:
                     asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError
                 ):
                     await conn.execute(
-                        f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB"
-                        " NOCREATEROLE"
+                        f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
                     )
     finally:
         await conn.close()
