@@ -69,9 +69,11 @@ CLASSES_PER_RESELLER = 99
 ADMIN_CLASSES = 200
 SHARED_ADMIN_CLASSES = 60
 CUSTOMERS_PER_RESELLER = 1_000  # the reseller itself and 999 subentities
-# The PostgreSQL role the service connects as: no superuser, no BYPASSRLS, so that
-# row-level security is in force exactly as in production.
-APP_ROLE = "billclass_bench_app"
+# The PostgreSQL roles, as in production (README "PostgreSQL roles"): the owner migrates
+# (and runs VACUUM ANALYZE); the service connects as APP_ROLE, no superuser, no BYPASSRLS,
+# no table owned, so that row-level security is in force exactly as in production.
+OWNER_ROLE = "billclass_bench_owner"
+APP_ROLE = "billclass_bench_service"
 
 # Reseller currencies, weighted towards the common ones; JPY (0 decimals) and BHD (3)
 # exercise money formatting.
@@ -145,8 +147,8 @@ async def _prepare_postgres(url: str, reuse: bool) -> tuple[str, bool]:
     """Create (or, with ``reuse``, keep) the bench database. Returns the URL the service
     uses and whether an existing database was kept.
 
-    With a superuser URL the database is owned by ``APP_ROLE`` (NOSUPERUSER NOBYPASSRLS)
-    and the service connects as that role, so row-level security is measured too.
+    With a superuser URL the database is owned by ``OWNER_ROLE`` and the service connects
+    as ``APP_ROLE`` (both NOSUPERUSER NOBYPASSRLS), so row-level security is measured too.
     """
     parsed = make_url(url)
     database = parsed.database
@@ -164,19 +166,25 @@ async def _prepare_postgres(url: str, reuse: bool) -> tuple[str, bool]:
                 await conn.execute(f'CREATE DATABASE "{database}"')
             print(
                 f"note: {parsed.username} is not a superuser; the service connects as it"
-                " (row-level security is void if it owns the tables or has BYPASSRLS)."
+                " (and refuses to start if it owns the tables or has BYPASSRLS, unless"
+                " BILLCLASS_ALLOW_UNSAFE_ROLE=1)."
             )
             return url, exists and reuse
-        role = await conn.fetchval("select 1 from pg_roles where rolname = $1", APP_ROLE)
-        if not role:
-            await conn.execute(
-                f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
-            )
-        if exists and not reuse:
+        for name in (OWNER_ROLE, APP_ROLE):
+            role = await conn.fetchval("select 1 from pg_roles where rolname = $1", name)
+            if not role:
+                await conn.execute(
+                    f"CREATE ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+                )
+        owner = await conn.fetchval(
+            "select pg_get_userbyid(datdba) from pg_database where datname = $1", database
+        )
+        # Not kept either: a database of the single-role era (owned by the service role).
+        if exists and (not reuse or owner != OWNER_ROLE):
             await conn.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
             exists = False
         if not exists:
-            await conn.execute(f'CREATE DATABASE "{database}" OWNER {APP_ROLE}')
+            await conn.execute(f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE}')
     finally:
         await conn.close()
     app_url = parsed.set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
@@ -196,8 +204,17 @@ def prepare_database(url: str, reuse: bool) -> tuple[str, bool]:
         app_url = url
     else:
         app_url, kept = asyncio.run(_prepare_postgres(url, reuse))
-    migrate.upgrade(app_url)
+    migrate.upgrade(owner_url(app_url), service_url=app_url)
     return app_url, kept
+
+
+def owner_url(url: str) -> str:
+    """The URL the bench migrates and analyses with: the owner role's when the service
+    connects as APP_ROLE, else the URL as given (one role, SQLite)."""
+    parsed = make_url(url)
+    if is_sqlite(url) or parsed.username != APP_ROLE:
+        return url
+    return parsed.set(username=OWNER_ROLE, password=None).render_as_string(hide_password=False)
 
 
 def engine_for(url: str) -> Any:
@@ -701,9 +718,14 @@ async def seed(url: str, *, resellers_count: int = RESELLERS) -> SeedReport:
         if engine.dialect.name == "postgresql":
             # Planner statistics, as autovacuum would soon have them after a bulk load.
             # (SQLite is left as the service leaves it: nothing runs ANALYZE there.)
-            async with engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.exec_driver_sql("VACUUM ANALYZE")
+            # The owner's job: VACUUM skips tables the service role does not own.
+            owner = engine_for(owner_url(url))
+            try:
+                async with owner.connect() as conn:
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    await conn.exec_driver_sql("VACUUM ANALYZE")
+            finally:
+                await owner.dispose()
     finally:
         await engine.dispose()
     return SeedReport(

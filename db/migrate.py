@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+
+from db import roles
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -16,19 +20,46 @@ class MigrationRefused(Exception):
     message (several lines) tells the operator what to fix before running it again."""
 
 
-def alembic_config(url: str | None = None) -> Config:
+def alembic_config(url: str | None = None, *, service_url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if url:
         # ConfigParser interpolation: a literal % in a password must be doubled.
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if service_url and service_url.startswith("postgresql"):
+        # Read by migrations/env.py: grant this role the service privileges (db/roles.py).
+        config.attributes["service_role"] = roles.role_of(service_url)
     return config
 
 
-def upgrade(url: str | None = None) -> None:
-    """Apply every pending migration. Must run outside an event loop (Alembic env is sync)."""
-    command.upgrade(alembic_config(url), "head")
+def upgrade(url: str | None = None, *, service_url: str | None = None) -> None:
+    """Apply every pending migration as the role of ``url`` (the table owner); when
+    ``service_url`` connects as another role, grant that role what the service needs, in
+    the same transaction (SPEC §7). Must run outside an event loop (Alembic env is sync)."""
+    command.upgrade(alembic_config(url, service_url=service_url), "head")
 
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the database is at (None: not migrated at all)."""
+    from db.engine import make_engine
+
+    async def main() -> str | None:
+        engine = make_engine(url, for_migrations=True)
+        try:
+            async with engine.connect() as conn:
+                exists = await conn.run_sync(
+                    lambda sync: sa.inspect(sync).has_table("alembic_version")
+                )
+                if not exists:
+                    return None
+                return (
+                    await conn.execute(sa.text("select version_num from alembic_version"))
+                ).scalar()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 SUPPORTED_URL_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
@@ -39,6 +40,44 @@ class Settings(BaseSettings):
     tenant_concurrency: int = Field(default=8, ge=0, le=1000)
     # Parsed and validated documents kept per worker, in (estimated) bytes; 0: none.
     document_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0, le=4 * 1024**3)
+    # --- PostgreSQL roles (SPEC §7 "The database net covers writes too") ---------------
+    # The table owner's URL, used only to apply migrations and to grant the role of
+    # database_url what the service needs; unset: migrations run as database_url.
+    migration_database_url: str | None = Field(default=None)
+    # Start even when database_url's role is a superuser, BYPASSRLS or a table owner (row-
+    # level security void, or a role that could switch it off): warn loudly instead.
+    allow_unsafe_role: bool = Field(default=False)
+
+    @field_validator("migration_database_url")
+    @classmethod
+    def _same_database(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Only the credentials may differ: migrating one database while serving another
+        is a mistake better caught before either starts."""
+        served = info.data.get("database_url")
+        if value is None or served is None:
+            return value
+
+        def place(url: str) -> tuple[object, ...]:
+            parsed = make_url(url)
+            return (parsed.drivername, parsed.host, parsed.port, parsed.database)
+
+        try:
+            same = place(value) == place(served)
+        except Exception:
+            same = False
+        if not same:
+            raise ValueError(
+                "must name the same database as BILLCLASS_DATABASE_URL"
+                " (only the user and password may differ)"
+            )
+        return value
+
+    @property
+    def migration_url(self) -> str:
+        """The URL migrations run with (SPEC §7)."""
+        return self.migration_database_url or self.database_url
+
+    # --- end of PostgreSQL roles ---------------------------------------------------------
 
     @field_validator("database_url")
     @classmethod

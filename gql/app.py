@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from db import migrate
+from db import migrate, roles
 from db.engine import make_engine, make_inline_read_engine, pool_capacity
 from db.settings import Settings, get_settings
 from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnection
@@ -41,27 +41,13 @@ log = logging.getLogger("billclass")
 GRAPHIQL = (Path(__file__).parent / "graphiql.html").read_text()
 
 
-async def warn_if_rls_is_void(engine: AsyncEngine) -> None:
-    """Row-level security does not apply to superusers and BYPASSRLS roles: say so loudly."""
-    if engine.dialect.name != "postgresql":
-        return
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                sa.text(
-                    "select current_user, rolsuper, rolbypassrls from pg_roles"
-                    " where rolname = current_user"
-                )
-            )
-        ).one()
-    if row.rolsuper or row.rolbypassrls:
-        log.warning(
-            "!!! SECURITY: connected to PostgreSQL as %r, a %s role: row-level security is"
-            " VOID and tenant isolation rests on the application alone. Connect as a role"
-            " with NOSUPERUSER NOBYPASSRLS (see README).",
-            row.current_user,
-            "superuser" if row.rolsuper else "BYPASSRLS",
-        )
+async def check_database_role(engine: AsyncEngine, settings: Settings) -> None:
+    """SPEC §7: refuse to serve as a PostgreSQL role that row-level security cannot hold
+    (superuser, BYPASSRLS, table owner) unless BILLCLASS_ALLOW_UNSAFE_ROLE=1, which turns
+    the refusal into a loud warning. Raises roles.UnsafeRole (the app does not start)."""
+    warning = await roles.check_service_role(engine, allow_unsafe=settings.allow_unsafe_role)
+    if warning:
+        log.warning("%s", warning)
 
 
 class RequestIdHeader:
@@ -196,8 +182,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         tune_garbage_collection()
         try:
-            await warn_if_rls_is_void(engine)
+            await check_database_role(engine, settings)
+        except roles.UnsafeRole as error:
+            log.critical("%s", error)
+            raise
         except Exception as error:
+            # The database may be down at start-up: the service starts and recovers when it
+            # returns (SPEC §6). `billclass serve` has checked the role before starting.
             log.warning("could not check the database role at start-up: %r", error)
         yield
         await engine.dispose()

@@ -28,19 +28,67 @@ def _settings() -> Any:
         _fail(str(error))
 
 
-def _migrate(url: str) -> None:
+def _migrate(settings: Any) -> None:
+    """Apply pending migrations as the table owner: BILLCLASS_MIGRATION_DATABASE_URL when
+    set (granting the role of BILLCLASS_DATABASE_URL the service privileges), else
+    BILLCLASS_DATABASE_URL itself (SPEC §7)."""
+    url = settings.migration_url
     problem = _sqlite_problem(url)
     if problem:
         _fail(f"cannot migrate the database at {_safe(url)}: {problem}")
     from db import migrate
 
+    separate = settings.migration_database_url is not None
     try:
-        migrate.upgrade(url)
+        migrate.upgrade(url, service_url=settings.database_url if separate else None)
     except migrate.MigrationRefused as error:
         _fail(f"cannot migrate the database at {_safe(url)}: {error}")  # every line of it
     except Exception as error:
+        if not separate and _insufficient_privilege(error):
+            _fail(_no_way_to_migrate(url))
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         _fail(f"cannot migrate the database at {_safe(url)}: {reason}")
+
+
+def _insufficient_privilege(error: BaseException) -> bool:
+    """PostgreSQL's 42501: the role may not create or alter the schema."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) == "42501"
+
+
+def _no_way_to_migrate(url: str) -> str:
+    from db import migrate, roles
+
+    try:
+        where = f"is at revision {migrate.current_revision(url) or 'none'}"
+    except Exception:
+        where = "is not at the latest revision"
+    return (
+        f"the database {where}, this version needs {migrate.head_revision()}, and the role"
+        f" {roles.role_of(url)!r} of BILLCLASS_DATABASE_URL may not apply migrations: set"
+        " BILLCLASS_MIGRATION_DATABASE_URL to the table owner's URL (README 'PostgreSQL"
+        " roles')"
+    )
+
+
+def _check_role(settings: Any) -> None:
+    """Refuse, in one line, to serve as a role row-level security cannot hold (the app
+    checks again at start-up, for those who run uvicorn directly)."""
+    from db import roles
+    from db.engine import make_engine
+
+    async def main() -> str | None:
+        engine = make_engine(settings=settings)
+        try:
+            return await roles.check_service_role(engine, allow_unsafe=settings.allow_unsafe_role)
+        finally:
+            await engine.dispose()
+
+    try:
+        warning = asyncio.run(main())
+    except roles.UnsafeRole as error:
+        _fail(str(error))
+    if warning:
+        logging.getLogger("billclass").warning("%s", warning)
 
 
 def _sqlite_problem(url: str) -> str | None:
@@ -98,7 +146,8 @@ def _as_cli(work: Callable[[Any], Awaitable[T]]) -> T:
 
 def serve(args: argparse.Namespace) -> None:
     settings = _settings()
-    _migrate(settings.database_url)
+    _migrate(settings)
+    _check_role(settings)
     if args.demo:
         from tenancy import demo
 
@@ -144,13 +193,13 @@ def serve(args: argparse.Namespace) -> None:
 
 def migrate_command(_args: argparse.Namespace) -> None:
     settings = _settings()
-    _migrate(settings.database_url)
+    _migrate(settings)
     print("Database is at the latest migration.", file=sys.stderr)
 
 
 def token_create(args: argparse.Namespace) -> None:
     settings = _settings()
-    _migrate(settings.database_url)
+    _migrate(settings)
     from tenancy import tokens
     from tenancy.errors import Refused
 

@@ -3,9 +3,10 @@
 Every mutation follows SPEC §5's precedence: resolve the objects the input names (only
 NOT_FOUND if any is hidden or missing), then refuse what the caller may see but not
 change (only NOT_PERMITTED), then compare ``expectedVersion`` (only VERSION_CONFLICT),
-and only then collect every validation error at once. Rows a decision depends on are
-locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction is
-BEGIN IMMEDIATE), so the patch is applied to, and validated against, the current row.
+and only then collect every validation error at once. A class a decision depends on is
+locked before the decision reads it (``lock_for_change``, ``lock_for_use``: advisory
+locks on PostgreSQL, see tenancy/locks.py; SQLite's write transaction is BEGIN
+IMMEDIATE), so the patch is applied to, and validated against, the current row.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.clock import utcnow
 from db.ids import new_id
 from db.models import class_table, customer_table
-from tenancy import audit, catalogs, class_rows, fields, policy, tabs
+from tenancy import audit, catalogs, class_rows, fields, locks, policy, tabs
 from tenancy.errors import ErrorList, FieldError, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
@@ -51,11 +52,12 @@ async def visible_classes(
     return {row.id: row for row in await conn.execute(scoped(statement))}
 
 
-async def default_class(conn: AsyncConnection, *, lock: bool = False) -> Any:
-    # The Default class is shared with everyone: visible to every principal.
+async def default_class(conn: AsyncConnection) -> Any:
+    """The Default class, unlocked. It is visible to every principal, always shared,
+    never deleted and has no currency, so creating a customer in it or assigning it
+    depends on nothing another transaction can change: no lock, and so no request
+    holding one can make every tenant's createCustomer wait (issue 7)."""
     statement = sa.select(class_table).where(class_table.c.is_default)
-    if lock:
-        statement = statement.with_for_update()
     return (await conn.execute(scoped(statement, "default class"))).one()
 
 
@@ -77,15 +79,52 @@ async def customer_counts(
     return counts
 
 
-async def _lock_visible(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
-    if key is None:
-        return None
-    statement = (
-        sa.select(class_table)
-        .where(class_table.c.id == key, policy.classes_visible(principal))
-        .with_for_update()
+async def _read_visible(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+    statement = sa.select(class_table).where(
+        class_table.c.id == key, policy.classes_visible(principal)
     )
     return (await conn.execute(scoped(statement))).first()
+
+
+async def lock_for_change(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
+    """The visible class ``key`` (None: hidden, missing or undecodable), locked
+    *exclusively* when the caller may change it (update, delete, sharing, copying
+    settings).
+
+    A class the caller may not change (a shared class, to a reseller) is returned
+    unlocked: the mutation is refused NOT_PERMITTED, and an exclusive lock, even queued,
+    would make every tenant's assignment of that class wait for a request that changes
+    nothing. So the class is read once to decide (its manager never changes), locked,
+    and read again: the second read sees whatever the previous lock holder committed.
+    """
+    if key is None:
+        return None
+    row = await _read_visible(conn, principal, key)
+    if row is None or not policy.may_change_class(principal, row):
+        return row
+    await locks.lock_class(conn, key)
+    return await _read_visible(conn, principal, key)
+
+
+async def lock_for_use(
+    conn: AsyncConnection, principal: Principal, key: int | None, *, settings_matter: bool = False
+) -> Any:
+    """The visible class ``key`` (None: hidden, missing or undecodable), locked *shared*
+    while a decision relies on it without changing it: assigning it, creating a customer
+    in it (whether it is still shared and still exists), validating overrides against
+    it (``settings_matter``: its tabs). Shared holders never wait for each other; a
+    change of the class waits for them and they for it.
+
+    No lock is taken on a class the caller cannot see (a lock on another tenant's class
+    would delay that tenant), nor on the Default class unless its settings matter (see
+    ``default_class``)."""
+    if key is None:
+        return None
+    row = await _read_visible(conn, principal, key)
+    if row is None or (row.is_default and not settings_matter):
+        return row
+    await locks.lock_class(conn, key, shared=True)
+    return await _read_visible(conn, principal, key)
 
 
 async def _reread(conn: AsyncConnection, key: int) -> Any:
@@ -325,7 +364,7 @@ async def _changeable(
     extra_refs: Sequence[tabs.Reference] = (),
 ) -> tuple[Any, dict[Path, int]]:
     """Lock the class an input names and run the three precedence tiers before validation."""
-    row = await _lock_visible(conn, principal, decode(raw_id, TYPE))
+    row = await lock_for_change(conn, principal, decode(raw_id, TYPE))
     if row is None:
         errors.add(Code.NOT_FOUND, ("id",), "No customer class has this ID.")
     resolved = await catalogs.resolve(conn, extra_refs, errors)
@@ -534,7 +573,7 @@ async def delete_customer_classes(
     deleted: list[str] = []
     for index, raw in enumerate(ids):
         path: Path = ("ids", str(index))
-        row = await _lock_visible(conn, principal, decode(raw, TYPE))
+        row = await lock_for_change(conn, principal, decode(raw, TYPE))
         if row is None:
             already = raw in deleted
             if not already:

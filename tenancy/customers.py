@@ -13,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.clock import utcnow
 from db.ids import new_id
 from db.models import class_table, customer_table
-from tenancy import audit, catalogs, class_rows, customer_classes, fields, pagination, policy
+from tenancy import (
+    audit,
+    catalogs,
+    class_rows,
+    customer_classes,
+    fields,
+    locks,
+    pagination,
+    policy,
+)
 from tenancy.errors import ErrorList
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
@@ -36,9 +45,28 @@ async def visible_customers(
     return {row.id: row for row in await conn.execute(scoped(statement))}
 
 
-async def _lock_visible(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
+async def _read_visible(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
+    """A visible customer, unlocked: what a decision reads of a customer it does not
+    change (a parent's type and reseller level) never changes, and customers are never
+    deleted (the foreign key of a new child takes its own KEY SHARE lock)."""
     if key is None:
         return None
+    statement = sa.select(customer_table).where(
+        customer_table.c.id == key, policy.customers_visible(principal)
+    )
+    return (await conn.execute(scoped(statement))).first()
+
+
+async def _lock_for_change(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
+    """A visible customer the mutation changes, locked (``FOR UPDATE``) before it is read.
+
+    A reseller's own record is visible but read-only (SPEC §2): it is read unlocked and
+    the mutation refuses it NOT_PERMITTED. It could not be locked anyway: a row lock
+    needs the UPDATE policy, which PostgreSQL denies a reseller on its own record."""
+    if key is None:
+        return None
+    if not principal.is_admin and key == principal.reseller_id:
+        return await _read_visible(conn, principal, key)
     statement = (
         sa.select(customer_table)
         .where(customer_table.c.id == key, policy.customers_visible(principal))
@@ -81,13 +109,13 @@ async def create_customer(
     # 1. Resolve what the input names.
     parent = None
     if principal.is_admin and data.get("parentId") is not None:
-        parent = await _lock_visible(conn, principal, decode(data["parentId"], TYPE))
+        parent = await _read_visible(conn, principal, decode(data["parentId"], TYPE))
         if parent is None:
             errors.add(Code.NOT_FOUND, ("parentId",), "No customer has this ID.")
     class_row = None
     if data.get("customerClassId") is not None:
         key = decode(data["customerClassId"], class_rows.TYPE)
-        class_row = await customer_classes._lock_visible(conn, principal, key)
+        class_row = await customer_classes.lock_for_use(conn, principal, key)
         if class_row is None:
             errors.add(Code.NOT_FOUND, ("customerClassId",), "No customer class has this ID.")
     errors.raise_if_any()
@@ -96,10 +124,10 @@ async def create_customer(
         if not policy.names_reseller(principal, data.get("parentId"), own_id):
             errors.add(Code.NOT_PERMITTED, ("parentId",), "Resellers create their own customers.")
             errors.raise_if_any()
-        parent = await _lock_visible(conn, principal, principal.reseller_id)
+        parent = await _read_visible(conn, principal, principal.reseller_id)
     parent_id = parent.id if parent is not None else None
     if class_row is None:
-        class_row = await customer_classes.default_class(conn, lock=True)
+        class_row = await customer_classes.default_class(conn)
     customer_type = str(data.get("customerType") or "RETAIL")
     currency = data.get("currencyCode")
     problems = policy.assignment_problems(principal, class_row, parent_id, str(currency))
@@ -184,15 +212,15 @@ async def assign_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
     errors = ErrorList()
-    customer = await _lock_visible(conn, principal, decode(data.get("customerId"), TYPE))
+    customer = await _lock_for_change(conn, principal, decode(data.get("customerId"), TYPE))
     if customer is None:
         errors.add(Code.NOT_FOUND, ("customerId",), "No customer has this ID.")
     raw_class = data.get("customerClassId")
     if raw_class is None:
-        class_row = await customer_classes.default_class(conn, lock=True)
+        class_row = await customer_classes.default_class(conn)
     else:
         key = decode(raw_class, class_rows.TYPE)
-        class_row = await customer_classes._lock_visible(conn, principal, key)
+        class_row = await customer_classes.lock_for_use(conn, principal, key)
         if class_row is None:
             errors.add(Code.NOT_FOUND, ("customerClassId",), "No customer class has this ID.")
     errors.raise_if_any()
@@ -291,7 +319,7 @@ async def update_customer_overrides(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
     errors = ErrorList()
-    customer = await _lock_visible(conn, principal, decode(data.get("customerId"), TYPE))
+    customer = await _lock_for_change(conn, principal, decode(data.get("customerId"), TYPE))
     if customer is None:
         errors.add(Code.NOT_FOUND, ("customerId",), "No customer has this ID.")
     templates: dict[str, tuple[bool, int | None]] = {}
@@ -317,7 +345,10 @@ async def update_customer_overrides(
     if not policy.may_change_customer(principal, customer):
         errors.add(Code.NOT_PERMITTED, ("customerId",), "Your own record is read-only.")
         errors.raise_if_any()
-    # Validate together with the class values the overrides combine with (SPEC §4).
+    # Validate together with the class values the overrides combine with (SPEC §4), held
+    # (shared) so that no class change lands between the check and the write. The locked
+    # customer row keeps its class meanwhile.
+    await locks.lock_class(conn, customer.customer_class_id, shared=True)
     class_row = await _class_of(conn, customer.customer_class_id)
     statistics = class_row.general_info["generateStatistics"]
     if data.get("regularInvoicesEnabled") and not statistics:

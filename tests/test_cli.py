@@ -46,11 +46,11 @@ def _env(database_url: str) -> dict[str, str]:
 
 
 def billclass(
-    database_url: str, *args: str, cwd: Path | None = None
+    database_url: str, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "gql.cli", *args],
-        env=_env(database_url),
+        env={**_env(database_url), **(env or {})},
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -210,6 +210,39 @@ def test_a_bad_database_url_is_one_clear_line(
     assert lines[0].startswith("billclass: error: invalid configuration: BILLCLASS_DATABASE_URL")
     assert "sqlite+aiosqlite://" in lines[0] and "postgresql+asyncpg://" in lines[0]
     assert not list(tmp_path.iterdir()), "nothing may be created"
+
+
+@pytest.mark.parametrize(
+    "migration_url",
+    [
+        "sqlite+aiosqlite:///./other.db",
+        "postgresql+asyncpg://owner@127.0.0.1/billclass",
+        "mysql://owner@x/billclass",
+    ],
+    ids=["other-file", "other-kind", "unsupported"],
+)
+def test_a_migration_url_of_another_database_is_one_clear_line(
+    migration_url: str, db_url: str, tmp_path: Path
+) -> None:
+    """SPEC §7: the migration URL is the same database as another role; migrating one
+    database while serving another is refused before either is touched."""
+    env = {"BILLCLASS_MIGRATION_DATABASE_URL": migration_url}
+    result = billclass(db_url, "migrate", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    _no_traceback(result)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "billclass: error: invalid configuration: BILLCLASS_MIGRATION_DATABASE_URL"
+    ), line
+    assert not list(tmp_path.iterdir()), "nothing may be created"
+
+
+def test_migrate_with_a_migration_url_on_sqlite(db_url: str, tmp_path: Path) -> None:
+    """SQLite has no roles: the same file under the migration URL simply migrates it."""
+    env = {"BILLCLASS_MIGRATION_DATABASE_URL": db_url}
+    result = billclass(db_url, "migrate", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert _token_row(db_url, "bc_x") is None  # the schema is there
 
 
 def test_a_sqlite_file_in_a_missing_directory_is_one_clear_line(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401 - registers every table on SQLModel.metadata
+from db import roles
 from db.engine import make_engine
 from db.settings import get_settings
 
@@ -31,6 +32,11 @@ def _run(connection: Connection) -> None:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if broken:
                 raise RuntimeError(f"a migration broke foreign keys: {broken[:5]}")
+        # The owner/service split (SPEC §7): in the migrations' transaction, so the service
+        # role never sees a table it has no privileges on yet.
+        service_role = config.attributes.get("service_role")
+        if service_role and connection.dialect.name == "postgresql":
+            roles.grant_service_role(connection, service_role)
 
 
 async def _run_async() -> None:

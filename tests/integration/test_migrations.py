@@ -30,7 +30,7 @@ from tenancy import class_rows, fields, tabs
 from tenancy.ids import to_global_id
 from tenancy.principal import CLI
 from tenancy.scoping import enter_tenant
-from tests.databases import POSTGRES
+from tests.databases import POSTGRES, Databases
 from tests.test_cli import billclass
 
 T = TypeVar("T")
@@ -151,17 +151,28 @@ def _tables(settings: Settings) -> set[str]:
     return as_cli(settings, work)
 
 
+def _upgrade(settings: Settings, revision: str = "head") -> None:
+    """Migrate as the owner role (on SQLite: the same URL), granting the service role."""
+    owner = Databases.owner_url(settings.database_url)
+    config = migrate.alembic_config(owner, service_url=settings.database_url)
+    command.upgrade(config, revision)
+
+
+def _downgrade(settings: Settings, revision: str) -> None:
+    owner = Databases.owner_url(settings.database_url)
+    command.downgrade(migrate.alembic_config(owner), revision)
+
+
 def test_downgrade_then_upgrade(settings: Settings) -> None:
-    url = settings.database_url
     model_tables = set(SQLModel.metadata.tables)
     assert model_tables <= _tables(settings)
 
-    command.downgrade(migrate.alembic_config(url), "base")
+    _downgrade(settings, "base")
     assert _tables(settings) == {"alembic_version"}
 
-    migrate.upgrade(url)
+    _upgrade(settings)
     assert model_tables | {"alembic_version"} == _tables(settings)
-    migrate.upgrade(url)  # at head: nothing to do
+    _upgrade(settings)  # at head: nothing to do
 
     async def work(conn: AsyncConnection) -> tuple[str, int, int]:
         version = (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
@@ -181,8 +192,8 @@ def test_downgrade_then_upgrade(settings: Settings) -> None:
 
 @pytest.mark.postgres
 def test_downgrade_then_upgrade_restores_row_level_security(settings: Settings) -> None:
-    command.downgrade(migrate.alembic_config(settings.database_url), "base")
-    migrate.upgrade(settings.database_url)
+    _downgrade(settings, "base")
+    _upgrade(settings)
 
     async def work(conn: AsyncConnection) -> list[Any]:
         return list(
@@ -354,6 +365,19 @@ def _keyed_rows(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     return as_cli(settings, work)
 
 
+def _policies(settings: Settings) -> set[tuple[Any, ...]]:
+    async def work(conn: AsyncConnection) -> set[tuple[Any, ...]]:
+        rows = await conn.execute(
+            sa.text(
+                "select tablename, policyname, cmd, permissive, roles::text, qual, with_check"
+                " from pg_policies where schemaname = current_schema()"
+            )
+        )
+        return {tuple(row) for row in rows}
+
+    return as_cli(settings, work)
+
+
 def _key_columns(settings: Settings) -> dict[str, tuple[int, str | None]]:
     """Width (and, on PostgreSQL, collation) of every key column as the database has it."""
 
@@ -381,7 +405,7 @@ def _version(settings: Settings) -> str:
 
 
 def _at_0001(settings: Settings) -> None:
-    command.downgrade(migrate.alembic_config(settings.database_url), "0001")
+    _downgrade(settings, "0001")
     assert _version(settings) == "0001"
     collation = "C" if POSTGRES else None
     assert set(_key_columns(settings).values()) == {(100, collation)}
@@ -401,7 +425,7 @@ def test_0002_recomputes_every_key_and_widens_the_columns(settings: Settings) ->
         changing = [source for _id, source, key in rows if key != fields.name_key(source)]
         assert changing or table == "business_model", f"{table}: no key changes, no test"
 
-    migrate.upgrade(settings.database_url)
+    _upgrade(settings)
 
     assert _version(settings) == migrate.head_revision()
     collation = "C" if POSTGRES else None
@@ -450,7 +474,7 @@ def test_0002_stops_on_names_that_now_collide_and_changes_nothing(settings: Sett
     before = _keyed_rows(settings)
 
     with pytest.raises(migrate.MigrationRefused) as refused:
-        migrate.upgrade(settings.database_url)
+        _upgrade(settings)
 
     message = str(refused.value)
     lines = message.splitlines()
@@ -486,7 +510,7 @@ def test_0002_stops_on_keys_longer_than_400(settings: Settings) -> None:
     before = _keyed_rows(settings)
 
     with pytest.raises(migrate.MigrationRefused) as refused:
-        migrate.upgrade(settings.database_url)
+        _upgrade(settings)
 
     message = str(refused.value)
     assert "longer than 400 characters" in message
@@ -498,9 +522,25 @@ def test_0002_stops_on_keys_longer_than_400(settings: Settings) -> None:
 def test_cli_migrate_prints_every_colliding_name(settings: Settings) -> None:
     _at_0001(settings)
     as_cli(settings, lambda conn: _seed_0001(conn, {None: ["Retail", "\uff32etail"]}))
-    done = billclass(settings.database_url, "migrate")
+    owner = {"BILLCLASS_MIGRATION_DATABASE_URL": Databases.owner_url(settings.database_url)}
+    done = billclass(settings.database_url, "migrate", env=owner if POSTGRES else None)
     assert done.returncode == 2, done.stderr
     assert "changed nothing" in done.stderr
     assert "'Retail'" in done.stderr and "'\uff32etail'" in done.stderr
     assert "Traceback" not in done.stderr
     assert _version(settings) == "0001"
+
+
+@pytest.mark.postgres
+def test_the_per_command_policies_downgrade_to_those_of_0001(settings: Settings) -> None:
+    """0003 (row-level security per command) is reversible: its downgrade restores
+    exactly the policies 0001 creates (0002 only rekeys names)."""
+    at_head = _policies(settings)
+    _downgrade(settings, "base")
+    _upgrade(settings, "0002")
+    of_0001 = _policies(settings)
+    _upgrade(settings)
+    assert _policies(settings) == at_head
+    assert at_head != of_0001
+    _downgrade(settings, "0002")
+    assert _policies(settings) == of_0001

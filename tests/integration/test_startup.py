@@ -1,98 +1,137 @@
-"""Start-up warns loudly when row-level security cannot apply (SPEC §2: the service
-"warns at start-up when it is a superuser or BYPASSRLS role")."""
+"""Start-up refuses a PostgreSQL role that row-level security cannot hold (SPEC §7): a
+superuser or BYPASSRLS role (not subject to it) or a table owner (who could switch it
+off), unless BILLCLASS_ALLOW_UNSAFE_ROLE=1, which starts with a loud warning."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
+from collections.abc import Iterator
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
 
-from db.engine import make_engine
+from db.roles import UnsafeRole
 from db.settings import Settings
-from gql.app import warn_if_rls_is_void
-from tests.databases import Databases
-
-
-def _warnings_for(url: str, caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    async def main() -> None:
-        engine = make_engine(url)
-        try:
-            await warn_if_rls_is_void(engine)
-        finally:
-            await engine.dispose()
-
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="billclass"):
-        asyncio.run(main())
-    return [record for record in caplog.records if record.name.startswith("billclass")]
+from gql.app import create_app
+from tests.databases import OWNER_ROLE, Databases
 
 
 def _asyncpg_url(dsn: str) -> str:
     return make_url(dsn).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-@pytest.mark.postgres
-def test_warns_when_connected_as_superuser(
-    settings: Settings, caplog: pytest.LogCaptureFixture
-) -> None:
-    url = _asyncpg_url(Databases.superuser_dsn(settings.database_url))
-    records = _warnings_for(url, caplog)
-    assert len(records) == 1
-    (record,) = records
-    assert record.levelno == logging.WARNING
-    message = record.getMessage()
-    assert "superuser" in message
-    assert "row-level security" in message
-    assert repr(make_url(url).username) in message
+def _as_role(url: str, role: str) -> str:
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
 
 
-@pytest.mark.postgres
-def test_warns_when_connected_as_a_bypassrls_role(
-    settings: Settings, caplog: pytest.LogCaptureFixture
-) -> None:
-    superuser = Databases.superuser_dsn(settings.database_url)
-    role = f"bc_test_bypass_{uuid.uuid4().hex[:8]}"
-
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(superuser)
+def _superuser(statement: str, url: str) -> None:
+    async def main() -> None:
+        conn = await asyncpg.connect(Databases.superuser_dsn(url))
         try:
             await conn.execute(statement)
         finally:
             await conn.close()
 
-    asyncio.run(admin(f"CREATE ROLE {role} LOGIN NOSUPERUSER BYPASSRLS"))
-    try:
-        url = make_url(settings.database_url).set(username=role, password=None)
-        records = _warnings_for(url.render_as_string(hide_password=False), caplog)
-    finally:
-        asyncio.run(admin(f"DROP ROLE {role}"))
-    assert [record.levelno for record in records] == [logging.WARNING]
-    assert "BYPASSRLS" in records[0].getMessage()
+    asyncio.run(main())
 
 
-def test_logs_nothing_as_the_application_role(
-    settings: Settings, caplog: pytest.LogCaptureFixture
-) -> None:
-    assert _warnings_for(settings.database_url, caplog) == []
+@pytest.fixture
+def temporary_role(settings: Settings) -> Iterator[str]:
+    role = f"bc_test_role_{uuid.uuid4().hex[:8]}"
+    yield role
+    _superuser(f"DROP ROLE IF EXISTS {role}", settings.database_url)
+
+
+def _start(url: str, caplog: pytest.LogCaptureFixture, **settings: object) -> list[str]:
+    """Start the app (its lifespan) and stop it; the billclass log records meanwhile."""
+    app = create_app(Settings(database_url=url, **settings))  # type: ignore[arg-type]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="billclass"), TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+    return [
+        f"{record.levelname} {record.getMessage()}"
+        for record in caplog.records
+        if record.name.startswith("billclass") and record.levelno >= logging.WARNING
+    ]
+
+
+def _refused(url: str, caplog: pytest.LogCaptureFixture) -> str:
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="billclass"), pytest.raises(UnsafeRole) as error:
+        _start(url, caplog)
+    message = str(error.value)
+    assert message.startswith("refusing to start: PostgreSQL role "), message
+    assert "BILLCLASS_ALLOW_UNSAFE_ROLE=1" in message
+    assert "\n" not in message
+    # Said once, as the reason the service does not start.
+    logged = [r for r in caplog.records if r.name == "billclass" and r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in logged] == [message]
+    return message
 
 
 @pytest.mark.postgres
-def test_the_application_warns_on_start_up(
+def test_refuses_a_superuser(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    url = _asyncpg_url(Databases.superuser_dsn(settings.database_url))
+    message = _refused(url, caplog)
+    assert f"role {make_url(url).username!r} is a superuser" in message
+
+
+@pytest.mark.postgres
+def test_refuses_a_bypassrls_role(
+    settings: Settings, temporary_role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    _superuser(f"CREATE ROLE {temporary_role} LOGIN NOSUPERUSER BYPASSRLS", settings.database_url)
+    message = _refused(_as_role(settings.database_url, temporary_role), caplog)
+    assert f"role {temporary_role!r} is a BYPASSRLS role" in message
+
+
+@pytest.mark.postgres
+def test_refuses_the_table_owner(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    message = _refused(Databases.owner_url(settings.database_url), caplog)
+    assert f"role {OWNER_ROLE!r} is the owner of tables alembic_version, api_token," in message
+    assert "switch row-level security off" in message
+
+
+@pytest.mark.postgres
+def test_refuses_a_member_of_the_owner_role(
+    settings: Settings, temporary_role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A member may SET ROLE to the owner: it can do whatever the owner can."""
+    _superuser(
+        f"CREATE ROLE {temporary_role} LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE {OWNER_ROLE}",
+        settings.database_url,
+    )
+    message = _refused(_as_role(settings.database_url, temporary_role), caplog)
+    assert "is the owner of tables" in message
+
+
+@pytest.mark.postgres
+def test_the_override_starts_with_a_loud_warning(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from starlette.testclient import TestClient
-
-    from gql.app import create_app
-
     url = _asyncpg_url(Databases.superuser_dsn(settings.database_url))
-    app = create_app(Settings(database_url=url))
-    with caplog.at_level(logging.WARNING, logger="billclass"), TestClient(app) as client:
-        assert client.get("/healthz").status_code == 200
-    assert any(
-        "superuser" in record.getMessage() and record.levelno == logging.WARNING
-        for record in caplog.records
-    )
+    (line,) = _start(url, caplog, allow_unsafe_role=True)
+    assert line.startswith("WARNING !!! SECURITY: PostgreSQL role "), line
+    assert "is a superuser" in line
+    assert "tenant isolation rests on the application alone" in line
+
+
+@pytest.mark.postgres
+def test_the_override_is_read_from_the_environment(
+    settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BILLCLASS_ALLOW_UNSAFE_ROLE", "1")
+    assert Settings(database_url=settings.database_url).allow_unsafe_role is True
+    monkeypatch.setenv("BILLCLASS_ALLOW_UNSAFE_ROLE", "0")
+    assert Settings(database_url=settings.database_url).allow_unsafe_role is False
+
+
+def test_starts_silently_as_the_service_role(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The role every other test uses (on SQLite: no roles, nothing to say)."""
+    assert _start(settings.database_url, caplog) == []

@@ -82,13 +82,13 @@ def pg_side(url: str) -> Iterator[PgSide]:
 
 @contextlib.contextmanager
 def holding_class_lock(url: str, class_key: int) -> Iterator[Callable[[], None]]:
-    """Hold, from a side connection, the lock an update of the class needs: the class row
-    (SELECT ... FOR UPDATE) on PostgreSQL, the write lock (BEGIN IMMEDIATE) on SQLite.
-    Yields a function that releases it early."""
+    """Hold, from a side connection, the lock an update of the class needs: the class's
+    advisory lock (tenancy.locks.lock_class) on PostgreSQL, the write lock (BEGIN
+    IMMEDIATE) on SQLite. Yields a function that releases it early."""
     if POSTGRES:
         with pg_side(url) as side:
             side.execute("begin")
-            side.fetch("select id from customer_class where id = $1 for update", class_key)
+            side.fetch("select pg_advisory_xact_lock($1)", class_key)
             released = False
 
             def release() -> None:

@@ -337,6 +337,86 @@ def _probe(http: httpx.Client, admin: str, times: int) -> None:
         assert response.status_code == 200
 
 
+ASSIGN = """
+mutation Assign($input: AssignCustomerClassInput!) {
+  assignCustomerClass(input: $input) { customer { id } userErrors { field code } }
+}
+"""
+SHARING = """
+mutation Sharing($input: SetCustomerClassSharingInput!) {
+  setCustomerClassSharing(input: $input) {
+    customerClass { sharedWithResellers } userErrors { field code }
+  }
+}
+"""
+CLASS_USE = """
+query($id: ID!) { customerClass(id: $id) { sharedWithResellers customers { nodes { id } } } }
+"""
+
+
+def _payload(client: httpx.Client, token: str, query: str, input_: dict[str, Any]) -> Any:
+    response = client.post(
+        "/graphql",
+        json={"query": query, "variables": {"input": input_}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert not body.get("errors"), body
+    return next(iter(body["data"].values()))
+
+
+def test_assign_against_unshare_never_leaves_a_reseller_customer_on_an_unshared_class(
+    live: tuple[Server, Api, World],
+) -> None:
+    """SPEC §3: a shared class a reseller's customer uses cannot be unshared. Reseller A
+    assigns 15 of its customers to a shared class while the administrator unshares it,
+    in several rounds: in the end the class is either unshared with no reseller customer
+    on it (the assignments after the unshare were NOT_FOUND), or still shared because
+    an assignment came first (IN_USE)."""
+    server, api, world = live
+    customers = [
+        api.create_customer(world.a.token, name=f"Contender {i}") for i in range(THREADS - 1)
+    ]
+    outcomes = set()
+    for round_ in range(6):
+        shared_class = api.create_class(
+            name=f"Contended shared {round_}", currencyCode="USD", sharedWithResellers=True
+        )
+
+        def work(i: int, client: httpx.Client, class_id: str = shared_class) -> dict[str, Any]:
+            if i == THREADS - 1:
+                return _payload(client, api.admin_token, SHARING, {"id": class_id, "shared": False})
+            return _payload(
+                client,
+                world.a.token,
+                ASSIGN,
+                {"customerId": customers[i], "customerClassId": class_id},
+            )
+
+        results = _in_threads(server.url, work)
+        unshare, assignments = results[-1], results[:-1]
+        state = api.data(CLASS_USE, {"id": shared_class})["customerClass"]
+        on_class = {node["id"] for node in state["customers"]["nodes"]}
+        assigned = {customers[i] for i, r in enumerate(assignments) if not r["userErrors"]}
+        assert on_class == assigned, round_
+        if unshare["userErrors"]:
+            assert [e["code"] for e in unshare["userErrors"]] == ["IN_USE"], unshare
+            assert state["sharedWithResellers"] is True
+            assert on_class, "IN_USE, yet no customer uses the class"
+            outcomes.add("in use")
+        else:
+            assert state["sharedWithResellers"] is False
+            assert on_class == set(), f"round {round_}: {len(on_class)} customers left behind"
+            for result in assignments:
+                assert [e["code"] for e in result["userErrors"]] == ["NOT_FOUND"], result
+            outcomes.add("unshared")
+        # Put the customers back on the Default class for the next round.
+        for customer in on_class:
+            api.ok("assignCustomerClass", {"customerId": customer}, world.a.token)
+    assert outcomes, outcomes
+
+
 def test_metrics_count_requests_of_every_worker(databases: Databases, tmp_path: Any) -> None:
     """With several workers (billclass serve sets PROMETHEUS_MULTIPROC_DIR for them), a
     scrape answered by any worker counts the requests that every worker served."""

@@ -148,26 +148,26 @@ def test_lock_timeout_setting_bounds_the_wait_and_reads_go_on(database_url: str)
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("blocked_at", ["class_row_lock", "audit_insert"])
+@pytest.mark.parametrize("blocked_at", ["class_lock", "audit_insert"])
 def test_connection_killed_mid_mutation_writes_nothing_and_the_next_request_works(
     api: Api, world: World, database_url: str, blocked_at: str
 ) -> None:
     """pg_terminate_backend on the service's backends while a mutation waits: either for
-    the class row (nothing written yet) or for the audit table after the class row was
+    the class lock (nothing written yet) or for the audit table after the class row was
     already updated in the transaction (a half-written change that must never land)."""
     class_id = world.a.class_id
     key = _class_key(class_id)
     with pg_side(database_url) as side:
         side.execute("begin")
-        if blocked_at == "class_row_lock":
-            side.fetch("select id from customer_class where id = $1 for update", key)
+        if blocked_at == "class_lock":
+            side.fetch("select pg_advisory_xact_lock($1)", key)  # tenancy.locks.lock_class
         else:
             side.execute("lock table audit_event in exclusive mode")
         future = _update_in_background(
             api, world.a.token, {"id": class_id, "description": "half written"}
         )
-        if blocked_at == "class_row_lock":
-            waiter = side.wait_for_lock_waiter("customer_class")
+        if blocked_at == "class_lock":
+            waiter = side.wait_for_lock_waiter("pg_advisory_xact_lock")
             assert waiter["backend_xid"] is None  # nothing written yet
         else:
             waiter = side.wait_for_lock_waiter("insert into audit_event")

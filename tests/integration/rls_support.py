@@ -1,0 +1,96 @@
+"""Helpers of the PostgreSQL row-level security tests: raw SQL as the service role, in a
+chosen tenant context, and the ground truth read as the superuser."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db.engine import make_engine
+from db.models import TENANT_TABLES
+from db.settings import Settings
+from tenancy.ids import decode_any
+from tenancy.principal import Principal, Role
+from tenancy.scoping import enter_tenant
+from tests.databases import Databases
+
+T = TypeVar("T")
+
+
+def key(global_id: str) -> int:
+    decoded = decode_any(global_id)
+    assert decoded is not None, global_id
+    return decoded[1]
+
+
+def reseller(reseller_id: int) -> Principal:
+    return Principal(Role.RESELLER, reseller_id, token_id=None, token_name="rls test")
+
+
+ADMIN = Principal(Role.ADMINISTRATOR, None, token_id=None, token_name="rls test")
+
+
+def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run ``work`` with an engine connected as the application role."""
+
+    async def main() -> T:
+        engine = make_engine(settings=settings)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def superuser_rows(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    """Ground truth, read as the superuser (row-level security does not apply)."""
+
+    async def main() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(Databases.superuser_dsn(database_url))
+        try:
+            return await conn.fetch(query, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(main())
+
+
+async def ids_of(conn: AsyncConnection, table: str) -> set[int]:
+    rows = await conn.execute(sa.text(f"select * from {table}"))
+    return {row.id for row in rows}
+
+
+async def attempt(
+    engine: AsyncEngine, principal: Principal | None, statement: Any, params: Any = None
+) -> int:
+    """Run one statement in a transaction of its own (rolled back); its rowcount."""
+    async with engine.connect() as conn, conn.begin() as transaction:
+        try:
+            if principal is not None:
+                await enter_tenant(conn, principal)
+            result = await conn.execute(statement, params or {})
+            return result.rowcount
+        finally:
+            await transaction.rollback()
+
+
+async def attempt_scalar(engine: AsyncEngine, principal: Principal, query: str) -> Any:
+    async with engine.connect() as conn, conn.begin():
+        await enter_tenant(conn, principal)
+        return (await conn.execute(sa.text(query))).scalar_one()
+
+
+def nothing() -> dict[str, set[int]]:
+    return {table: set() for table in TENANT_TABLES}
+
+
+def assert_rls_violation(error: pytest.ExceptionInfo[DBAPIError]) -> None:
+    assert "row-level security" in str(error.value), error.value

@@ -1,0 +1,340 @@
+"""Row-level security per command (SPEC §7 "The database net covers writes too").
+
+For each tenant table, raw SQL in reseller A's context, as the service role, tries every
+command (SELECT, INSERT, UPDATE, DELETE) on each kind of row: A's own, another tenant's
+(B's), a shared administrator class (and the Default class), a private administrator row
+(for classes: the administrator class A's own record uses, which A may read) and A's own
+customer record. Each test asserts the whole table of outcomes at once:
+
+- SELECT: ``visible`` or ``hidden``;
+- INSERT (a copy of the row, same tenant and actor): ``1`` or ``POLICY`` (refused by row-
+  level security);
+- UPDATE / DELETE: the number of rows affected, ``POLICY``, or ``PRIVILEGE`` when the
+  service role holds no such privilege at all (audit events).
+
+Every attempt runs in a transaction of its own that is rolled back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.ids import new_id
+from db.models import class_table, customer_table, event_table, token_table
+from db.settings import Settings
+from tenancy.principal import Principal
+from tenancy.scoping import enter_tenant
+from tests.api_client import Api, World
+from tests.databases import SERVICE_ROLE
+from tests.integration.rls_support import ADMIN, key, reseller, superuser_rows, with_engine
+
+pytestmark = pytest.mark.postgres
+
+TABLES = {
+    "customer_class": class_table,
+    "customer": customer_table,
+    "api_token": token_table,
+    "audit_event": event_table,
+}
+Outcome = int | str
+
+
+@dataclass
+class Scene:
+    a: int  # reseller A, whose context every attempt runs in
+    b: int
+    # table -> {kind of row: its id}
+    rows: dict[str, dict[str, int]]
+
+
+@pytest.fixture
+def scene(world: World, api: Api, settings: Settings) -> Scene:
+    a, b = key(world.a.id), key(world.b.id)
+    # A's own record uses a private administrator class (A may read that class).
+    api.ok(
+        "assignCustomerClass",
+        {"customerId": world.a.id, "customerClassId": world.admin_class_id},
+    )
+    admin_customer = api.create_customer(name="Direct customer of the administrator")
+    spare = api.create_class(world.a.token, name="A spare", currencyCode="USD")
+    url = settings.database_url
+
+    def one(query: str, *args: Any) -> int:
+        rows = superuser_rows(url, query, *args)
+        assert rows, query
+        return int(rows[0]["id"])
+
+    return Scene(
+        a=a,
+        b=b,
+        rows={
+            "customer_class": {
+                "own": key(spare),  # unused, so that deleting it is possible
+                "other tenant": key(world.b.class_id),
+                "shared administrator": key(world.shared_class_id),
+                "default": key(world.default_class_id),
+                "class of own record": key(world.admin_class_id),
+            },
+            "customer": {
+                "own": key(world.a.customer_id),
+                "other tenant": key(world.b.customer_id),
+                "other reseller": b,
+                "private administrator": key(admin_customer),
+                "own record": a,
+            },
+            "api_token": {
+                "own": one("select id from api_token where tenant_id = $1", a),
+                "other tenant": one("select id from api_token where tenant_id = $1", b),
+                "private administrator": one("select id from api_token where tenant_id is null"),
+            },
+            "audit_event": {
+                "own": one(
+                    "select id from audit_event where tenant_id = $1 and actor_reseller_id = $1",
+                    a,
+                ),
+                "other tenant": one("select id from audit_event where tenant_id = $1", b),
+                "private administrator": one("select id from audit_event where tenant_id is null"),
+            },
+        },
+    )
+
+
+# --------------------------------------------------------------------------- attempts
+
+
+def _classify(error: DBAPIError) -> str:
+    text = str(error.orig)
+    if "row-level security" in text:
+        return "POLICY"
+    if re.search(r"permission denied for (table|relation)", text):
+        return "PRIVILEGE"
+    raise error
+
+
+async def _run(engine: AsyncEngine, principal: Principal, statement: Any, **params: Any) -> Outcome:
+    async with engine.connect() as conn, conn.begin() as transaction:
+        try:
+            await enter_tenant(conn, principal)
+            assert (await conn.execute(sa.text("select current_user"))).scalar() == SERVICE_ROLE
+            try:
+                result = await conn.execute(statement, params)
+            except DBAPIError as error:
+                return _classify(error)
+            return result.rowcount
+        finally:
+            await transaction.rollback()
+
+
+async def _visible(engine: AsyncEngine, principal: Principal, table: str, row_id: int) -> str:
+    async with engine.connect() as conn, conn.begin():
+        await enter_tenant(conn, principal)
+        found = await conn.execute(
+            sa.text(f"select id from {table} where id = :id"), {"id": row_id}
+        )
+        return "visible" if found.first() else "hidden"
+
+
+async def _copy(engine: AsyncEngine, table: str, row_id: int, **changes: Any) -> Any:
+    """An INSERT of a copy of the row (read in an administrator context): same tenant,
+    new id and, where unique, a new name and hash."""
+    target = TABLES[table]
+    async with engine.connect() as conn, conn.begin():
+        await enter_tenant(conn, ADMIN)
+        row = (await conn.execute(sa.select(target).where(target.c.id == row_id))).one()
+    values = dict(row._mapping)
+    values["id"] = new_id()
+    if "name_key" in values:
+        values["name_key"] = f"copy {values['id']}"
+    if "token_hash" in values:
+        values["token_hash"] = f"{values['id']:064d}"
+    values.update(changes)
+    return target.insert().values(values)
+
+
+async def _matrix(
+    engine: AsyncEngine,
+    scene: Scene,
+    table: str,
+    updates: dict[str, str],
+    extra_inserts: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Outcome]]:
+    """Every command on every kind of row of ``table``, in A's context."""
+    as_a = reseller(scene.a)
+    found: dict[str, dict[str, Outcome]] = {}
+    for kind, row_id in scene.rows[table].items():
+        outcomes: dict[str, Outcome] = {
+            "SELECT": await _visible(engine, as_a, table, row_id),
+            "INSERT": await _run(engine, as_a, await _copy(engine, table, row_id)),
+        }
+        for name, extra in (extra_inserts or {}).items():
+            statement = await _copy(engine, table, row_id, **extra)
+            outcomes[f"INSERT {name}"] = await _run(engine, as_a, statement)
+        for name, assignments in updates.items():
+            statement = sa.text(f"update {table} set {assignments} where id = :id")
+            outcomes[name] = await _run(engine, as_a, statement, id=row_id, a=scene.a)
+        statement = sa.text(f"delete from {table} where id = :id")
+        outcomes["DELETE"] = await _run(engine, as_a, statement, id=row_id)
+        found[kind] = outcomes
+    return found
+
+
+def _table(
+    rows: dict[str, tuple[Outcome, ...]], columns: list[str]
+) -> dict[str, dict[str, Outcome]]:
+    return {kind: dict(zip(columns, outcomes, strict=True)) for kind, outcomes in rows.items()}
+
+
+# --------------------------------------------------------------------------- the matrices
+
+
+def test_customer_classes_per_command(scene: Scene, settings: Settings) -> None:
+    updates = {
+        "UPDATE": "description = 'Hijacked'",
+        # The write hole of 0001: seize a class into A's tenant while renaming it.
+        "UPDATE seize": "tenant_id = :a, name = 'Seized', name_key = 'seized ' || id",
+    }
+
+    async def work(engine: AsyncEngine) -> dict[str, dict[str, Outcome]]:
+        return await _matrix(engine, scene, "customer_class", updates)
+
+    columns = ["SELECT", "INSERT", "UPDATE", "UPDATE seize", "DELETE"]
+    assert with_engine(settings, work) == _table(
+        {
+            "own": ("visible", 1, 1, 1, 1),
+            "other tenant": ("hidden", "POLICY", 0, 0, 0),
+            "shared administrator": ("visible", "POLICY", 0, 0, 0),
+            "default": ("visible", "POLICY", 0, 0, 0),
+            "class of own record": ("visible", "POLICY", 0, 0, 0),
+        },
+        columns,
+    )
+
+
+def test_customers_per_command(scene: Scene, settings: Settings) -> None:
+    updates = {
+        "UPDATE": "name = 'Hijacked'",
+        # Making oneself one's own customer, or taking another's customer.
+        "UPDATE seize": "tenant_id = :a",
+    }
+
+    async def work(engine: AsyncEngine) -> dict[str, dict[str, Outcome]]:
+        return await _matrix(engine, scene, "customer", updates)
+
+    columns = ["SELECT", "INSERT", "UPDATE", "UPDATE seize", "DELETE"]
+    assert with_engine(settings, work) == _table(
+        {
+            "own": ("visible", 1, 1, 1, 1),
+            "other tenant": ("hidden", "POLICY", 0, 0, 0),
+            "other reseller": ("hidden", "POLICY", 0, 0, 0),
+            "private administrator": ("hidden", "POLICY", 0, 0, 0),
+            # Read-only to A: visible, never changed.
+            "own record": ("visible", "POLICY", 0, 0, 0),
+        },
+        columns,
+    )
+
+
+def test_api_tokens_per_command(scene: Scene, settings: Settings) -> None:
+    updates = {
+        "UPDATE": "revoked_at = now()",
+        "UPDATE seize": "tenant_id = :a",
+        # A token row with role ADMINISTRATOR makes its bearer an administrator.
+        "UPDATE elevate": "role = 'ADMINISTRATOR'",
+    }
+    extra = {"as administrator token": {"role": "ADMINISTRATOR"}}
+
+    async def work(engine: AsyncEngine) -> dict[str, dict[str, Outcome]]:
+        return await _matrix(engine, scene, "api_token", updates, extra)
+
+    columns = [
+        "SELECT",
+        "INSERT",
+        "INSERT as administrator token",
+        "UPDATE",
+        "UPDATE seize",
+        "UPDATE elevate",
+        "DELETE",
+    ]
+    assert with_engine(settings, work) == _table(
+        {
+            "own": ("visible", 1, "POLICY", 1, 1, "POLICY", 1),
+            "other tenant": ("hidden", "POLICY", "POLICY", 0, 0, 0, 0),
+            "private administrator": ("hidden", "POLICY", "POLICY", 0, 0, 0, 0),
+        },
+        columns,
+    )
+
+
+def test_audit_events_per_command(scene: Scene, settings: Settings) -> None:
+    updates = {"UPDATE": "action = 'FORGED'"}
+    # An event in A's own tenant that claims the administrator (or B) did it.
+    extra = {
+        "forged administrator": {"actor_role": "ADMINISTRATOR", "actor_reseller_id": None},
+        "forged other actor": {"actor_reseller_id": scene.b},
+    }
+
+    async def work(engine: AsyncEngine) -> dict[str, dict[str, Outcome]]:
+        return await _matrix(engine, scene, "audit_event", updates, extra)
+
+    columns = [
+        "SELECT",
+        "INSERT",
+        "INSERT forged administrator",
+        "INSERT forged other actor",
+        "UPDATE",
+        "DELETE",
+    ]
+    # Append-only: the service role may not UPDATE or DELETE events at all.
+    assert with_engine(settings, work) == _table(
+        {
+            "own": ("visible", 1, "POLICY", "POLICY", "PRIVILEGE", "PRIVILEGE"),
+            "other tenant": ("hidden", "POLICY", "POLICY", "POLICY", "PRIVILEGE", "PRIVILEGE"),
+            "private administrator": (
+                "hidden",
+                "POLICY",
+                "POLICY",
+                "POLICY",
+                "PRIVILEGE",
+                "PRIVILEGE",
+            ),
+        },
+        columns,
+    )
+
+
+def test_the_administrator_context_may_change_every_row(scene: Scene, settings: Settings) -> None:
+    """Control: the refusals above are the reseller's, not the rows'."""
+
+    async def work(engine: AsyncEngine) -> dict[str, dict[str, Outcome]]:
+        found: dict[str, dict[str, Outcome]] = {}
+        for table in ("customer_class", "customer", "api_token"):
+            for kind, row_id in scene.rows[table].items():
+                column = "revoked_at = now()" if table == "api_token" else "name = name"
+                statement = sa.text(f"update {table} set {column} where id = :id")
+                found[f"{table} {kind}"] = {
+                    "INSERT": await _run(engine, ADMIN, await _copy(engine, table, row_id)),
+                    "UPDATE": await _run(engine, ADMIN, statement, id=row_id),
+                }
+        for kind, row_id in scene.rows["audit_event"].items():
+            found[f"audit_event {kind}"] = {
+                "INSERT": await _run(engine, ADMIN, await _copy(engine, "audit_event", row_id)),
+                "UPDATE": await _run(
+                    engine,
+                    ADMIN,
+                    sa.text("update audit_event set action = 'X' where id = :id"),
+                    id=row_id,
+                ),
+            }
+        return found
+
+    found = with_engine(settings, work)
+    for name, outcomes in found.items():
+        expected_update = "PRIVILEGE" if name.startswith("audit_event") else 1
+        assert outcomes == {"INSERT": 1, "UPDATE": expected_update}, name
