@@ -24,6 +24,7 @@ from db.engine import make_engine, make_inline_read_engine
 from db.settings import Settings, get_settings
 from gql.endpoint import GraphQLEndpoint, JSONResponse, _error, request_id_of
 from gql.metrics import render_metrics
+from gql.rate_limits import Bucket, make_rate_limiter
 from gql.schema import graphql_schema, schema
 from tenancy.scoping import install_guard
 
@@ -107,12 +108,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     read_engine = make_inline_read_engine(settings)
     if read_engine is not None:
         install_guard(read_engine)
+    rate_limits = make_rate_limiter(
+        token=Bucket(settings.rate_token_bucket, settings.rate_token_restore),
+        tenant=Bucket(settings.rate_tenant_bucket, settings.rate_tenant_restore),
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_key_prefix,
+        redis_timeout=settings.redis_timeout_seconds,
+    )
     endpoint = GraphQLEndpoint(
         engine,
         graphql_schema,
         schema.config.name_converter.from_field,
         settings.token_cache_seconds,
         read_engine,
+        rate_limits,
     )
 
     async def graphql_get(request: Request) -> Response:
@@ -171,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except Exception as error:
             log.warning("could not check the database role at start-up: %r", error)
         yield
+        await rate_limits.close()
         await engine.dispose()
         if read_engine is not None:
             read_engine.dispose()

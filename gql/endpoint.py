@@ -5,10 +5,15 @@
 3. the JSON envelope (400; arrays are BATCHING_NOT_SUPPORTED);
 4. the document: parsed with the token limit, depth/alias/directive limits, validation
    (all cached by document text);
-5. variables coerced (BAD_USER_INPUT), then page sizes and the node budget;
-6. one database transaction for the whole operation, with the caller's row-level
+5. variables coerced (BAD_USER_INPUT), then page sizes and the node budget, which is the
+   requested cost (SPEC §7);
+6. admission on the token's and the tenant's rate-limit buckets (429 THROTTLED with
+   Retry-After, nothing executed), before any database work;
+7. one database transaction for the whole operation, with the caller's row-level
    security context; committed only when there is no error, else rolled back;
-7. errors formatted with codes, unexpected ones masked; 503 when the database is down.
+8. errors formatted with codes, unexpected ones masked; 503 when the database is down;
+9. the difference between the requested and the actual cost (objects returned, counted
+   by the executor) refunded, and ``extensions.cost`` added to the response.
 
 Strawberry defines the schema and its resolvers; this module replaces its HTTP view so
 that every status code, limit and cache above is ours to control (and measured).
@@ -39,8 +44,15 @@ from gql.auth import CachedToken, TokenCache, authenticate, bearer_secret
 from gql.context import Context
 from gql.documents import DocumentCache, Prepared
 from gql.errors import error_body, format_error, is_unavailable
-from gql.limits import MAX_BODY_BYTES, LimitExceeded, operation_budget
+from gql.limits import (
+    MAX_BODY_BYTES,
+    LimitExceeded,
+    RequestedCost,
+    check_list_maxima,
+    operation_budget,
+)
 from gql.metrics import observe
+from gql.rate_limits import Admission, Bucket, RateLimiter, cost_extension
 from tenancy import audit, tokens
 from tenancy.scoping import enter_tenant
 
@@ -71,14 +83,17 @@ class GraphQLEndpoint:
         name_of: Any,
         token_cache_seconds: float,
         read_engine: Engine | None = None,
+        rate_limits: RateLimiter | None = None,
     ) -> None:
         self.engine = engine
         self.read_engine = read_engine
         self.schema = schema
+        check_list_maxima(schema)  # every list's cost is known, or the service does not start
         self.executor_class = execution.install(schema, name_of)
         self.documents = DocumentCache(schema)
         self.tokens = TokenCache(token_cache_seconds)
-        self._budgets: dict[tuple[Any, ...], LimitExceeded | None] = {}
+        self.rate_limits = rate_limits or RateLimiter(Bucket(0, 0), Bucket(0, 0), None)
+        self._budgets: dict[tuple[Any, ...], LimitExceeded | RequestedCost] = {}
         # When this process last recorded use of each token (lastUsedAt, SPEC §2).
         self._touched: dict[int, float] = {}
 
@@ -199,16 +214,45 @@ class GraphQLEndpoint:
             return JSONResponse(
                 {"errors": [format_error(e, request_id, "BAD_USER_INPUT")[0] for e in executor]}
             )
+        assert isinstance(executor, execution.BillclassExecutor)
         operation = executor.operation
         outcome["operation"] = operation.name.value if operation.name else None
         try:
-            self._check_budget(prepared, envelope, operation, executor.variable_values)
+            cost = self._check_budget(prepared, envelope, operation, executor.variable_values)
+            beyond = self.rate_limits.beyond_buckets(cost.requested)
+            if beyond is not None:
+                raise beyond
         except LimitExceeded as limit:
             outcome["code"] = limit.code
-            return JSONResponse({"errors": [format_error(limit, request_id)[0]]})
+            refusal: dict[str, Any] = {"errors": [format_error(limit, request_id)[0]]}
+            if limit.cost is not None:  # refused for its cost, which the caller may see
+                status = await self.rate_limits.status(principal)
+                refusal["extensions"] = {"cost": cost_extension(limit.cost, 0, status)}
+            return JSONResponse(refusal)
         except GraphQLError as error:  # an argument that does not coerce
             outcome["code"] = "BAD_USER_INPUT"
             return JSONResponse({"errors": [format_error(error, request_id, "BAD_USER_INPUT")[0]]})
+
+        # Rate limits (SPEC §7): both buckets must hold the requested cost; refused, the
+        # request has touched no database (the token came from the cache or its lookup).
+        admission = await self.rate_limits.admit(principal, cost.requested)
+        if not admission.admitted:
+            outcome["code"] = "THROTTLED"
+            response = JSONResponse(
+                {
+                    "errors": [
+                        error_body(
+                            f"Rate limit exceeded: the query costs {cost.requested} points;"
+                            f" retry in {admission.retry_after} s.",
+                            "THROTTLED",
+                        )
+                    ],
+                    "extensions": {"cost": cost_extension(cost.requested, 0, admission.status)},
+                },
+                status_code=429,
+            )
+            response.headers["Retry-After"] = str(admission.retry_after)
+            return response
 
         is_mutation = operation.operation is OperationType.MUTATION
         token_ref = audit.request_id.set(request_id)
@@ -218,22 +262,51 @@ class GraphQLEndpoint:
             if not is_unavailable(error):
                 log.exception("request %s failed outside execution", request_id)
                 outcome["code"] = "INTERNAL"
-                return JSONResponse({"errors": [error_body("Internal server error", "INTERNAL")]})
+                failure = {"errors": [error_body("Internal server error", "INTERNAL")]}
+                return await self._settled(failure, 200, admission, cost, executor)
             log.warning("request %s: database unavailable: %r", request_id, error)
             outcome["code"] = "SERVICE_UNAVAILABLE"
-            return _error(503, "The database is unavailable; retry shortly.", "SERVICE_UNAVAILABLE")
+            failure = {
+                "errors": [
+                    error_body("The database is unavailable; retry shortly.", "SERVICE_UNAVAILABLE")
+                ]
+            }
+            return await self._settled(failure, 503, admission, cost, executor)
         finally:
             audit.request_id.reset(token_ref)
+        if executor.overrun is not None:
+            # More objects than any response may hold: no partial data (SPEC §7); the
+            # transaction was rolled back, as for any error.
+            payload = {"errors": [format_error(executor.overrun, request_id)[0]]}
+            unavailable = False
         if payload.get("errors"):
             outcome["code"] = payload["errors"][0]["extensions"]["code"]
         background = self._touch_later(token) if fresh else None
-        return JSONResponse(payload, status_code=503 if unavailable else 200, background=background)
+        return await self._settled(
+            payload, 503 if unavailable else 200, admission, cost, executor, background
+        )
+
+    async def _settled(
+        self,
+        body: dict[str, Any],
+        status_code: int,
+        admission: Admission,
+        cost: RequestedCost,
+        executor: execution.BillclassExecutor,
+        background: BackgroundTask | None = None,
+    ) -> Response:
+        """The response of an admitted request: the difference between its requested and
+        its actual cost refunded, and ``extensions.cost`` reporting both."""
+        actual = cost.actual(executor.objects)
+        status = await self.rate_limits.settle(admission, actual)
+        body["extensions"] = {"cost": cost_extension(cost.requested, actual, status)}
+        return JSONResponse(body, status_code=status_code, background=background)
 
     def _check_budget(
         self, prepared: Prepared, envelope: dict[str, Any], operation: Any, variables: Any
-    ) -> None:
-        """Page sizes and node budget; the verdict is cached per document, operation and
-        the values of the variables it depends on."""
+    ) -> RequestedCost:
+        """Page sizes and node budget: the requested cost, or the refusal. The verdict is
+        cached per document, operation and the values of the variables it depends on."""
         given = envelope.get("variables") or {}
         key = (
             envelope["query"],
@@ -242,17 +315,18 @@ class GraphQLEndpoint:
         )
         if key not in self._budgets:
             assert prepared.document is not None
-            verdict: LimitExceeded | None = None
+            verdict: LimitExceeded | RequestedCost
             try:
-                operation_budget(self.schema, prepared.document, operation, variables)
+                verdict = operation_budget(self.schema, prepared.document, operation, variables)
             except LimitExceeded as limit:
                 verdict = limit
             self._budgets[key] = verdict
             if len(self._budgets) > 4096:
                 self._budgets.pop(next(iter(self._budgets)))
-        refused = self._budgets[key]
-        if refused is not None:
-            raise refused
+        verdict = self._budgets[key]
+        if isinstance(verdict, LimitExceeded):
+            raise verdict
+        return verdict
 
     async def _execute(
         self, executor: Any, context: Context, is_mutation: bool, request_id: str
