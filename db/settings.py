@@ -78,6 +78,18 @@ class Settings(BaseSettings):
         return self.migration_database_url or self.database_url
 
     # --- end of PostgreSQL roles ---------------------------------------------------------
+    # Rate limits (SPEC §7): a leaky bucket per token and one per tenant, in points of
+    # query cost; restore rates in points per second. 0 turns that bucket off.
+    rate_token_bucket: int = Field(default=10_000, ge=0)
+    rate_token_restore: int = Field(default=1_000, ge=0)
+    rate_tenant_bucket: int = Field(default=20_000, ge=0)
+    rate_tenant_restore: int = Field(default=2_000, ge=0)
+    # Buckets shared by every worker and instance (redis://host:port/db); unset: each
+    # worker process keeps its own. Unreachable Redis: requests pass unlimited (warning).
+    redis_url: str | None = Field(default=None)
+    redis_key_prefix: str = Field(default="billclass:rate:", min_length=1, max_length=100)
+    # Bound on one Redis round trip: a dead or slow Redis never stalls requests longer.
+    redis_timeout_seconds: float = Field(default=0.1, gt=0, le=5)
 
     @field_validator("database_url")
     @classmethod

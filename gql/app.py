@@ -34,6 +34,7 @@ from gql.endpoint import (
 )
 from gql.errors import is_unavailable
 from gql.metrics import render_metrics
+from gql.rate_limits import Bucket, make_rate_limiter
 from gql.schema import graphql_schema, schema
 from tenancy.scoping import install_guard
 
@@ -105,6 +106,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         install_guard(read_engine)
     # Every checkout that serves a request waits for its connection asynchronously.
     gated = GatedEngine(engine, pool_capacity(settings))
+    rate_limits = make_rate_limiter(
+        token=Bucket(settings.rate_token_bucket, settings.rate_token_restore),
+        tenant=Bucket(settings.rate_tenant_bucket, settings.rate_tenant_restore),
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_key_prefix,
+        redis_timeout=settings.redis_timeout_seconds,
+    )
     endpoint = GraphQLEndpoint(
         gated,
         graphql_schema,
@@ -113,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         GatedInlineEngine(read_engine, pool_capacity(settings)) if read_engine else None,
         Admission(settings.tenant_concurrency),
         settings.document_cache_bytes,
+        rate_limits,
     )
 
     async def graphql_get(request: Request) -> Response:
@@ -191,6 +200,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # returns (SPEC §6). `billclass serve` has checked the role before starting.
             log.warning("could not check the database role at start-up: %r", error)
         yield
+        await rate_limits.close()
         await engine.dispose()
         if read_engine is not None:
             read_engine.dispose()

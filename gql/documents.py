@@ -37,7 +37,14 @@ from graphql.error import GraphQLSyntaxError
 from graphql.language import Token
 from graphql.validation import MaxIntrospectionDepthRule
 
-from gql.limits import BUDGET_ARGUMENTS, MAX_DEPTH, MAX_TOKENS, LimitExceeded, document_limits
+from gql.limits import (
+    BUDGET_ARGUMENTS,
+    MAX_DEPTH,
+    MAX_TOKENS,
+    LimitExceeded,
+    RequestedCost,
+    document_limits,
+)
 
 RULES = (*specified_rules, MaxIntrospectionDepthRule)
 
@@ -82,7 +89,7 @@ class BudgetVerdicts:
     __slots__ = ("_verdicts",)
 
     def __init__(self) -> None:
-        self._verdicts: dict[bytes, LimitExceeded | None] = {}
+        self._verdicts: dict[bytes, LimitExceeded | RequestedCost] = {}
 
     @staticmethod
     def key(operation_name: Any, values: list[Any]) -> bytes:
@@ -95,11 +102,11 @@ class BudgetVerdicts:
     def __len__(self) -> int:
         return len(self._verdicts)
 
-    def get(self, key: bytes) -> LimitExceeded | None:
+    def get(self, key: bytes) -> LimitExceeded | RequestedCost:
         return self._verdicts[key]
 
-    def remember(self, key: bytes, verdict: LimitExceeded | None) -> None:
-        if verdict is not None:
+    def remember(self, key: bytes, verdict: LimitExceeded | RequestedCost) -> None:
+        if isinstance(verdict, LimitExceeded):
             # A cached exception must not keep the frames (and the request) that raised it.
             verdict = verdict.with_traceback(None)
         if len(self._verdicts) >= MAX_BUDGET_VERDICTS:

@@ -5,12 +5,17 @@
 3. the JSON envelope (400; arrays are BATCHING_NOT_SUPPORTED);
 4. the document: parsed with the token limit, depth/alias/directive limits, validation
    (all cached by document text);
-5. variables coerced (BAD_USER_INPUT), then page sizes and the node budget;
-6. admission (gql/admission.py): the tenant's concurrency cap (429 THROTTLED) and a free
+5. variables coerced (BAD_USER_INPUT), then page sizes and the node budget, which is the
+   requested cost (SPEC §7);
+6. the token's and the tenant's rate-limit buckets (429 THROTTLED with Retry-After,
+   nothing executed), before any database work;
+7. admission (gql/admission.py): the tenant's concurrency cap (429 THROTTLED) and a free
    database connection (503), each waited for at most 1 s, never blocking the loop;
-7. one database transaction for the whole operation, with the caller's row-level
+8. one database transaction for the whole operation, with the caller's row-level
    security context; committed only when there is no error, else rolled back;
-8. errors formatted with codes, unexpected ones masked; 503 when the database is down.
+9. errors formatted with codes, unexpected ones masked; 503 when the database is down;
+10. the difference between the requested and the actual cost (objects returned, counted
+    by the executor) refunded, and ``extensions.cost`` added to the response.
 
 Strawberry defines the schema and its resolvers; this module replaces its HTTP view so
 that every status code, limit and cache above is ours to control (and measured).
@@ -41,8 +46,15 @@ from gql.auth import CachedToken, TokenCache, authenticate, bearer_secret
 from gql.context import Context
 from gql.documents import DEFAULT_MAX_BYTES, DocumentCache, Prepared
 from gql.errors import error_body, format_error, is_unavailable
-from gql.limits import MAX_BODY_BYTES, LimitExceeded, operation_budget
+from gql.limits import (
+    MAX_BODY_BYTES,
+    LimitExceeded,
+    RequestedCost,
+    check_list_maxima,
+    operation_budget,
+)
 from gql.metrics import observe
+from gql.rate_limits import Bucket, Charge, RateLimiter, cost_extension
 from tenancy import audit, tokens
 from tenancy.scoping import enter_tenant
 
@@ -75,14 +87,17 @@ class GraphQLEndpoint:
         read_engine: GatedInlineEngine | None = None,
         admission: Admission | None = None,
         document_cache_bytes: int = DEFAULT_MAX_BYTES,
+        rate_limits: RateLimiter | None = None,
     ) -> None:
         self.engine = engine
         self.read_engine = read_engine
         self.admission = admission or Admission(0)
         self.schema = schema
+        check_list_maxima(schema)  # every list's cost is known, or the service does not start
         self.executor_class = execution.install(schema, name_of)
         self.documents = DocumentCache(schema, document_cache_bytes)
         self.tokens = TokenCache(token_cache_seconds)
+        self.rate_limits = rate_limits or RateLimiter(Bucket(0, 0), Bucket(0, 0), None)
         # When this process last recorded use of each token (lastUsedAt, SPEC §2).
         self._touched: dict[int, float] = {}
 
@@ -203,17 +218,46 @@ class GraphQLEndpoint:
             return JSONResponse(
                 {"errors": [format_error(e, request_id, "BAD_USER_INPUT")[0] for e in executor]}
             )
+        assert isinstance(executor, execution.BillclassExecutor)
         operation = executor.operation
         outcome["operation"] = operation.name.value if operation.name else None
         outcome["type"] = operation.operation.value
         try:
-            self._check_budget(prepared, envelope, operation, executor.variable_values)
+            cost = self._check_budget(prepared, envelope, operation, executor.variable_values)
+            beyond = self.rate_limits.beyond_buckets(cost.requested)
+            if beyond is not None:
+                raise beyond
         except LimitExceeded as limit:
             outcome["code"] = limit.code
-            return JSONResponse({"errors": [format_error(limit, request_id)[0]]})
+            refusal: dict[str, Any] = {"errors": [format_error(limit, request_id)[0]]}
+            if limit.cost is not None:  # refused for its cost, which the caller may see
+                status = await self.rate_limits.status(principal)
+                refusal["extensions"] = {"cost": cost_extension(limit.cost, 0, status)}
+            return JSONResponse(refusal)
         except GraphQLError as error:  # an argument that does not coerce
             outcome["code"] = "BAD_USER_INPUT"
             return JSONResponse({"errors": [format_error(error, request_id, "BAD_USER_INPUT")[0]]})
+
+        # Rate limits (SPEC §7): both buckets must hold the requested cost; refused, the
+        # request has touched no database (the token came from the cache or its lookup).
+        charge = await self.rate_limits.admit(principal, cost.requested)
+        if not charge.admitted:
+            outcome["code"] = "THROTTLED"
+            response = JSONResponse(
+                {
+                    "errors": [
+                        error_body(
+                            f"Rate limit exceeded: the query costs {cost.requested} points;"
+                            f" retry in {charge.retry_after} s.",
+                            "THROTTLED",
+                        )
+                    ],
+                    "extensions": {"cost": cost_extension(cost.requested, 0, charge.status)},
+                },
+                status_code=429,
+            )
+            response.headers["Retry-After"] = str(charge.retry_after)
+            return response
 
         is_mutation = operation.operation is OperationType.MUTATION
         token_ref = audit.request_id.set(request_id)
@@ -223,30 +267,64 @@ class GraphQLEndpoint:
                     executor, context, is_mutation, request_id
                 )
         except Throttled as throttled:
+            # Charged by the buckets but never run: everything is refunded.
             outcome["code"] = throttled.code
-            response = _error(429, str(throttled), throttled.code)
-            response.headers["Retry-After"] = str(throttled.retry_after)
-            return response
+            refused = {"errors": [error_body(str(throttled), throttled.code)]}
+            return await self._settled(
+                refused, 429, charge, cost, None, retry_after=throttled.retry_after
+            )
         except Exception as error:
             if not is_unavailable(error):
                 log.exception("request %s failed outside execution", request_id)
                 outcome["code"] = "INTERNAL"
-                return JSONResponse({"errors": [error_body("Internal server error", "INTERNAL")]})
+                failure = {"errors": [error_body("Internal server error", "INTERNAL")]}
+                return await self._settled(failure, 200, charge, cost, executor)
             log.warning("request %s: database unavailable: %r", request_id, error)
             outcome["code"] = "SERVICE_UNAVAILABLE"
-            return _unavailable(error)
+            return await self._settled(
+                _unavailable_body(error), 503, charge, cost, executor, retry_after=1
+            )
         finally:
             audit.request_id.reset(token_ref)
+        if executor.overrun is not None:
+            # More objects than any response may hold: no partial data (SPEC §7); the
+            # transaction was rolled back, as for any error.
+            payload = {"errors": [format_error(executor.overrun, request_id)[0]]}
+            unavailable = False
         if payload.get("errors"):
             outcome["code"] = payload["errors"][0]["extensions"]["code"]
         background = self._touch_later(token) if fresh else None
-        return JSONResponse(payload, status_code=503 if unavailable else 200, background=background)
+        return await self._settled(
+            payload, 503 if unavailable else 200, charge, cost, executor, background
+        )
+
+    async def _settled(
+        self,
+        body: dict[str, Any],
+        status_code: int,
+        charge: Charge,
+        cost: RequestedCost,
+        executor: execution.BillclassExecutor | None,
+        background: BackgroundTask | None = None,
+        *,
+        retry_after: int | None = None,
+    ) -> Response:
+        """The response of a request the buckets admitted: the difference between its
+        requested and its actual cost refunded (all of it when it never ran: ``executor``
+        None), and ``extensions.cost`` reporting both."""
+        actual = 0 if executor is None else cost.actual(executor.objects)
+        status = await self.rate_limits.settle(charge, actual)
+        body["extensions"] = {"cost": cost_extension(cost.requested, actual, status)}
+        response = JSONResponse(body, status_code=status_code, background=background)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     def _check_budget(
         self, prepared: Prepared, envelope: dict[str, Any], operation: Any, variables: Any
-    ) -> None:
-        """Page sizes and node budget; the verdict is cached in the document's cache entry,
-        per operation and the values of the variables it depends on."""
+    ) -> RequestedCost:
+        """Page sizes and node budget: the requested cost, or the refusal. The verdict is
+        cached per document, operation and the values of the variables it depends on."""
         given = envelope.get("variables") or {}
         verdicts = prepared.budget_verdicts
         key = verdicts.key(
@@ -254,17 +332,18 @@ class GraphQLEndpoint:
         )
         if key not in verdicts:
             assert prepared.document is not None
-            verdict: LimitExceeded | None = None
+            verdict: LimitExceeded | RequestedCost
             try:
-                operation_budget(self.schema, prepared.document, operation, variables)
+                verdict = operation_budget(self.schema, prepared.document, operation, variables)
             except LimitExceeded as limit:
                 verdict = limit
             verdicts.remember(key, verdict)
-        refused = verdicts.get(key)
-        if refused is not None:
+        verdict = verdicts.get(key)
+        if isinstance(verdict, LimitExceeded):
             # A fresh exception: re-raising the cached one would grow its traceback by
             # this request's frames, every time.
-            raise LimitExceeded(refused.code, refused.message)
+            raise LimitExceeded(verdict.code, verdict.message, verdict.cost)
+        return verdict
 
     async def _execute(
         self, executor: Any, context: Context, is_mutation: bool, request_id: str
@@ -370,13 +449,17 @@ def _error(status: int, message: str, code: str) -> Response:
     return JSONResponse({"errors": [error_body(message, code)]}, status_code=status)
 
 
-def _unavailable(error: BaseException) -> Response:
-    """503 SERVICE_UNAVAILABLE; the database may be back, or a connection free, at once."""
+def _unavailable_body(error: BaseException) -> dict[str, Any]:
     if isinstance(error, NoConnection):
         message = "Every database connection of this worker is busy; retry shortly."
     else:
         message = "The database is unavailable; retry shortly."
-    response = _error(503, message, "SERVICE_UNAVAILABLE")
+    return {"errors": [error_body(message, "SERVICE_UNAVAILABLE")]}
+
+
+def _unavailable(error: BaseException) -> Response:
+    """503 SERVICE_UNAVAILABLE; the database may be back, or a connection free, at once."""
+    response = JSONResponse(_unavailable_body(error), status_code=503)
     response.headers["Retry-After"] = "1"
     return response
 

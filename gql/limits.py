@@ -1,10 +1,12 @@
-"""The limits of SPEC §6, enforced before any resolver runs.
+"""The limits of SPEC §6 and the requested cost of SPEC §7, enforced before any resolver
+runs.
 
 Two stages:
 - ``document_limits`` (depth, aliases, directives) needs only the parsed document, so
   its verdict is cached with the document; it runs before graphql-core's validation;
-- ``operation_budget`` (page sizes, nodes(ids:) length, node budget) needs the coerced
-  variables, so it runs per request, after coercion and before execution.
+- ``operation_budget`` (page sizes, nodes(ids:) length, requested cost = node budget)
+  needs the coerced variables, so it runs per request, after coercion and before
+  execution; the endpoint caches its verdict per document and budget variables.
 
 The token limit (1,000) acts inside the parser (``gql.documents``), which is what bounds
 the cost of everything here and of validation.
@@ -13,6 +15,7 @@ the cost of everything here and of validation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -20,6 +23,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLList,
     GraphQLNonNull,
@@ -28,8 +32,12 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    is_leaf_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values
+
+from db.currencies import CURRENCIES
+from tenancy import maxima
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
@@ -38,6 +46,10 @@ MAX_TOKENS = 1_000
 MAX_BODY_BYTES = 64 * 1024
 MAX_PAGE = 100
 MAX_NODES = 10_000
+# SPEC §7: a response never holds more objects than the node budget allows requesting.
+MAX_OBJECTS = MAX_NODES
+# SPEC §7: what each root mutation field costs, requested and actual alike.
+MUTATION_FIELD_COST = 10
 # Arguments the page-size checks and the node budget read.
 BUDGET_ARGUMENTS = frozenset({"first", "last", "before", "ids"})
 
@@ -45,9 +57,11 @@ BUDGET_ARGUMENTS = frozenset({"first", "last", "before", "ids"})
 class LimitExceeded(GraphQLError):
     """A request refused by a limit; ``code`` goes to ``extensions.code``."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, cost: int | None = None) -> None:
         super().__init__(message, extensions={"code": code})
         self.code = code
+        # The requested cost, when the refusal is about it (it goes to extensions.cost).
+        self.cost = cost
 
 
 @dataclass
@@ -170,13 +184,18 @@ def operation_budget(
     document: DocumentNode,
     operation: OperationDefinitionNode,
     variables: VariableValues,
-) -> None:
-    """Raise LimitExceeded for a bad page size or a node budget over MAX_NODES.
+) -> RequestedCost:
+    """The requested cost of the operation (SPEC §7); LimitExceeded for a bad page size
+    or a cost over MAX_NODES (``QUERY_TOO_COMPLEX``, carrying the cost).
 
-    Each connection costs its page size times its parent's multiplier (once, whether
-    edges, nodes or both are selected); nodes(ids:) costs its length; any other list
-    costs 1 (times its parent's multiplier, like everything else). The cost is linear in
-    the multiplier, so each fragment is costed once, however often it is spread.
+    The node budget of §6 with the list maxima of §7: each connection costs its page size
+    times its parent's multiplier (once, whether edges, nodes or both are selected);
+    nodes(ids:) costs its length; any other list of objects costs its maximum length
+    (``list_maxima``); lists of scalars cost nothing; each root mutation field costs
+    MUTATION_FIELD_COST; the whole request at least 1. A list's items multiply what is
+    selected inside them. The cost is linear in the multiplier, so each fragment is
+    costed once, however often it is spread. @skip/@include are not evaluated: the cost
+    is an upper bound of what execution may return.
     """
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -184,12 +203,51 @@ def operation_budget(
     root = schema.mutation_type if operation.operation.value == "mutation" else schema.query_type
     assert root is not None
     budget = _Budget(schema, fragments, variables)
-    cost = budget.cost(root, operation.selection_set)
+    cost = max(1, budget.cost(root, operation.selection_set))
     if cost > MAX_NODES:
         raise LimitExceeded(
             "QUERY_TOO_COMPLEX",
-            f"The query may return {cost} nodes; the node budget is {MAX_NODES}.",
+            f"The requested cost of the query is {cost}; the limit (node budget) is {MAX_NODES}.",
+            cost,
         )
+    fixed = MUTATION_FIELD_COST * _mutation_fields(operation, fragments)
+    return RequestedCost(cost, fixed)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedCost:
+    """A request's requested cost, and the part of it that is charged whatever execution
+    returns (the root mutation fields): the actual cost is that part plus the objects
+    returned, and at least 1 like any request."""
+
+    requested: int
+    fixed: int
+
+    def actual(self, objects: int) -> int:
+        return max(1, self.fixed + objects)
+
+
+def _mutation_fields(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> int:
+    """Root fields of a mutation (fragments spread at the root count with their fields)."""
+    if operation.operation.value != "mutation":
+        return 0
+
+    def count(selection_set: SelectionSetNode, active: frozenset[str]) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += 0 if selection.name.value.startswith("__") else 1
+            elif isinstance(selection, InlineFragmentNode):
+                total += count(selection.selection_set, active)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in fragments and name not in active:
+                    total += count(fragments[name].selection_set, active | {name})
+        return total
+
+    return count(operation.selection_set, frozenset())
 
 
 def _unwrap(type_: Any) -> tuple[Any, bool]:
@@ -199,6 +257,86 @@ def _unwrap(type_: Any) -> tuple[Any, bool]:
             is_list = True
         type_ = type_.of_type
     return type_, is_list
+
+
+# --------------------------------------------------------------------------- list maxima
+
+
+def is_connection(type_: Any) -> bool:
+    """Relay connections: their edges and nodes are one page, costed by page size."""
+    return isinstance(type_, GraphQLObjectType) and type_.name.endswith("Connection")
+
+
+def _enum_size(schema: GraphQLSchema, name: str) -> int:
+    enum = schema.get_type(name)
+    assert isinstance(enum, GraphQLEnumType), name
+    return len(enum.values)
+
+
+@lru_cache(maxsize=4)
+def list_maxima(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
+    """The most items each list of objects of the schema can hold, by (type, field):
+    the cost a query is charged per item multiplier, and what execution counts.
+
+    Derived from the maxima enforced on write (``tenancy.maxima``) and from enum sizes
+    (each measured-service parameter and notification type at most once); payloads'
+    ``userErrors`` are 0: answering the mutation is what its root field's flat cost pays
+    for. Connections (page size) and ``Query.nodes`` (its length) are not listed here:
+    their size comes from arguments. ``check_list_maxima`` proves every list is covered.
+    """
+    maxima_of: dict[tuple[str, str], int] = {
+        ("Query", "currencies"): len(CURRENCIES),  # the seeded ISO 4217 list
+        ("Query", "businessModels"): maxima.CATALOG_ENTRIES,
+        ("Query", "invoiceTemplates"): maxima.CATALOG_ENTRIES,
+        ("Query", "notificationSets"): maxima.CATALOG_ENTRIES,
+        ("Query", "customFieldDefinitions"): maxima.CATALOG_ENTRIES,
+        ("Query", "customTaxes"): maxima.CATALOG_ENTRIES,
+        ("Query", "apiTokens"): maxima.API_TOKENS_PER_OWNER,
+        ("CustomerClass", "customFields"): maxima.CUSTOM_FIELDS_PER_CLASS,
+        ("EffectiveSettings", "customFields"): maxima.CUSTOM_FIELDS_PER_CLASS,
+        ("Taxation", "customTaxes"): maxima.CUSTOM_TAXES_PER_CLASS,
+        ("CustomerClass", "measuredServices"): _enum_size(schema, "MeasuredParameter"),
+        ("EffectiveSettings", "measuredServices"): _enum_size(schema, "MeasuredParameter"),
+        ("NotificationSettings", "settings"): _enum_size(schema, "NotificationType"),
+    }
+    for name, type_ in schema.type_map.items():
+        if not (isinstance(type_, GraphQLObjectType) and name.endswith("Payload")):
+            continue
+        if "userErrors" in type_.fields:
+            maxima_of[(name, "userErrors")] = 0
+    return maxima_of
+
+
+def lists_of_objects(schema: GraphQLSchema) -> list[tuple[str, str]]:
+    """Every (type, field) of the schema returning a list of objects, except the pages
+    of connections (edges, nodes) and introspection."""
+    found = []
+    for name, type_ in schema.type_map.items():
+        if name.startswith("__") or not isinstance(type_, GraphQLObjectType):
+            continue
+        if is_connection(type_):
+            continue
+        for field_name, field in type_.fields.items():
+            named, is_list = _unwrap(field.type)
+            if is_list and not is_leaf_type(named):
+                found.append((name, field_name))
+    return found
+
+
+def check_list_maxima(schema: GraphQLSchema) -> None:
+    """Refuse to serve a schema with a list of objects of unknown maximum length: its
+    cost could not be requested, so a response could hold more than was charged."""
+    known = list_maxima(schema)
+    missing = [
+        f"{type_name}.{field}"
+        for type_name, field in lists_of_objects(schema)
+        if (type_name, field) not in known and (type_name, field) != ("Query", "nodes")
+    ]
+    if missing:
+        raise RuntimeError(
+            "lists of objects without a maximum length (add them to gql.limits.list_maxima): "
+            + ", ".join(sorted(missing))
+        )
 
 
 class _Budget:
@@ -211,6 +349,7 @@ class _Budget:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        self.maxima = list_maxima(schema)
         self.memo: dict[str, int] = {}
         self.active: set[str] = set()
 
@@ -238,7 +377,7 @@ class _Budget:
             return 0
         named, is_list = _unwrap(field.type)
         inner = self.cost(named, node.selection_set)
-        if isinstance(named, GraphQLObjectType) and named.name.endswith("Connection"):
+        if is_connection(named):
             argument, size = _page_size(name, get_argument_values(field, node, self.variables))
             _check_size(f"{name}({argument}:)", size)
             return size + size * inner
@@ -246,8 +385,13 @@ class _Budget:
             ids = get_argument_values(field, node, self.variables).get("ids") or []
             _check_size("nodes(ids:) length", len(ids))
             return len(ids) + len(ids) * inner
-        if is_list and not parent.name.endswith("Connection"):
-            return 1 + inner
+        if parent is self.schema.mutation_type:
+            return MUTATION_FIELD_COST + inner
+        if is_list and not is_connection(parent):
+            if is_leaf_type(named):
+                return 0
+            maximum = self.maxima[(parent.name, name)]
+            return maximum + maximum * inner
         return inner
 
     def _spread(self, name: str, parent: Any) -> int:

@@ -365,13 +365,16 @@ def test_serve_demo(db_url: str, tmp_path: Path) -> None:
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in printed
 
         query = {"query": "{ viewer { role reseller { name } } }"}
-        assert _request(f"{base}/graphql", query, tokens_printed["ADMINISTRATOR"]) == (
+        status, body = _request(f"{base}/graphql", query, tokens_printed["ADMINISTRATOR"])
+        assert (status, body["data"]) == (
             200,
-            {"data": {"viewer": {"role": "ADMINISTRATOR", "reseller": None}}},
+            {"viewer": {"role": "ADMINISTRATOR", "reseller": None}},
         )
-        assert _request(f"{base}/graphql", query, tokens_printed["RESELLER"]) == (
+        assert body["extensions"]["cost"]["requestedQueryCost"] == 1
+        status, body = _request(f"{base}/graphql", query, tokens_printed["RESELLER"])
+        assert (status, body["data"]) == (
             200,
-            {"data": {"viewer": {"role": "RESELLER", "reseller": {"name": "Skyline Telecom"}}}},
+            {"viewer": {"role": "RESELLER", "reseller": {"name": "Skyline Telecom"}}},
         )
         status, body = _request(f"{base}/graphql", query)
         assert status == 401

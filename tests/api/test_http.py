@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import orjson
 
@@ -17,6 +18,13 @@ VIEWER = "{ viewer { role } }"
 
 
 # --------------------------------------------------------------------------- GET / methods
+
+
+def without_cost(response: Any) -> dict[str, Any]:
+    """The body without extensions.cost (SPEC §7), which every such response carries."""
+    body = dict(response.json())
+    assert "cost" in body.pop("extensions"), body
+    return body
 
 
 def test_browser_get_serves_graphiql_without_a_token(api: Api) -> None:
@@ -89,7 +97,7 @@ def test_non_json_posts_are_415(api: Api) -> None:
 def test_json_with_charset_parameter_is_accepted(api: Api) -> None:
     response = post_raw(api, json.dumps({"query": VIEWER}), "application/json; charset=utf-8")
     assert response.status_code == 200
-    assert response.json() == {"data": {"viewer": {"role": "ADMINISTRATOR"}}}
+    assert without_cost(response) == {"data": {"viewer": {"role": "ADMINISTRATOR"}}}
 
 
 # --------------------------------------------------------------------------- envelopes
@@ -161,7 +169,7 @@ def test_null_variables_and_operation_name_are_accepted(api: Api) -> None:
     body = {"query": VIEWER, "variables": None, "operationName": None}
     response = post_raw(api, json.dumps(body))
     assert response.status_code == 200
-    assert response.json() == {"data": {"viewer": {"role": "ADMINISTRATOR"}}}
+    assert without_cost(response) == {"data": {"viewer": {"role": "ADMINISTRATOR"}}}
 
 
 def test_operation_name_must_be_a_string(api: Api) -> None:
@@ -171,7 +179,8 @@ def test_operation_name_must_be_a_string(api: Api) -> None:
 
 def test_operation_name_selects_the_operation(api: Api) -> None:
     query = "query A { viewer { role } } query B { viewer { tokenName } }"
-    assert api.post(query, operation_name="B").json() == {"data": {"viewer": {"tokenName": "root"}}}
+    response = api.post(query, operation_name="B")
+    assert without_cost(response) == {"data": {"viewer": {"tokenName": "root"}}}
     # Several operations and no name; an unknown name: client errors, not 500.
     for name in (None, "C"):
         response = api.post(query, operation_name=name)
@@ -194,7 +203,7 @@ def test_body_of_exactly_64_kib_is_accepted(api: Api) -> None:
     assert len(content) == 64 * 1024
     response = post_raw(api, content)
     assert response.status_code == 200, response.text
-    assert response.json() == {"data": {"viewer": {"role": "ADMINISTRATOR"}}}
+    assert without_cost(response) == {"data": {"viewer": {"role": "ADMINISTRATOR"}}}
 
 
 def test_body_over_64_kib_is_413(api: Api) -> None:
@@ -245,7 +254,7 @@ def test_huge_string_variable_inside_the_limit_is_a_clear_error(api: Api) -> Non
     query = "query($id: ID!) { customerClass(id: $id) { id } }"
     response = api.post(query, {"id": "x" * 60_000})
     assert response.status_code == 200
-    assert response.json() == {"data": {"customerClass": None}}
+    assert without_cost(response) == {"data": {"customerClass": None}}
 
 
 # --------------------------------------------------------------------------- GraphQL errors
