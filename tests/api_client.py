@@ -11,6 +11,18 @@ from starlette.testclient import TestClient
 CLASS_FIELDS = "id name version managedBy isDefault sharedWithResellers"
 
 
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """A response body without ``extensions.cost`` (SPEC §7), which every authenticated
+    GraphQL response carries: for comparing the rest of the body whole."""
+    rest = dict(body)
+    extensions = dict(rest.pop("extensions"))
+    assert "cost" in extensions, body
+    del extensions["cost"]
+    if extensions:
+        rest["extensions"] = extensions
+    return rest
+
+
 class GraphQLFailure(AssertionError):
     pass
 
