@@ -11,6 +11,7 @@ values too) live in its entry, so they are bounded and evicted with it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 from collections import OrderedDict
@@ -25,10 +26,12 @@ from graphql import (
     GraphQLSchema,
     ListValueNode,
     OperationDefinitionNode,
+    SelectionSetNode,
     ValueNode,
     VariableNode,
     Visitor,
     parse,
+    print_ast,
     specified_rules,
     validate,
     visit,
@@ -168,7 +171,7 @@ def prepare(schema: GraphQLSchema, query: str) -> Prepared:
     limit = document_limits(document)
     if limit is not None:
         return _refused(query, None, [limit])
-    errors = validate(schema, document, RULES, hide_suggestions=True)
+    errors = validate(schema, distinct_selections(document), RULES, hide_suggestions=True)
     if errors:
         # The errors point into the document: it stays alive with them.
         return _refused(query, document, errors, "GRAPHQL_VALIDATION_FAILED")
@@ -181,6 +184,45 @@ def prepare(schema: GraphQLSchema, query: str) -> Prepared:
     verdicts = MAX_BUDGET_VERDICTS if budget_variables else min(operations + 1, MAX_BUDGET_VERDICTS)
     size = estimated_bytes(query, document, 0) + verdicts * BYTES_PER_VERDICT
     return Prepared(document, (), None, budget_variables, size)
+
+
+def distinct_selections(document: DocumentNode) -> DocumentNode:
+    """The document with every selection that repeats an identical sibling left out: what
+    validation reads (execution keeps the document as sent).
+
+    graphql-core's OverlappingFieldsCanBeMergedRule compares every pair of fields that
+    share a response name, so ``{ viewer { role } viewer { role } ... }`` repeated to the
+    1,000-token limit cost 360-720 ms of CPU per distinct document: a stream of them from
+    one tenant would hold the worker (SPEC §7 "No input may cost time super-linear in its
+    length"). An identical repeat can neither conflict nor be invalid on its own, so
+    leaving it out changes no verdict; only a repeated mistake is reported once. Printing
+    each selection to compare it costs the document's size times its depth (at most
+    1,000 tokens x 10), a few milliseconds at worst.
+    """
+    definitions = [_without_repeats(definition) for definition in document.definitions]
+    if all(new is old for new, old in zip(definitions, document.definitions, strict=True)):
+        return document
+    return dataclasses.replace(document, definitions=tuple(definitions))
+
+
+def _without_repeats(node: Any) -> Any:
+    selection_set: SelectionSetNode | None = getattr(node, "selection_set", None)
+    if selection_set is None:
+        return node
+    seen: set[str] = set()
+    kept = []
+    for selection in selection_set.selections:
+        printed = print_ast(selection)
+        if printed not in seen:
+            seen.add(printed)
+            kept.append(_without_repeats(selection))
+    if len(kept) == len(selection_set.selections) and all(
+        new is old for new, old in zip(kept, selection_set.selections, strict=True)
+    ):
+        return node
+    return dataclasses.replace(
+        node, selection_set=dataclasses.replace(selection_set, selections=tuple(kept))
+    )
 
 
 def _refused(
