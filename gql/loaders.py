@@ -10,14 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
-from db.models import class_table
 from tenancy import audit, catalogs, customer_classes, customers, pagination, tokens
 from tenancy.principal import Principal
-from tenancy.scoping import scoped
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -100,7 +97,11 @@ class Loaders:
     def settings_classes(self) -> DataLoader[int, Any]:
         """The class behind a visible customer's effective settings, even when the class
         itself is hidden from the caller (a reseller's own record)."""
-        return self._loader("settings_classes", self._settings_classes)
+        conn = self._conn
+        return self._loader(
+            "settings_classes",
+            lambda keys: customer_classes.classes_of_visible_customers(conn, keys),
+        )
 
     def catalog(self, type_name: str) -> DataLoader[int, Any]:
         conn = self._conn
@@ -122,8 +123,3 @@ class Loaders:
             for class_key, page in found.items():
                 pages[(class_key, first, after)] = page
         return [pages[key] for key in keys]
-
-    async def _settings_classes(self, keys: list[int]) -> dict[int, Any]:
-        statement = sa.select(class_table).where(class_table.c.id.in_(keys))
-        rows = await self._conn.execute(scoped(statement, "class of a visible customer"))
-        return {row.id: row for row in rows}

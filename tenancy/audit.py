@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.clock import utcnow
 from db.ids import new_id
 from db.models import event_table
-from tenancy import pagination, policy
+from tenancy import pagination
 from tenancy.ids import decode_any, to_global_id
 from tenancy.principal import Principal
-from tenancy.scoping import scoped
+from tenancy.scoping import visible
 
 # Set by the HTTP layer for each request, so events can be tied to the request log line.
 request_id: ContextVar[str | None] = ContextVar("billclass_request_id", default=None)
@@ -51,8 +51,8 @@ async def record(
     )
 
 
-def _event_clauses(principal: Principal, object_id: str | None) -> list[Any]:
-    clauses: list[Any] = [policy.events_visible(principal)]
+def _event_clauses(object_id: str | None) -> list[Any]:
+    clauses: list[Any] = []
     if object_id is not None:
         # Events name objects by canonical global ID: anything else matches nothing, and
         # arbitrary client text never reaches SQL.
@@ -71,10 +71,10 @@ async def list_events(
 ) -> Any:
     """Newest first. Resellers see the events whose tenant is themselves."""
     e = event_table.c
-    statement = sa.select(event_table).where(*_event_clauses(principal, object_id))
+    statement = sa.select(event_table).where(*_event_clauses(object_id))
     return await pagination.keyset_page(
         conn,
-        scoped(statement),
+        visible(statement, principal),
         sort=e.at,
         key=e.id,
         sort_attr="at",
@@ -88,8 +88,8 @@ async def list_events(
 
 async def count_events(conn: AsyncConnection, principal: Principal, object_id: str | None) -> int:
     statement = sa.select(sa.func.count()).select_from(event_table)
-    statement = statement.where(*_event_clauses(principal, object_id))
-    return int((await conn.execute(scoped(statement))).scalar_one())
+    statement = statement.where(*_event_clauses(object_id))
+    return int((await conn.execute(visible(statement, principal))).scalar_one())
 
 
 async def visible_events(
@@ -97,7 +97,5 @@ async def visible_events(
 ) -> dict[int, Any]:
     if not keys:
         return {}
-    statement = sa.select(event_table).where(
-        event_table.c.id.in_(list(set(keys))), policy.events_visible(principal)
-    )
-    return {row.id: row for row in await conn.execute(scoped(statement))}
+    statement = sa.select(event_table).where(event_table.c.id.in_(list(set(keys))))
+    return {row.id: row for row in await conn.execute(visible(statement, principal))}

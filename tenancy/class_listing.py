@@ -11,18 +11,19 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import class_table, customer_table
-from tenancy import catalogs, class_rows, fields, pagination, policy
+from tenancy import catalogs, class_rows, fields, pagination
 from tenancy.ids import decode
 from tenancy.principal import Principal
-from tenancy.scoping import scoped
+from tenancy.scoping import visible
 
 c = class_table.c
 
 
 def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
-    """The WHERE clauses of a filter, visibility first. Unknown or undecodable values match
-    nothing rather than failing, and a reseller's filter never reaches another tenant."""
-    clauses: list[Any] = [policy.classes_visible(principal)]
+    """The WHERE clauses of a filter (visibility is added by ``visible()``). Unknown or
+    undecodable values match nothing rather than failing, and a reseller's filter never
+    reaches another tenant."""
+    clauses: list[Any] = []
     text = filters.get("nameContains")
     if text:
         clauses.append(c.name_key.contains(fields.name_filter_key(text), autoescape=True))
@@ -60,12 +61,8 @@ def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any
 
 def _visible_counts(principal: Principal) -> Any:
     cc = customer_table.c
-    return (
-        sa.select(cc.customer_class_id.label("class_id"), sa.func.count().label("n"))
-        .where(policy.customers_visible(principal))
-        .group_by(cc.customer_class_id)
-        .subquery("visible_counts")
-    )
+    counts = sa.select(cc.customer_class_id.label("class_id"), sa.func.count().label("n"))
+    return visible(counts.group_by(cc.customer_class_id), principal).subquery("visible_counts")
 
 
 SORTS: dict[str, tuple[Any, type]] = {
@@ -104,7 +101,7 @@ async def list_classes(
     )
     return await pagination.keyset_page(
         conn,
-        scoped(statement),
+        visible(statement, principal),
         sort=sort,
         key=c.id,
         sort_attr="sort_value",
@@ -123,4 +120,4 @@ async def count_classes(
 ) -> int:
     statement = sa.select(sa.func.count()).select_from(class_table)
     statement = statement.where(*filter_clauses(principal, filters))
-    return int((await conn.execute(scoped(statement))).scalar_one())
+    return int((await conn.execute(visible(statement, principal))).scalar_one())

@@ -27,7 +27,7 @@ from tenancy.errors import ErrorList, FieldError, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
 from tenancy.principal import Principal
-from tenancy.scoping import scoped
+from tenancy.scoping import Bypass, changeable, unscoped, visible
 
 TYPE = class_rows.TYPE
 MAX_DELETE = 100
@@ -46,19 +46,28 @@ async def visible_classes(
     wanted = list(set(keys))
     if not wanted:
         return {}
-    statement = sa.select(*columns).where(
-        class_table.c.id.in_(wanted), policy.classes_visible(principal)
-    )
-    return {row.id: row for row in await conn.execute(scoped(statement))}
+    statement = sa.select(*columns).where(class_table.c.id.in_(wanted))
+    return {row.id: row for row in await conn.execute(visible(statement, principal))}
 
 
-async def default_class(conn: AsyncConnection) -> Any:
+async def classes_of_visible_customers(
+    conn: AsyncConnection, keys: Iterable[int]
+) -> dict[int, Any]:
+    """The classes behind the effective settings of customers the caller can see,
+    ``keys`` being their ``customer_class_id`` (see ``Bypass.CLASS_OF_VISIBLE_CUSTOMER``:
+    a reseller's own record may use a class the reseller cannot see)."""
+    statement = sa.select(class_table).where(class_table.c.id.in_(list(set(keys))))
+    rows = await conn.execute(unscoped(statement, Bypass.CLASS_OF_VISIBLE_CUSTOMER))
+    return {row.id: row for row in rows}
+
+
+async def default_class(conn: AsyncConnection, principal: Principal) -> Any:
     """The Default class, unlocked. It is visible to every principal, always shared,
     never deleted and has no currency, so creating a customer in it or assigning it
     depends on nothing another transaction can change: no lock, and so no request
     holding one can make every tenant's createCustomer wait (issue 7)."""
     statement = sa.select(class_table).where(class_table.c.is_default)
-    return (await conn.execute(scoped(statement, "default class"))).one()
+    return (await conn.execute(visible(statement, principal))).one()
 
 
 async def customer_counts(
@@ -71,19 +80,18 @@ async def customer_counts(
     c = customer_table.c
     statement = (
         sa.select(c.customer_class_id, sa.func.count())
-        .where(c.customer_class_id.in_(wanted), policy.customers_visible(principal))
+        .where(c.customer_class_id.in_(wanted))
         .group_by(c.customer_class_id)
     )
     counts = {key: 0 for key in wanted}
-    counts.update({row[0]: row[1] for row in await conn.execute(scoped(statement))})
+    rows = await conn.execute(visible(statement, principal))
+    counts.update({row[0]: row[1] for row in rows})
     return counts
 
 
 async def _read_visible(conn: AsyncConnection, principal: Principal, key: int) -> Any:
-    statement = sa.select(class_table).where(
-        class_table.c.id == key, policy.classes_visible(principal)
-    )
-    return (await conn.execute(scoped(statement))).first()
+    statement = sa.select(class_table).where(class_table.c.id == key)
+    return (await conn.execute(visible(statement, principal))).first()
 
 
 async def lock_for_change(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
@@ -127,9 +135,10 @@ async def lock_for_use(
     return await _read_visible(conn, principal, key)
 
 
-async def _reread(conn: AsyncConnection, key: int) -> Any:
+async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+    """A class this request has just written (so the caller may see it)."""
     statement = sa.select(class_table).where(class_table.c.id == key)
-    return (await conn.execute(scoped(statement, "row just written by this request"))).one()
+    return (await conn.execute(visible(statement, principal))).one()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -142,23 +151,27 @@ def _money_decimals(currency: str | None) -> int:
 
 
 async def _name_taken(
-    conn: AsyncConnection, manager: int | None, key: str, exclude: int | None = None
+    conn: AsyncConnection,
+    principal: Principal,
+    manager: int | None,
+    key: str,
+    exclude: int | None = None,
 ) -> bool:
-    """Names are unique per manager ignoring case; the caller always sees the namespace
-    it writes into (an administrator sees all, a reseller its own), so TAKEN never
-    reveals another tenant's names."""
+    """Names are unique per manager ignoring case. The caller always sees the namespace
+    it writes into (an administrator sees all, a reseller its own), so the visibility
+    clause removes nothing here, and TAKEN never reveals another tenant's names."""
     c = class_table.c
     statement = sa.select(c.id).where(
         c.name_key == key, c.tenant_id.is_(None) if manager is None else c.tenant_id == manager
     )
     if exclude is not None:
         statement = statement.where(c.id != exclude)
-    reason = "namespace of the caller's own manager"
-    return (await conn.execute(scoped(statement.limit(1), reason))).first() is not None
+    return (await conn.execute(visible(statement.limit(1), principal))).first() is not None
 
 
 async def _check_header(
     conn: AsyncConnection,
+    principal: Principal,
     errors: ErrorList,
     data: Mapping[str, Any],
     *,
@@ -180,7 +193,7 @@ async def _check_header(
             elif is_default and name != current_name:
                 errors.add(Code.IMMUTABLE, ("name",), "The Default class cannot be renamed.")
             elif name != current_name and await _name_taken(
-                conn, manager, fields.name_key(name or ""), exclude
+                conn, principal, manager, fields.name_key(name or ""), exclude
             ):
                 errors.add(
                     Code.TAKEN, ("name",), f"This manager already has a class named {name!r}."
@@ -266,10 +279,8 @@ async def create_customer_class(
     if principal.is_admin and data.get("managingResellerId") is not None:
         manager = decode(data["managingResellerId"], "Customer")
         if manager is not None:
-            statement = sa.select(customer_table).where(
-                customer_table.c.id == manager, policy.customers_visible(principal)
-            )
-            manager_row = (await conn.execute(scoped(statement))).first()
+            statement = sa.select(customer_table).where(customer_table.c.id == manager)
+            manager_row = (await conn.execute(visible(statement, principal))).first()
         if manager_row is None:
             errors.add(Code.NOT_FOUND, ("managingResellerId",), "No customer has this ID.")
     business_model = None
@@ -303,7 +314,7 @@ async def create_customer_class(
         )
     if "name" not in data:
         errors.add(Code.REQUIRED, ("name",), "name is required.")
-    header = await _check_header(conn, errors, data, manager=manager)
+    header = await _check_header(conn, principal, errors, data, manager=manager)
     currency = data.get("currencyCode")
     if currency is not None and currency not in catalogs.MINOR_UNITS:
         errors.add(Code.INVALID, ("currencyCode",), "Unknown ISO 4217 currency code.")
@@ -333,7 +344,7 @@ async def create_customer_class(
         },
         ("name",),
     )
-    row = await _reread(conn, key)
+    row = await _reread(conn, principal, key)
     await _audit(conn, principal, "CREATE", row, class_rows.created(class_rows.snapshot(row)))
     return row
 
@@ -407,8 +418,8 @@ async def _save_change(
         .where(class_table.c.id == row.id)
         .values(version=class_table.c.version + 1, updated_at=utcnow(), **changed)
     )
-    await conn.execute(scoped(statement.where(policy.classes_visible(principal))))
-    after = await _reread(conn, row.id)
+    await conn.execute(changeable(statement, principal))
+    after = await _reread(conn, principal, row.id)
     if changes is None:
         changes = class_rows.diff(class_rows.snapshot(row), class_rows.snapshot(after))
     if changes:
@@ -425,6 +436,7 @@ async def update_customer_class(
     )
     values = await _check_header(
         conn,
+        principal,
         errors,
         data,
         manager=row.tenant_id,
@@ -477,7 +489,9 @@ async def clone_customer_class(
         raise refusal(Code.NOT_FOUND, ("id",), "No customer class has this ID.")
     # Administrators keep the source's manager; a reseller's copy is its own.
     manager = source.tenant_id if principal.is_admin else principal.reseller_id
-    header = await _check_header(conn, errors, {"name": data.get("name")}, manager=manager)
+    header = await _check_header(
+        conn, principal, errors, {"name": data.get("name")}, manager=manager
+    )
     # A copy never exceeds the list maxima, even of a source written before they held.
     for path in tabs.oversized(class_rows.settings_of(source)):
         errors.add(
@@ -500,7 +514,7 @@ async def clone_customer_class(
         },
         ("name",),
     )
-    row = await _reread(conn, new_key)
+    row = await _reread(conn, principal, new_key)
     changes = class_rows.created(class_rows.snapshot(row))
     changes["clonedFrom"] = {"before": None, "after": to_global_id(TYPE, source.id)}
     await _audit(conn, principal, "CLONE", row, changes)
@@ -516,12 +530,10 @@ async def _in_use(
     """Whether a customer the caller may see uses the class (SPEC §2: IN_USE decisions
     involve only visible customers)."""
     c = customer_table.c
-    statement = sa.select(c.id).where(
-        c.customer_class_id == key, policy.customers_visible(principal)
-    )
+    statement = sa.select(c.id).where(c.customer_class_id == key)
     if by_resellers_only:
         statement = statement.where(c.tenant_id.is_not(None))
-    return (await conn.execute(scoped(statement.limit(1)))).first() is not None
+    return (await conn.execute(visible(statement.limit(1), principal))).first() is not None
 
 
 async def set_customer_class_sharing(
@@ -588,7 +600,7 @@ async def delete_customer_classes(
         else:
             before = class_rows.snapshot(row)
             statement = class_table.delete().where(class_table.c.id == row.id)
-            await conn.execute(scoped(statement.where(policy.classes_visible(principal))))
+            await conn.execute(changeable(statement, principal))
             await _audit(conn, principal, "DELETE", row, class_rows.deleted(before))
             deleted.append(to_global_id(TYPE, row.id))
     return deleted, errors.errors

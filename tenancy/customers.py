@@ -27,7 +27,7 @@ from tenancy.errors import ErrorList
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
 from tenancy.principal import Principal
-from tenancy.scoping import scoped
+from tenancy.scoping import changeable, visible
 
 TYPE = "Customer"
 MAX_RESELLER_LEVEL = 3
@@ -39,10 +39,8 @@ async def visible_customers(
     wanted = list(set(keys))
     if not wanted:
         return {}
-    statement = sa.select(customer_table).where(
-        customer_table.c.id.in_(wanted), policy.customers_visible(principal)
-    )
-    return {row.id: row for row in await conn.execute(scoped(statement))}
+    statement = sa.select(customer_table).where(customer_table.c.id.in_(wanted))
+    return {row.id: row for row in await conn.execute(visible(statement, principal))}
 
 
 async def _read_visible(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
@@ -51,10 +49,8 @@ async def _read_visible(conn: AsyncConnection, principal: Principal, key: int | 
     deleted (the foreign key of a new child takes its own KEY SHARE lock)."""
     if key is None:
         return None
-    statement = sa.select(customer_table).where(
-        customer_table.c.id == key, policy.customers_visible(principal)
-    )
-    return (await conn.execute(scoped(statement))).first()
+    statement = sa.select(customer_table).where(customer_table.c.id == key)
+    return (await conn.execute(visible(statement, principal))).first()
 
 
 async def _lock_for_change(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
@@ -67,17 +63,14 @@ async def _lock_for_change(conn: AsyncConnection, principal: Principal, key: int
         return None
     if not principal.is_admin and key == principal.reseller_id:
         return await _read_visible(conn, principal, key)
-    statement = (
-        sa.select(customer_table)
-        .where(customer_table.c.id == key, policy.customers_visible(principal))
-        .with_for_update()
-    )
-    return (await conn.execute(scoped(statement))).first()
+    statement = sa.select(customer_table).where(customer_table.c.id == key).with_for_update()
+    return (await conn.execute(visible(statement, principal))).first()
 
 
-async def _reread(conn: AsyncConnection, key: int) -> Any:
+async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+    """A customer this request has just written (so the caller may see it)."""
     statement = sa.select(customer_table).where(customer_table.c.id == key)
-    return (await conn.execute(scoped(statement, "row just written by this request"))).one()
+    return (await conn.execute(visible(statement, principal))).one()
 
 
 async def _audit(
@@ -127,7 +120,7 @@ async def create_customer(
         parent = await _read_visible(conn, principal, principal.reseller_id)
     parent_id = parent.id if parent is not None else None
     if class_row is None:
-        class_row = await customer_classes.default_class(conn)
+        class_row = await customer_classes.default_class(conn, principal)
     customer_type = str(data.get("customerType") or "RETAIL")
     currency = data.get("currencyCode")
     problems = policy.assignment_problems(principal, class_row, parent_id, str(currency))
@@ -172,7 +165,7 @@ async def create_customer(
             created_at=utcnow(),
         )
     )
-    row = await _reread(conn, key)
+    row = await _reread(conn, principal, key)
     changes = {
         "name": name,
         "customerType": customer_type,
@@ -217,7 +210,7 @@ async def assign_customer_class(
         errors.add(Code.NOT_FOUND, ("customerId",), "No customer has this ID.")
     raw_class = data.get("customerClassId")
     if raw_class is None:
-        class_row = await customer_classes.default_class(conn)
+        class_row = await customer_classes.default_class(conn, principal)
     else:
         key = decode(raw_class, class_rows.TYPE)
         class_row = await customer_classes.lock_for_use(conn, principal, key)
@@ -242,14 +235,13 @@ async def assign_customer_class(
     errors.raise_if_any()
     if customer.customer_class_id == class_row.id:
         return customer
-    previous = await _class_of(conn, customer.customer_class_id)
-    await conn.execute(
-        scoped(
-            customer_table.update()
-            .where(customer_table.c.id == customer.id, policy.customers_visible(principal))
-            .values(customer_class_id=class_row.id)
-        )
+    previous = await _class_of(conn, principal, customer.customer_class_id)
+    statement = (
+        customer_table.update()
+        .where(customer_table.c.id == customer.id)
+        .values(customer_class_id=class_row.id)
     )
+    await conn.execute(changeable(statement, principal))
     changes: dict[str, Any] = {
         "customerClass": {
             "before": _class_gid(customer.customer_class_id),
@@ -262,7 +254,7 @@ async def assign_customer_class(
             "before": _gid("BusinessModel", previous.business_model_id),
             "after": _gid("BusinessModel", class_row.business_model_id),
         }
-    row = await _reread(conn, customer.id)
+    row = await _reread(conn, principal, customer.id)
     await _audit(conn, principal, "ASSIGN", row, changes)
     return row
 
@@ -271,10 +263,11 @@ def _gid(type_name: str, key: int | None) -> str | None:
     return None if key is None else to_global_id(type_name, key)
 
 
-async def _class_of(conn: AsyncConnection, key: int) -> Any:
-    """The class a changeable customer uses (visible to its manager by construction)."""
+async def _class_of(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+    """The class a changeable customer uses: visible to whoever may change the customer
+    (a reseller's customers use its own or shared classes, SPEC §4)."""
     statement = sa.select(class_table).where(class_table.c.id == key)
-    return (await conn.execute(scoped(statement, "class of a changeable customer"))).first()
+    return (await conn.execute(visible(statement, principal))).first()
 
 
 # --------------------------------------------------------------------------- overrides
@@ -349,7 +342,7 @@ async def update_customer_overrides(
     # (shared) so that no class change lands between the check and the write. The locked
     # customer row keeps its class meanwhile.
     await locks.lock_class(conn, customer.customer_class_id, shared=True)
-    class_row = await _class_of(conn, customer.customer_class_id)
+    class_row = await _class_of(conn, principal, customer.customer_class_id)
     statistics = class_row.general_info["generateStatistics"]
     if data.get("regularInvoicesEnabled") and not statistics:
         errors.add(
@@ -378,14 +371,9 @@ async def update_customer_overrides(
     current = customer._mapping
     if all(current[column] == value for column, value in values.items()):
         return customer
-    await conn.execute(
-        scoped(
-            customer_table.update()
-            .where(customer_table.c.id == customer.id, policy.customers_visible(principal))
-            .values(**values)
-        )
-    )
-    row = await _reread(conn, customer.id)
+    statement = customer_table.update().where(customer_table.c.id == customer.id).values(**values)
+    await conn.execute(changeable(statement, principal))
+    row = await _reread(conn, principal, customer.id)
     before, after = overrides_of(customer), overrides_of(row)
     changes = {
         f"overrides.{key}": {"before": before[key], "after": after[key]}
@@ -422,9 +410,10 @@ def effective_settings(class_row: Any, customer: Any) -> tuple[dict[str, Any], l
 
 
 def list_filter(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
-    """WHERE clauses of ``customers(filter:)``; IDs that do not decode match nothing."""
+    """WHERE clauses of ``customers(filter:)`` (visibility is added by ``visible()``); IDs
+    that do not decode match nothing."""
     c = customer_table.c
-    clauses: list[Any] = [policy.customers_visible(principal)]
+    clauses: list[Any] = []
     text = filters.get("nameContains")
     if text:
         clauses.append(c.name_key.contains(fields.name_filter_key(text), autoescape=True))
@@ -440,9 +429,8 @@ def list_filter(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
         clauses.append(c.customer_class_id == key if key is not None else sa.false())
         if key is not None and not principal.is_admin:
             # A hidden class matches nothing, not even R's own record that uses it.
-            clauses.append(
-                sa.exists().where(class_table.c.id == key, policy.classes_visible(principal))
-            )
+            hidden_or_not = sa.select(class_table.c.id).where(class_table.c.id == key)
+            clauses.append(visible(hidden_or_not, principal).exists())
     return clauses
 
 
@@ -459,7 +447,7 @@ async def list_customers(
     c = customer_table.c
     return await pagination.keyset_page(
         conn,
-        scoped(statement),
+        visible(statement, principal),
         sort=c.name_key,
         key=c.id,
         sort_attr="name_key",
@@ -476,7 +464,7 @@ async def count_customers(
 ) -> int:
     statement = sa.select(sa.func.count()).select_from(customer_table)
     statement = statement.where(*list_filter(principal, filters))
-    return int((await conn.execute(scoped(statement))).scalar_one())
+    return int((await conn.execute(visible(statement, principal))).scalar_one())
 
 
 CLASS_CUSTOMERS_MARK = "Customer:NAME:" + pagination.fingerprint("CustomerClass.customers", None)
@@ -494,7 +482,7 @@ async def customers_of_classes(
     function numbers each class's customers), so a page of classes costs one query."""
     c = customer_table.c
     size = max(1, min(first, pagination.MAX_PAGE))
-    clauses = [c.customer_class_id.in_(list(set(class_keys))), policy.customers_visible(principal)]
+    clauses: list[Any] = [c.customer_class_id.in_(list(set(class_keys)))]
     if after is not None:
         value, key = pagination.decode_cursor(after, CLASS_CUSTOMERS_MARK, str)
         clauses.append(
@@ -506,14 +494,14 @@ async def customers_of_classes(
         .over(partition_by=c.customer_class_id, order_by=(c.name_key, c.id))
         .label("position")
     )
-    inner = sa.select(customer_table, number).where(*clauses).subquery()
+    inner = visible(sa.select(customer_table, number).where(*clauses), principal).subquery()
     statement = (
         sa.select(inner)
         .where(inner.c.position <= size + 1)
         .order_by(inner.c.customer_class_id, inner.c.position)
     )
     grouped: dict[int, list[Any]] = {key: [] for key in class_keys}
-    for row in await conn.execute(scoped(statement)):
+    for row in await conn.execute(statement):
         grouped[row.customer_class_id].append(row)
     pages = {}
     for key, rows in grouped.items():

@@ -14,7 +14,7 @@ from db.models import customer_table
 from tenancy import catalogs, customer_classes, customers, tokens
 from tenancy.ids import to_global_id
 from tenancy.principal import CLI, Principal, Role
-from tenancy.scoping import scoped
+from tenancy.scoping import visible
 
 
 def _gid(type_name: str, row: Any) -> str:
@@ -145,6 +145,7 @@ async def tokens_for_demo(conn: AsyncConnection, skyline: int) -> dict[str, str]
 
 
 async def seeded_reseller(conn: AsyncConnection) -> int | None:
-    """The demo's reseller Skyline Telecom, when the demo data is already there."""
+    """The demo's reseller Skyline Telecom, when the demo data is already there (read as
+    the command line, an administrator)."""
     statement = sa.select(customer_table.c.id).where(customer_table.c.name == "Skyline Telecom")
-    return (await conn.execute(scoped(statement.limit(1), "demo check"))).scalar()
+    return (await conn.execute(visible(statement.limit(1), CLI))).scalar()

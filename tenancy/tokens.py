@@ -25,7 +25,7 @@ from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
 from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal, Role
-from tenancy.scoping import scoped
+from tenancy.scoping import Bypass, changeable, unscoped, visible
 
 TYPE = "ApiToken"
 PREFIX = "bc_"
@@ -57,7 +57,7 @@ async def find_by_secret(conn: AsyncConnection, secret: str) -> Any:
             sa.text("select set_config('billclass.token_hash', :h, true)"), {"h": token_hash}
         )
     statement = sa.select(token_table).where(token_table.c.token_hash == token_hash)
-    return (await conn.execute(scoped(statement, "authentication by token hash"))).first()
+    return (await conn.execute(unscoped(statement, Bypass.AUTHENTICATION))).first()
 
 
 def is_usable(row: Any, now: datetime) -> bool:
@@ -83,12 +83,11 @@ async def touch(conn: AsyncConnection, principal: Principal) -> None:
         token_table.update()
         .where(
             c.id == principal.token_id,
-            policy.tokens_visible(principal),
             sa.or_(c.last_used_at.is_(None), c.last_used_at < now - LAST_USED_RESOLUTION),
         )
         .values(last_used_at=now)
     )
-    await conn.execute(scoped(statement))
+    await conn.execute(changeable(statement, principal))
 
 
 # --------------------------------------------------------------------------- reads
@@ -98,11 +97,11 @@ async def list_tokens(
     conn: AsyncConnection, principal: Principal, *, include_revoked: bool
 ) -> Sequence[Any]:
     c = token_table.c
-    statement = sa.select(token_table).where(policy.tokens_visible(principal))
+    statement = sa.select(token_table)
     if not include_revoked:
         statement = statement.where(c.revoked_at.is_(None))
     statement = statement.order_by(c.created_at.desc(), c.id.desc())
-    return (await conn.execute(scoped(statement))).all()
+    return (await conn.execute(visible(statement, principal))).all()
 
 
 async def visible_tokens(
@@ -111,10 +110,8 @@ async def visible_tokens(
     wanted = list(set(keys))
     if not wanted:
         return {}
-    statement = sa.select(token_table).where(
-        token_table.c.id.in_(wanted), policy.tokens_visible(principal)
-    )
-    return {row.id: row for row in await conn.execute(scoped(statement))}
+    statement = sa.select(token_table).where(token_table.c.id.in_(wanted))
+    return {row.id: row for row in await conn.execute(visible(statement, principal))}
 
 
 # --------------------------------------------------------------------------- create / revoke
@@ -132,10 +129,8 @@ async def create_api_token(
     if principal.is_admin and raw_reseller is not None:
         key = decode(raw_reseller, "Customer")
         if key is not None:
-            statement = sa.select(customer_table).where(
-                customer_table.c.id == key, policy.customers_visible(principal)
-            )
-            reseller_row = (await conn.execute(scoped(statement))).first()
+            statement = sa.select(customer_table).where(customer_table.c.id == key)
+            reseller_row = (await conn.execute(visible(statement, principal))).first()
         if reseller_row is None:
             errors.add(Code.NOT_FOUND, ("resellerId",), "No customer has this ID.")
             errors.raise_if_any()
@@ -250,12 +245,8 @@ async def _unrevoked_count(conn: AsyncConnection, principal: Principal) -> int:
     """Tokens of the caller's owner that are not revoked (expired ones count too, as the
     SPEC says "unrevoked": revoking is how a slot is freed)."""
     c = token_table.c
-    statement = (
-        sa.select(sa.func.count())
-        .select_from(token_table)
-        .where(policy.tokens_visible(principal), c.revoked_at.is_(None))
-    )
-    return int((await conn.execute(scoped(statement))).scalar_one())
+    statement = sa.select(sa.func.count()).select_from(token_table).where(c.revoked_at.is_(None))
+    return int((await conn.execute(visible(statement, principal))).scalar_one())
 
 
 def _owned_by(owner: int | None) -> sa.ColumnElement[bool]:
@@ -270,20 +261,19 @@ async def _revoked_to_drop(
     (SPEC §7: at most API_TOKENS_PER_OWNER, revoked ones included): the oldest first.
     When there are not enough revoked tokens, OUT_OF_RANGE."""
     c = token_table.c
-    mine = (policy.tokens_visible(principal), _owned_by(owner))
-    count = sa.select(sa.func.count()).select_from(token_table).where(*mine)
-    excess = int((await conn.execute(scoped(count))).scalar_one()) - (
+    count = sa.select(sa.func.count()).select_from(token_table).where(_owned_by(owner))
+    excess = int((await conn.execute(visible(count, principal))).scalar_one()) - (
         maxima.API_TOKENS_PER_OWNER - 1
     )
     if excess <= 0:
         return ()
     oldest = (
         sa.select(c.id, c.name, c.tenant_id)
-        .where(*mine, c.revoked_at.is_not(None))
+        .where(_owned_by(owner), c.revoked_at.is_not(None))
         .order_by(c.created_at, c.id)
         .limit(excess)
     )
-    rows = (await conn.execute(scoped(oldest))).all()
+    rows = (await conn.execute(visible(oldest, principal))).all()
     if len(rows) < excess:
         errors.add(
             Code.OUT_OF_RANGE,
@@ -300,10 +290,8 @@ async def _drop(conn: AsyncConnection, principal: Principal, rows: Sequence[Any]
     and REVOKE events, and a DELETE event saying which creation dropped them)."""
     if not rows:
         return
-    statement = token_table.delete().where(
-        token_table.c.id.in_([row.id for row in rows]), policy.tokens_visible(principal)
-    )
-    await conn.execute(scoped(statement))
+    statement = token_table.delete().where(token_table.c.id.in_([row.id for row in rows]))
+    await conn.execute(changeable(statement, principal))
     for row in rows:
         await audit.record(
             conn,
@@ -319,12 +307,13 @@ async def _drop(conn: AsyncConnection, principal: Principal, rows: Sequence[Any]
 async def _name_taken(
     conn: AsyncConnection, principal: Principal, owner: int | None, key: str
 ) -> bool:
+    """The caller always sees the namespace it writes into (an administrator sees all, a
+    reseller its own tokens), so the visibility clause removes nothing here."""
     c = token_table.c
     statement = sa.select(c.id).where(
         c.name_key == key, c.tenant_id.is_(None) if owner is None else c.tenant_id == owner
     )
-    reason = "token namespace of the caller's own owner"
-    return (await conn.execute(scoped(statement.limit(1), reason))).first() is not None
+    return (await conn.execute(visible(statement.limit(1), principal))).first() is not None
 
 
 async def revoke_api_token(
@@ -333,24 +322,15 @@ async def revoke_api_token(
     key = decode(data.get("id"), TYPE)
     row = None
     if key is not None:
-        statement = (
-            sa.select(token_table)
-            .where(token_table.c.id == key, policy.tokens_visible(principal))
-            .with_for_update()
-        )
-        row = (await conn.execute(scoped(statement))).first()
+        statement = sa.select(token_table).where(token_table.c.id == key).with_for_update()
+        row = (await conn.execute(visible(statement, principal))).first()
     if row is None:
         raise refusal(Code.NOT_FOUND, ("id",), "No API token has this ID.")
     if row.revoked_at is not None:
         return row  # already revoked: nothing changes, no event
     now = utcnow()
-    await conn.execute(
-        scoped(
-            token_table.update()
-            .where(token_table.c.id == row.id, policy.tokens_visible(principal))
-            .values(revoked_at=now)
-        )
-    )
+    revoke = token_table.update().where(token_table.c.id == row.id).values(revoked_at=now)
+    await conn.execute(changeable(revoke, principal))
     await audit.record(
         conn,
         principal=principal,

@@ -23,7 +23,8 @@ from db.models import (
 from db.settings import Settings
 from tenancy import fields
 from tenancy.ids import decode
-from tenancy.scoping import scoped
+from tenancy.principal import CLI
+from tenancy.scoping import visible
 from tests.api.protection_support import run_as_cli
 
 # Catalog type -> (its create mutation, input type, payload field, a valid input for name n).
@@ -161,7 +162,7 @@ def owner_tokens(settings: Settings, owner_id: str | None) -> list[dict[str, Any
         c = token_table.c
         owned = c.tenant_id.is_(None) if owner is None else c.tenant_id == owner
         statement = sa.select(token_table).where(owned).order_by(c.created_at, c.id)
-        return [dict(row._mapping) for row in await conn.execute(scoped(statement, "test"))]
+        return [dict(row._mapping) for row in await conn.execute(visible(statement, CLI))]
 
     result: list[dict[str, Any]] = run_as_cli(settings, work)
     return result

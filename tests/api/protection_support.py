@@ -19,7 +19,7 @@ from db.models import event_table, token_table
 from db.settings import Settings
 from gql.app import create_app
 from tenancy.principal import CLI
-from tenancy.scoping import enter_tenant, scoped
+from tenancy.scoping import changeable, enter_tenant, visible
 from tests.api_client import Api
 
 
@@ -41,7 +41,7 @@ def run_as_cli(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any
 
 def token_rows(settings: Settings) -> list[dict[str, Any]]:
     async def work(conn: Any) -> list[dict[str, Any]]:
-        result = await conn.execute(scoped(sa.select(token_table), "test"))
+        result = await conn.execute(visible(sa.select(token_table), CLI))
         return [dict(row._mapping) for row in result]
 
     return run_as_cli(settings, work)
@@ -49,7 +49,7 @@ def token_rows(settings: Settings) -> list[dict[str, Any]]:
 
 def audit_rows(settings: Settings) -> list[dict[str, Any]]:
     async def work(conn: Any) -> list[dict[str, Any]]:
-        result = await conn.execute(scoped(sa.select(event_table), "test"))
+        result = await conn.execute(visible(sa.select(event_table), CLI))
         return [dict(row._mapping) for row in result]
 
     return run_as_cli(settings, work)
@@ -60,7 +60,7 @@ def set_token_expiry(settings: Settings, name: str, when: datetime) -> None:
 
     async def work(conn: Any) -> None:
         statement = token_table.update().where(token_table.c.name == name).values(expires_at=when)
-        result = await conn.execute(scoped(statement, "test"))
+        result = await conn.execute(changeable(statement, CLI))
         assert result.rowcount == 1
 
     run_as_cli(settings, work)

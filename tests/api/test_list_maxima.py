@@ -21,7 +21,8 @@ from db.settings import Settings
 from gql.customer_classes.tabs import MeasuredParameter, NotificationType
 from tenancy import maxima, tabs
 from tenancy.ids import decode, to_global_id
-from tenancy.scoping import scoped
+from tenancy.principal import CLI
+from tenancy.scoping import changeable, visible
 from tests.api.maxima_support import (
     CATALOG_LISTS,
     CATALOGS,
@@ -160,7 +161,7 @@ def set_custom_fields(settings: Settings, class_id: str, field_ids: list[str]) -
             .where(class_table.c.id == decode(class_id, "CustomerClass"))
             .values(custom_field_ids=sorted(keys))
         )
-        result = await conn.execute(scoped(statement, "test"))
+        result = await conn.execute(changeable(statement, CLI))
         assert result.rowcount == 1
 
     run_as_cli(settings, work)
@@ -169,7 +170,7 @@ def set_custom_fields(settings: Settings, class_id: str, field_ids: list[str]) -
 def class_count(settings: Settings) -> int:
     async def work(conn: Any) -> int:
         statement = sa.select(sa.func.count()).select_from(class_table)
-        return int((await conn.execute(scoped(statement, "test"))).scalar_one())
+        return int((await conn.execute(visible(statement, CLI))).scalar_one())
 
     result: int = run_as_cli(settings, work)
     return result

@@ -593,8 +593,9 @@ def test_rls_alone_isolates_when_the_application_filters_are_removed(
         {"id": world.default_class_id},
     ]
 
-    for name in ("classes_visible", "customers_visible", "tokens_visible", "events_visible"):
-        monkeypatch.setattr(policy, name, lambda *_args, **_kw: sa.true())
+    for rules in (policy.VISIBLE, policy.CHANGEABLE):
+        for table in rules:
+            monkeypatch.setitem(rules, table, lambda *_args, **_kw: sa.true())
     assert api.data(RESELLER_VIEW, variables, token=world.a.token) == with_filters
     for hidden in (world.b.class_id, world.admin_class_id):
         assert api.data(
