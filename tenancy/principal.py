@@ -21,6 +21,14 @@ class Principal:
     token_name: str
     token_expires_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        # Every visibility clause compares tenant_id with reseller_id: a reseller without
+        # one would compare with NULL and see the administrator's rows. Refuse to exist.
+        if (self.role is Role.RESELLER) != (self.reseller_id is not None):
+            raise ValueError(
+                "a RESELLER principal acts for one reseller, an ADMINISTRATOR for none"
+            )
+
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMINISTRATOR

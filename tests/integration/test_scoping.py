@@ -22,7 +22,7 @@ from db.engine import make_engine
 from db.models import TENANT_TABLES, class_table, customer_table, event_table, token_table
 from db.settings import Settings
 from tenancy import policy
-from tenancy.principal import Principal
+from tenancy.principal import Principal, Role
 from tenancy.scoping import UnscopedStatement, changeable, enter_tenant, install_guard, visible
 from tests.api_client import Api, World
 from tests.integration.rls_support import ADMIN, key, reseller
@@ -287,3 +287,11 @@ def test_visible_and_changeable_agree_with_the_rls_policies(
         if name in policy.CHANGEABLE:
             assert sets["RLS UPDATE"] == sets["changeable()"], name
             assert sets["changeable()"] <= sets["visible()"], name
+
+
+@pytest.mark.parametrize(("role", "reseller_id"), [(Role.RESELLER, None), (Role.ADMINISTRATOR, 7)])
+def test_a_principal_cannot_be_a_reseller_of_nobody(role: Role, reseller_id: int | None) -> None:
+    """Visibility compares tenant_id with the reseller: a reseller of no one (NULL) would
+    match the administrator's rows, so such a principal cannot be made."""
+    with pytest.raises(ValueError, match="RESELLER principal acts for one reseller"):
+        Principal(role, reseller_id, token_id=None, token_name="t")
