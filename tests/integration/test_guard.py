@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import visitors
 
 from db.clock import utcnow
 from db.engine import make_engine
@@ -458,3 +459,42 @@ def test_representative_mutations_pass_the_guard(world: World, api: Api) -> None
                 input_type="CreateNamedCatalogEntryInput",
             )
             api.ok("createBusinessModel", {"code": "guarded", "name": "Guarded"}, token)
+
+
+def test_the_guard_reads_the_from_list_sqlalchemy_would_compile(app: Any, api: Api) -> None:
+    """The guard reads a statement's FROM list off SQLAlchemy's private attributes
+    (``get_final_froms()`` compiles the statement: milliseconds per call). Every SELECT the
+    API runs for a day's work must name the same tenant tables both ways, so an upgrade of
+    SQLAlchemy that renames or repurposes those attributes fails here, not in production."""
+    seen: list[sa.Select[Any]] = []
+
+    def record(_conn: Any, clauseelement: Any, *_args: Any) -> None:
+        if isinstance(clauseelement, sa.Select):
+            seen.append(clauseelement)
+
+    for engine in app.state.engines:
+        event.listen(engine, "before_execute", record)
+    try:
+        world = api.world()
+        api.run(
+            '{ customerClasses(first: 5, filter: {nameContains: "a"}) { totalCount'
+            " nodes { name customers { totalCount } } } customers { nodes { name parent { name }"
+            " customerClass { name } } } auditEvents(first: 5) { nodes { action } }"
+            " apiTokens { name } }",
+            token=world.a.token,
+        )
+    finally:
+        for engine in app.state.engines:
+            event.remove(engine, "before_execute", record)
+    assert len(seen) > 20
+    for statement in seen:
+        for node in [statement, *visitors.iterate(statement)]:
+            if not isinstance(node, sa.Select):
+                continue
+            ours = {name for _from, name in scoping._reads(node)}
+            compiled = {
+                name
+                for from_ in scoping._flatten(node.get_final_froms())
+                if (name := scoping._tenant_table(from_)) is not None
+            }
+            assert ours == compiled, str(node)
