@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
@@ -126,51 +126,87 @@ def tenant_of(principal: Principal) -> tuple[str, int | None]:
 
 
 class Admission:
-    """The per-tenant concurrency cap of one worker; ``concurrency`` 0 turns it off.
+    """The per-tenant gates of one worker; ``concurrency`` 0 turns them off.
 
-    A tenant's gate exists only while the tenant has requests running or waiting, so the
+    - ``admit``: at most ``concurrency`` requests of one tenant run at once;
+    - ``parsing``: of those, one at a time parses a document the worker has not seen.
+      graphql-core's lexer is pure Python (about 20 ms per 60 KB), and a document is
+      parsed before its cost is known, so neither the rate limits nor the first cap
+      bound it: eight new documents at once would put 160 ms of work ahead of every
+      other tenant's next step. One at a time, another tenant waits for one parse at
+      most. A client's usual documents are cached after their first use and skip it.
+
+    A tenant's gates exist only while the tenant has requests running or waiting, so the
     number of gates is bounded by the requests in flight, not by the number of tenants.
     """
+
+    NEW_DOCUMENTS_AT_ONCE = 1
 
     def __init__(self, concurrency: int, wait_seconds: float = ADMISSION_WAIT_SECONDS) -> None:
         self.concurrency = concurrency
         self.wait_seconds = wait_seconds
         self._tenants: dict[tuple[str, int | None], Gate] = {}
+        self._parsers: dict[tuple[str, int | None], Gate] = {}
 
     @property
     def tenants(self) -> int:
         """Tenants with a request running or waiting (for tests and diagnostics)."""
         return len(self._tenants)
 
-    @asynccontextmanager
-    async def admit(self, principal: Principal) -> AsyncIterator[None]:
+    def admit(self, principal: Principal) -> AbstractAsyncContextManager[None]:
         """Run the body as one of the tenant's concurrent requests, or raise
         :class:`Throttled` after waiting ``wait_seconds`` for a place."""
+        return self._through(
+            self._tenants,
+            self.concurrency,
+            principal,
+            f"Too many concurrent requests: at most {self.concurrency} of one tenant"
+            " run at once; retry shortly.",
+        )
+
+    def parsing(self, principal: Principal) -> AbstractAsyncContextManager[None]:
+        """Parse a new document as the tenant's only one in progress, or raise
+        :class:`Throttled` after waiting ``wait_seconds``."""
+        return self._through(
+            self._parsers,
+            self.NEW_DOCUMENTS_AT_ONCE,
+            principal,
+            "Too many new documents at once: one tenant's are parsed one at a time; retry shortly.",
+        )
+
+    @asynccontextmanager
+    async def _through(
+        self,
+        gates: dict[tuple[str, int | None], Gate],
+        size: int,
+        principal: Principal,
+        refusal: str,
+    ) -> AsyncIterator[None]:
         if self.concurrency <= 0:
             yield
             return
         key = tenant_of(principal)
-        gate = self._tenants.get(key)
+        gate = gates.get(key)
         if gate is None:
-            gate = self._tenants[key] = Gate(self.concurrency)
+            gate = gates[key] = Gate(size)
         try:
             admitted = await gate.enter(self.wait_seconds)
         finally:
-            self._drop_if_idle(key, gate)
+            _drop_if_idle(gates, key, gate)
         if not admitted:
-            raise Throttled(
-                f"Too many concurrent requests: at most {self.concurrency} of one tenant"
-                " run at once; retry shortly."
-            )
+            raise Throttled(refusal)
         try:
             yield
         finally:
             gate.leave()
-            self._drop_if_idle(key, gate)
+            _drop_if_idle(gates, key, gate)
 
-    def _drop_if_idle(self, key: tuple[str, int | None], gate: Gate) -> None:
-        if gate.idle and self._tenants.get(key) is gate:
-            del self._tenants[key]
+
+def _drop_if_idle(
+    gates: dict[tuple[str, int | None], Gate], key: tuple[str, int | None], gate: Gate
+) -> None:
+    if gate.idle and gates.get(key) is gate:
+        del gates[key]
 
 
 # ------------------------------------------------------------------------ connections

@@ -2,17 +2,18 @@
 
 1. JSON POSTs only (GET 405, other content types 415), body at most 64 KiB (413);
 2. a valid bearer token, before anything else is looked at (401 UNAUTHENTICATED);
-3. the JSON envelope (400; arrays are BATCHING_NOT_SUPPORTED);
-4. the document: parsed with the token limit, depth/alias/directive limits, validation
+3. the tenant's concurrency cap (gql/admission.py): at most 8 requests of one tenant go
+   past this point at once, more wait 1 s at most, then 429 THROTTLED;
+4. the JSON envelope (400; arrays are BATCHING_NOT_SUPPORTED);
+5. the document: parsed with the token limit, depth/alias/directive limits, validation
    (all cached by document text);
-5. variables coerced (BAD_USER_INPUT), then page sizes and the node budget, which is the
+6. variables coerced (BAD_USER_INPUT), then page sizes and the node budget, which is the
    requested cost (SPEC §7);
-6. the token's and the tenant's rate-limit buckets (429 THROTTLED with Retry-After,
+7. the token's and the tenant's rate-limit buckets (429 THROTTLED with Retry-After,
    nothing executed), before any database work;
-7. admission (gql/admission.py): the tenant's concurrency cap (429 THROTTLED) and a free
-   database connection (503), each waited for at most 1 s, never blocking the loop;
 8. one database transaction for the whole operation, with the caller's row-level
-   security context; committed only when there is no error, else rolled back;
+   security context, on a connection waited for 1 s at most (503, never blocking the
+   loop); committed only when there is no error, else rolled back;
 9. errors formatted with codes, unexpected ones masked; 503 when the database is down;
 10. the difference between the requested and the actual cost (objects returned, counted
     by the executor) refunded, and ``extensions.cost`` added to the response.
@@ -36,7 +37,7 @@ import orjson
 from graphql import GraphQLError, OperationType
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from db.engine import WRITE_TRANSACTION
@@ -155,16 +156,53 @@ class GraphQLEndpoint:
             return _unauthenticated("The token is unknown, expired or revoked.")
         principal = token.principal
         outcome["role"] = principal.role.value
+        # The tenant's concurrency cap (SPEC §7) covers everything from here: reading the
+        # body, parsing and validating a new document and executing it. A flood of
+        # distinct documents (each parsed in pure Python, ~20 ms per 60 KB) or of requests
+        # refused late would otherwise take the worker from every other tenant.
+        try:
+            async with self.admission.admit(principal):
+                return await self._serve(request, request_id, outcome, token, fresh)
+        except Throttled as throttled:
+            # Refused before its document was parsed: nothing requested, nothing charged;
+            # the buckets as they stand, so a client can always read extensions.cost.
+            outcome["code"] = throttled.code
+            status = await self.rate_limits.status(principal)
+            response = JSONResponse(
+                {
+                    "errors": [error_body(str(throttled), throttled.code)],
+                    "extensions": {"cost": cost_extension(0, 0, status)},
+                },
+                status_code=429,
+            )
+            response.headers["Retry-After"] = str(throttled.retry_after)
+            return response
 
+    async def _serve(
+        self,
+        request: Request,
+        request_id: str,
+        outcome: dict[str, Any],
+        token: CachedToken,
+        fresh: bool,
+    ) -> Response:
+        """The rest of the pipeline, for an authenticated caller within its tenant's
+        concurrency cap."""
+        principal = token.principal
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return _error(
-                    413,
-                    f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes.",
-                    "QUERY_TOO_LARGE",
-                )
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    return _error(
+                        413,
+                        f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes.",
+                        "QUERY_TOO_LARGE",
+                    )
+        except ClientDisconnect:
+            # The client left before sending its whole body: nobody reads the answer,
+            # but the request log gets its line, and no traceback reaches the log.
+            return _error(400, "The client disconnected before the body was read.", "BAD_REQUEST")
         try:
             envelope = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -186,12 +224,18 @@ class GraphQLEndpoint:
         if operation_name is not None and not isinstance(operation_name, str):
             return _error(400, '"operationName" must be a string.', "BAD_REQUEST")
 
-        prepared = self.documents.get(envelope["query"])
+        query = envelope["query"]
+        if query in self.documents:
+            prepared = self.documents.get(query)
+        else:
+            # A document this worker has not seen: one at a time per tenant (see
+            # gql/admission.py), since parsing it is the one step no cost bounds.
+            async with self.admission.parsing(principal):
+                prepared = self.documents.get(query)
         if prepared.document is None:
             outcome["code"] = prepared.code
             if prepared.code == "GRAPHQL_VALIDATION_FAILED":
                 # Rejected documents are logged truncated, never whole (SPEC §6).
-                query = envelope["query"]
                 digest = hashlib.sha256(query.encode(errors="replace")).hexdigest()[:16]
                 log.info(
                     "request %s: rejected document sha256:%s, %d characters",
@@ -262,17 +306,7 @@ class GraphQLEndpoint:
         is_mutation = operation.operation is OperationType.MUTATION
         token_ref = audit.request_id.set(request_id)
         try:
-            async with self.admission.admit(principal):
-                payload, unavailable = await self._execute(
-                    executor, context, is_mutation, request_id
-                )
-        except Throttled as throttled:
-            # Charged by the buckets but never run: everything is refunded.
-            outcome["code"] = throttled.code
-            refused = {"errors": [error_body(str(throttled), throttled.code)]}
-            return await self._settled(
-                refused, 429, charge, cost, None, retry_after=throttled.retry_after
-            )
+            payload, unavailable = await self._execute(executor, context, is_mutation, request_id)
         except Exception as error:
             if not is_unavailable(error):
                 log.exception("request %s failed outside execution", request_id)
@@ -304,15 +338,14 @@ class GraphQLEndpoint:
         status_code: int,
         charge: Charge,
         cost: RequestedCost,
-        executor: execution.BillclassExecutor | None,
+        executor: execution.BillclassExecutor,
         background: BackgroundTask | None = None,
         *,
         retry_after: int | None = None,
     ) -> Response:
         """The response of a request the buckets admitted: the difference between its
-        requested and its actual cost refunded (all of it when it never ran: ``executor``
-        None), and ``extensions.cost`` reporting both."""
-        actual = 0 if executor is None else cost.actual(executor.objects)
+        requested and its actual cost refunded, and ``extensions.cost`` reporting both."""
+        actual = cost.actual(executor.objects)
         status = await self.rate_limits.settle(charge, actual)
         body["extensions"] = {"cost": cost_extension(cost.requested, actual, status)}
         response = JSONResponse(body, status_code=status_code, background=background)

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import orjson
+import pytest
 
 from db import migrate
 from gql.limits import MAX_BODY_BYTES
@@ -444,3 +445,45 @@ def test_rejected_documents_are_logged_truncated(api: Api, caplog) -> None:
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert marker not in text
     assert query not in text
+
+
+def test_a_client_leaving_mid_body_gets_no_traceback(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body is read after authentication; a client that disconnects first is
+    answered (to nobody) without an exception escaping to the server's log."""
+    sent: list[dict[str, Any]] = []
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"query": "{ viewer', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {api.admin_token}".encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    assert api.client.portal is not None
+    api.client.portal.call(api.client.app, scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.exc_info]

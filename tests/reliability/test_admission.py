@@ -351,6 +351,9 @@ def test_a_tenant_runs_at_most_8_requests_at_once_and_the_9th_is_throttled(
                 for i, token in enumerate([world.a.token, world.admin_token] * 8)
             ]
             throttled(_poll_until(lambda: _timed_post(probe, a_second, viewer)[0], 429))
+            # The cap comes before the document is even parsed: a flood of new documents
+            # (parsed in pure Python) cannot take the worker either.
+            throttled(_timed_post(probe, a_second, "{ not a document")[0])
             response, elapsed = _timed_post(
                 probe,
                 a_second,

@@ -200,3 +200,44 @@ def test_a_concurrency_of_0_admits_everything() -> None:
             await gate.__aexit__(None, None, None)
 
     _run(test)
+
+
+def test_a_tenant_parses_one_new_document_at_a_time() -> None:
+    """Parsing a new document is the one step no cost bounds (gql/admission.py): a
+    tenant's second new document waits for its first; another tenant's does not."""
+
+    async def test() -> None:
+        admission = Admission(8, wait_seconds=SHORT)
+        hold = asyncio.Event()
+        parsing: list[str] = []
+
+        async def parse(principal: Principal, name: str) -> str:
+            try:
+                async with admission.parsing(principal):
+                    parsing.append(name)
+                    await hold.wait()
+            except Throttled as refused:
+                assert "one at a time" in str(refused)
+                return "throttled"
+            return "ok"
+
+        first = asyncio.create_task(parse(reseller(7, 1), "a1"))
+        other = asyncio.create_task(parse(reseller(8, 1), "b1"))
+        await _settle()
+        # A's second token shares A's one parse; it waits, then is refused.
+        assert await parse(reseller(7, 2), "a2") == "throttled"
+        assert parsing == ["a1", "b1"]
+        hold.set()
+        assert await asyncio.gather(first, other) == ["ok", "ok"]
+        assert await parse(reseller(7, 2), "a2 again") == "ok"
+
+    _run(test)
+
+
+def test_the_parse_gate_is_off_with_the_cap() -> None:
+    async def test() -> None:
+        admission = Admission(0, wait_seconds=SHORT)
+        async with admission.parsing(reseller(7, 1)), admission.parsing(reseller(7, 1)):
+            pass  # both at once: no gate
+
+    _run(test)
