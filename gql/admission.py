@@ -129,18 +129,22 @@ class Admission:
     """The per-tenant gates of one worker; ``concurrency`` 0 turns them off.
 
     - ``admit``: at most ``concurrency`` requests of one tenant run at once;
-    - ``parsing``: of those, one at a time parses a document the worker has not seen.
-      graphql-core's lexer is pure Python (about 20 ms per 60 KB), and a document is
-      parsed before its cost is known, so neither the rate limits nor the first cap
-      bound it: eight new documents at once would put 160 ms of work ahead of every
-      other tenant's next step. One at a time, another tenant waits for one parse at
-      most. A client's usual documents are cached after their first use and skip it.
+    - ``parsing``: a tenant parses documents the worker has not seen one at a time, and
+      spends at most PARSE_SHARE of the worker's time on them: after a parse that took
+      t, the tenant's next new document waits t x (1 / PARSE_SHARE - 1) (the answer to
+      the current one does not). graphql-core's lexer is pure Python (about 25 ms per
+      60 KB), and a document is parsed before its cost is known, so neither the rate
+      limits nor the first cap bound it: a stream of new 60 KB documents from one
+      tenant held the worker and gave another tenant's point lookups a p99 of 2.9 s
+      (bench/noisy_neighbour.py, phase d); paced, 39 ms. A client's usual documents
+      are cached after their first use and never wait here.
 
     A tenant's gates exist only while the tenant has requests running or waiting, so the
     number of gates is bounded by the requests in flight, not by the number of tenants.
     """
 
     NEW_DOCUMENTS_AT_ONCE = 1
+    PARSE_SHARE = 0.1
 
     def __init__(self, concurrency: int, wait_seconds: float = ADMISSION_WAIT_SECONDS) -> None:
         self.concurrency = concurrency
@@ -164,15 +168,27 @@ class Admission:
             " run at once; retry shortly.",
         )
 
-    def parsing(self, principal: Principal) -> AbstractAsyncContextManager[None]:
-        """Parse a new document as the tenant's only one in progress, or raise
-        :class:`Throttled` after waiting ``wait_seconds``."""
-        return self._through(
+    @asynccontextmanager
+    async def parsing(self, principal: Principal) -> AsyncIterator[None]:
+        """Parse a new document as the tenant's only one in progress (see the class),
+        or raise :class:`Throttled` after waiting ``wait_seconds``."""
+        if self.concurrency <= 0:
+            yield
+            return
+        key = tenant_of(principal)
+        gate = await self._enter(
             self._parsers,
             self.NEW_DOCUMENTS_AT_ONCE,
-            principal,
+            key,
             "Too many new documents at once: one tenant's are parsed one at a time; retry shortly.",
         )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            yield
+        finally:
+            pause = (loop.time() - started) * (1 / self.PARSE_SHARE - 1)
+            loop.call_later(pause, self._leave, self._parsers, key, gate)
 
     @asynccontextmanager
     async def _through(
@@ -186,6 +202,19 @@ class Admission:
             yield
             return
         key = tenant_of(principal)
+        gate = await self._enter(gates, size, key, refusal)
+        try:
+            yield
+        finally:
+            self._leave(gates, key, gate)
+
+    async def _enter(
+        self,
+        gates: dict[tuple[str, int | None], Gate],
+        size: int,
+        key: tuple[str, int | None],
+        refusal: str,
+    ) -> Gate:
         gate = gates.get(key)
         if gate is None:
             gate = gates[key] = Gate(size)
@@ -195,11 +224,14 @@ class Admission:
             _drop_if_idle(gates, key, gate)
         if not admitted:
             raise Throttled(refusal)
-        try:
-            yield
-        finally:
-            gate.leave()
-            _drop_if_idle(gates, key, gate)
+        return gate
+
+    @staticmethod
+    def _leave(
+        gates: dict[tuple[str, int | None], Gate], key: tuple[str, int | None], gate: Gate
+    ) -> None:
+        gate.leave()
+        _drop_if_idle(gates, key, gate)
 
 
 def _drop_if_idle(

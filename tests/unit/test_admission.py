@@ -229,7 +229,27 @@ def test_a_tenant_parses_one_new_document_at_a_time() -> None:
         assert parsing == ["a1", "b1"]
         hold.set()
         assert await asyncio.gather(first, other) == ["ok", "ok"]
-        assert await parse(reseller(7, 2), "a2 again") == "ok"
+
+    _run(test)
+
+
+def test_a_tenant_spends_at_most_a_tenth_of_the_worker_parsing() -> None:
+    """After a parse that took t, the tenant's next new document waits 9 t: its parsing
+    takes at most PARSE_SHARE of the worker's time. Timer-based, so only lower bounds
+    are asserted (a timer never fires early)."""
+
+    async def test() -> None:
+        admission = Admission(8, wait_seconds=LONG)
+        loop = asyncio.get_running_loop()
+        assert admission.PARSE_SHARE == 0.1
+        async with admission.parsing(reseller(7, 1)):
+            started = loop.time()
+            await asyncio.sleep(0.02)  # "parsing"
+        ended = loop.time()
+        took = ended - started
+        assert took >= 0.02
+        async with admission.parsing(reseller(7, 2)):
+            assert loop.time() - ended >= 9 * 0.02
 
     _run(test)
 
