@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.clock import utcnow
 from db.ids import new_id
 from db.models import class_table, customer_table
-from tenancy import audit, catalogs, class_rows, fields, locks, policy, tabs
+from tenancy import audit, catalogs, class_rows, fields, locks, override_rules, policy, tabs
 from tenancy.errors import ErrorList, FieldError, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
@@ -444,11 +444,42 @@ async def update_customer_class(
         current_name=row.name,
         is_default=row.is_default,
     )
-    settings = await _patched_settings(
-        conn, errors, class_rows.settings_of(row), data, resolved, row.currency_code
-    )
+    current = class_rows.settings_of(row)
+    settings = await _patched_settings(conn, errors, current, data, resolved, row.currency_code)
+    if (
+        current["generalInfo"]["generateStatistics"]
+        and not (settings["generalInfo"]["generateStatistics"])
+    ):
+        await _check_statistics_overrides(conn, principal, row.id, errors)
     errors.raise_if_any()
     return await _save_change(conn, principal, row, {**values, **class_rows.tab_values(settings)})
+
+
+async def _check_statistics_overrides(
+    conn: AsyncConnection, principal: Principal, key: int, errors: ErrorList
+) -> None:
+    """Turning statistics off must not make a customer's override invalid (SPEC §4):
+    DEPENDENCY on the touched field, with how many customers' overrides conflict. The
+    class is locked exclusively, so no override or assignment of it changes meanwhile;
+    the customers counted are the caller's visible ones, which for anyone who may
+    change the class are all of its customers (a reseller's class serves only its
+    own customers)."""
+    c = customer_table.c
+    statement = (
+        sa.select(sa.func.count())
+        .select_from(customer_table)
+        .where(c.customer_class_id == key, override_rules.needing_statistics_clause(customer_table))
+    )
+    conflicting = (await conn.execute(visible(statement, principal))).scalar_one()
+    if conflicting:
+        customers = "1 customer" if conflicting == 1 else f"{conflicting} customers"
+        errors.add(
+            Code.DEPENDENCY,
+            ("generalInfo", "generateStatistics"),
+            f"Statistics cannot be turned off: the overrides of {customers} of this class"
+            " need them (regularInvoicesEnabled on or sendStatistics other than"
+            " DO_NOT_SEND); clear those overrides first.",
+        )
 
 
 async def copy_regular_invoice_settings_to_out_of_turn(

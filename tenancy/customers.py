@@ -20,6 +20,7 @@ from tenancy import (
     customer_classes,
     fields,
     locks,
+    override_rules,
     pagination,
     policy,
 )
@@ -208,12 +209,21 @@ async def assign_customer_class(
     customer = await _lock_for_change(conn, principal, decode(data.get("customerId"), TYPE))
     if customer is None:
         errors.add(Code.NOT_FOUND, ("customerId",), "No customer has this ID.")
+    # Overrides that need statistics make the target class's settings matter (SPEC §4):
+    # then even the Default class is locked, so it cannot turn statistics off meanwhile.
+    needing = [] if customer is None else override_rules.stored_needing_statistics(customer)
     raw_class = data.get("customerClassId")
     if raw_class is None:
         class_row = await customer_classes.default_class(conn, principal)
+        if needing:
+            class_row = await customer_classes.lock_for_use(
+                conn, principal, class_row.id, settings_matter=True
+            )
     else:
         key = decode(raw_class, class_rows.TYPE)
-        class_row = await customer_classes.lock_for_use(conn, principal, key)
+        class_row = await customer_classes.lock_for_use(
+            conn, principal, key, settings_matter=bool(needing)
+        )
         if class_row is None:
             errors.add(Code.NOT_FOUND, ("customerClassId",), "No customer class has this ID.")
     errors.raise_if_any()
@@ -232,6 +242,14 @@ async def assign_customer_class(
         )
         errors.raise_if_any()
     _assignment_errors(errors, problems)
+    if needing and not class_rows.settings_of(class_row)["generalInfo"]["generateStatistics"]:
+        errors.add(
+            Code.DEPENDENCY,
+            ("customerClassId",),
+            "The class has statistics off, and the customer's overrides need them ("
+            + ", ".join(needing)
+            + "); clear those overrides first.",
+        )
     errors.raise_if_any()
     if customer.customer_class_id == class_row.id:
         return customer
@@ -299,6 +317,15 @@ TEMPLATE_OVERRIDES = {
 }
 
 
+_NEEDS_STATISTICS_MESSAGES = {
+    "regularInvoicesEnabled": (
+        "The customer's class has statistics off; regular invoices need them."
+    ),
+    "sendStatistics": "The customer's class has statistics off; there are none to send.",
+}
+assert _NEEDS_STATISTICS_MESSAGES.keys() == override_rules.NEEDING_STATISTICS.keys()
+
+
 def overrides_of(row: Any) -> dict[str, Any]:
     """The overrides of a customer row, in audit form (templates as {template: ID})."""
     m = row._mapping
@@ -343,20 +370,10 @@ async def update_customer_overrides(
     # customer row keeps its class meanwhile.
     await locks.lock_class(conn, customer.customer_class_id, shared=True)
     class_row = await _class_of(conn, principal, customer.customer_class_id)
-    statistics = class_row.general_info["generateStatistics"]
-    if data.get("regularInvoicesEnabled") and not statistics:
-        errors.add(
-            Code.DEPENDENCY,
-            ("regularInvoicesEnabled",),
-            "The customer's class has statistics off; regular invoices need them.",
-        )
-    send = data.get("sendStatistics")
-    if send is not None and str(send) != "DO_NOT_SEND" and not statistics:
-        errors.add(
-            Code.DEPENDENCY,
-            ("sendStatistics",),
-            "The customer's class has statistics off; there are none to send.",
-        )
+    if not class_row.general_info["generateStatistics"]:
+        for key, message in _NEEDS_STATISTICS_MESSAGES.items():
+            if override_rules.needs_statistics(key, data.get(key)):
+                errors.add(Code.DEPENDENCY, (key,), message)
     errors.raise_if_any()
     values: dict[str, Any] = {}
     for key, (column, _path) in OVERRIDES.items():
