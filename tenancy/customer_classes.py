@@ -276,7 +276,7 @@ async def create_customer_class(
     errors = ErrorList()
     manager: int | None = policy.class_manager_for_new(principal)
     manager_row = None
-    if principal.is_admin and data.get("managingResellerId") is not None:
+    if policy.resolves_named_reseller(principal, data.get("managingResellerId")):
         manager = decode(data["managingResellerId"], "Customer")
         if manager is not None:
             statement = sa.select(customer_table).where(customer_table.c.id == manager)
@@ -293,20 +293,11 @@ async def create_customer_class(
     resolved = await catalogs.resolve(conn, tabs.references(data), errors)
     _only(errors)
     # 2. What a reseller may not ask for.
-    if not principal.is_admin:
-        if not policy.names_reseller(principal, data.get("managingResellerId"), own_id):
-            errors.add(
-                Code.NOT_PERMITTED,
-                ("managingResellerId",),
-                "Resellers create classes that they manage themselves.",
-            )
-        if data.get("sharedWithResellers"):
-            errors.add(
-                Code.NOT_PERMITTED,
-                ("sharedWithResellers",),
-                "Only administrators share classes with resellers.",
-            )
-        _only(errors)
+    denials = policy.class_request_denials(
+        principal, data.get("managingResellerId"), data.get("sharedWithResellers"), own_id
+    )
+    policy.deny(errors, denials)
+    _only(errors)
     # 3. Validation.
     if manager_row is not None and manager_row.customer_type != "RESELLER":
         errors.add(
@@ -381,11 +372,8 @@ async def _changeable(
     resolved = await catalogs.resolve(conn, extra_refs, errors)
     _only(errors)
     if not policy.may_change_class(principal, row):
-        errors.add(
-            Code.NOT_PERMITTED,
-            ("id",),
-            "This class is shared by the administrator and is read-only for resellers.",
-        )
+        read_only = "This class is shared by the administrator and is read-only for resellers."
+        policy.deny(errors, [policy.Denial(("id",), read_only)])
         _only(errors)
     if expected_version is not None and expected_version != row.version:
         errors.add(
@@ -487,8 +475,7 @@ async def clone_customer_class(
     source = (await visible_classes(conn, principal, [key] if key else [])).get(key or 0)
     if source is None:
         raise refusal(Code.NOT_FOUND, ("id",), "No customer class has this ID.")
-    # Administrators keep the source's manager; a reseller's copy is its own.
-    manager = source.tenant_id if principal.is_admin else principal.reseller_id
+    manager = policy.clone_manager(principal, source)
     header = await _check_header(
         conn, principal, errors, {"name": data.get("name")}, manager=manager
     )
@@ -592,7 +579,8 @@ async def delete_customer_classes(
                 errors.add(Code.NOT_FOUND, path, "No customer class has this ID.")
             continue
         if not policy.may_change_class(principal, row):
-            errors.add(Code.NOT_PERMITTED, path, "Shared classes are read-only for resellers.")
+            read_only = "Shared classes are read-only for resellers."
+            policy.deny(errors, [policy.Denial(path, read_only)])
         elif row.is_default:
             errors.add(Code.DEFAULT_CLASS, path, "The Default class cannot be deleted.")
         elif await _in_use(conn, principal, row.id):
