@@ -61,7 +61,7 @@ async def _lock_for_change(conn: AsyncConnection, principal: Principal, key: int
     needs the UPDATE policy, which PostgreSQL denies a reseller on its own record."""
     if key is None:
         return None
-    if not principal.is_admin and key == principal.reseller_id:
+    if policy.is_own_record(principal, key):
         return await _read_visible(conn, principal, key)
     statement = sa.select(customer_table).where(customer_table.c.id == key).with_for_update()
     return (await conn.execute(visible(statement, principal))).first()
@@ -101,7 +101,7 @@ async def create_customer(
     own_id = to_global_id(TYPE, principal.reseller_id) if principal.reseller_id else None
     # 1. Resolve what the input names.
     parent = None
-    if principal.is_admin and data.get("parentId") is not None:
+    if policy.resolves_named_reseller(principal, data.get("parentId")):
         parent = await _read_visible(conn, principal, decode(data["parentId"], TYPE))
         if parent is None:
             errors.add(Code.NOT_FOUND, ("parentId",), "No customer has this ID.")
@@ -114,23 +114,21 @@ async def create_customer(
     errors.raise_if_any()
     # 2. What the caller may not ask for.
     if not principal.is_admin:
-        if not policy.names_reseller(principal, data.get("parentId"), own_id):
-            errors.add(Code.NOT_PERMITTED, ("parentId",), "Resellers create their own customers.")
-            errors.raise_if_any()
+        policy.deny(
+            errors, policy.customer_request_denials(principal, data.get("parentId"), own_id)
+        )
+        errors.raise_if_any()
         parent = await _read_visible(conn, principal, principal.reseller_id)
     parent_id = parent.id if parent is not None else None
     if class_row is None:
         class_row = await customer_classes.default_class(conn, principal)
     customer_type = str(data.get("customerType") or "RETAIL")
     currency = data.get("currencyCode")
-    problems = policy.assignment_problems(principal, class_row, parent_id, str(currency))
-    if "NOT_PERMITTED" in problems:
-        errors.add(
-            Code.NOT_PERMITTED,
-            ("customerClassId",),
-            "Only the managing reseller assigns a reseller's class.",
-        )
+    if not policy.may_assign_class(principal, class_row):
+        managed = "Only the managing reseller assigns a reseller's class."
+        policy.deny(errors, [policy.Denial(("customerClassId",), managed)])
         errors.raise_if_any()
+    problems = policy.assignment_problems(principal, class_row, parent_id, str(currency))
     # 3. Validation.
     name, problem = fields.check_name(data.get("name"))
     if problem:
@@ -217,20 +215,17 @@ async def assign_customer_class(
         if class_row is None:
             errors.add(Code.NOT_FOUND, ("customerClassId",), "No customer class has this ID.")
     errors.raise_if_any()
-    if not policy.may_change_customer(principal, customer):
-        errors.add(Code.NOT_PERMITTED, ("customerId",), "Your own record is read-only.")
+    policy.deny(errors, policy.customer_change_denials(principal, customer))
+    errors.raise_if_any()
+    if not policy.may_assign_class(principal, class_row):
+        managed = (
+            "Administrators may view and edit a reseller's class but only that reseller assigns it."
+        )
+        policy.deny(errors, [policy.Denial(("customerClassId",), managed)])
         errors.raise_if_any()
     problems = policy.assignment_problems(
         principal, class_row, customer.tenant_id, customer.currency_code
     )
-    if "NOT_PERMITTED" in problems:
-        errors.add(
-            Code.NOT_PERMITTED,
-            ("customerClassId",),
-            "Administrators may view and edit a reseller's class but only that reseller"
-            " assigns it.",
-        )
-        errors.raise_if_any()
     _assignment_errors(errors, problems)
     errors.raise_if_any()
     if customer.customer_class_id == class_row.id:
@@ -335,9 +330,8 @@ async def update_customer_overrides(
             errors.add(Code.NOT_FOUND, (key, "templateId"), "No invoice template has this ID.")
         templates[key] = (True, template)
     errors.raise_if_any()
-    if not policy.may_change_customer(principal, customer):
-        errors.add(Code.NOT_PERMITTED, ("customerId",), "Your own record is read-only.")
-        errors.raise_if_any()
+    policy.deny(errors, policy.customer_change_denials(principal, customer))
+    errors.raise_if_any()
     # Validate together with the class values the overrides combine with (SPEC §4), held
     # (shared) so that no class change lands between the check and the write. The locked
     # customer row keeps its class meanwhile.
@@ -420,14 +414,12 @@ def list_filter(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
     if filters.get("customerType") is not None:
         clauses.append(c.customer_type == str(filters["customerType"]))
     if filters.get("parentId") is not None:
-        parent = decode(filters["parentId"], TYPE)
-        if not principal.is_admin and parent != principal.reseller_id:
-            parent = None  # a reseller's filter never reaches another tenant
+        parent = policy.reachable_reseller(principal, decode(filters["parentId"], TYPE))
         clauses.append(c.tenant_id == parent if parent is not None else sa.false())
     if filters.get("customerClassId") is not None:
         key = decode(filters["customerClassId"], class_rows.TYPE)
         clauses.append(c.customer_class_id == key if key is not None else sa.false())
-        if key is not None and not principal.is_admin:
+        if key is not None and not policy.sees_everything(principal):
             # A hidden class matches nothing, not even R's own record that uses it.
             hidden_or_not = sa.select(class_table.c.id).where(class_table.c.id == key)
             clauses.append(visible(hidden_or_not, principal).exists())
