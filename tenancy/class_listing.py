@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import class_table, customer_table
-from tenancy import catalogs, class_rows, fields, pagination
+from tenancy import catalogs, class_rows, fields, pagination, policy
 from tenancy.ids import decode
 from tenancy.principal import Principal
 from tenancy.scoping import visible
@@ -44,9 +44,9 @@ def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any
         else:
             clauses.append(c.tenant_id.is_not(None))
             if managed.get("resellerId") is not None:
-                key = decode(managed["resellerId"], "Customer")
-                if not principal.is_admin and key != principal.reseller_id:
-                    key = None
+                key = policy.reachable_reseller(
+                    principal, decode(managed["resellerId"], "Customer")
+                )
                 clauses.append(c.tenant_id == key if key is not None else sa.false())
     if filters.get("invoicing") is not None:
         regular, out_of_turn = class_rows.INVOICING_FLAGS[str(filters["invoicing"])]
@@ -54,7 +54,7 @@ def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any
         clauses.append(c.out_of_turn_invoices_enabled.is_(out_of_turn))
     if filters.get("taxationMethod") is not None:
         clauses.append(c.taxation_method == str(filters["taxationMethod"]))
-    if not principal.is_admin and filters.get("includeShared", True) is False:
+    if policy.hides_shared(principal, filters.get("includeShared", True)):
         clauses.append(c.tenant_id == principal.reseller_id)
     return clauses
 

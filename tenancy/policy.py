@@ -39,7 +39,8 @@ overrides; §4 rule 1     ``may_change_customer``,
                          ``customer_change_denials``
 §4 rules 2-4             ``may_assign_class``,                    ``customer_update``
                          ``assignment_problems``
-§2 catalogs              ``require_administrator``                ``catalog_insert``,
+§2 catalogs              ``require_administrator``                ``catalog_select``,
+                                                                  ``catalog_insert``,
                                                                   ``catalog_update``,
                                                                   ``catalog_delete``
 §2 audit events          ``events_visible``, ``actor_token_name`` ``audit_event_select``,
@@ -51,7 +52,7 @@ overrides; §4 rule 1     ``may_change_customer``,
 §2 Tokens: expiry        ``token_expiry_ceiling``,                ``api_token_insert``
 ceiling, 20 unrevoked    ``limits_unrevoked_tokens``
 §2 Hidden = nonexistent  ``sees_everything``,                     (every *_select)
-                         ``reachable_reseller``
+                         ``reachable_reseller``, ``hides_shared``
 §2 No oracles            ``names_reseller``,                      (none: decided before SQL)
                          ``resolves_named_reseller``,
                          ``actor_token_name``
@@ -59,9 +60,9 @@ ceiling, 20 unrevoked    ``limits_unrevoked_tokens``
                          ``metrics_refusal``
 §7 metrics are not       ``metrics_refusal``                      (none)
 public
-§7 the database net      ``VISIBLE``, ``CHANGEABLE``, (and the    (every *_insert, *_update,
-covers writes            role split of db/roles.py: audit events  *_delete)
-                         append-only)
+§7 the database net      ``VISIBLE``, ``CHANGEABLE``, (and the    ``customer_delete`` (customers
+covers writes            role split of db/roles.py: audit events  are never deleted), and every
+                         append-only)                             *_insert, *_update, *_delete
 ======================== ======================================== ================================
 """
 
@@ -241,6 +242,12 @@ def reachable_reseller(principal: Principal, key: int | None) -> int | None:
     if principal.is_admin or key == principal.reseller_id:
         return key
     return None
+
+
+def hides_shared(principal: Principal, include_shared: object) -> bool:
+    """``includeShared: false`` leaves a reseller the classes it manages (to an
+    administrator every class is its own to see: the filter means nothing)."""
+    return not principal.is_admin and include_shared is False
 
 
 def actor_token_name(event: EventRow, viewer_reseller: int | None) -> str:
