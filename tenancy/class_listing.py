@@ -85,6 +85,13 @@ async def list_classes(
     before: str | None,
     columns: Sequence[Any] = class_rows.ALL_COLUMNS,
 ) -> pagination.Page:
+    """One page of ``customerClasses``: the classes the caller may see that match
+    ``filters`` (``filter_clauses``), sorted by ``order_field`` (NAME, CREATED_AT,
+    UPDATED_AT or CUSTOMER_COUNT, counting only visible customers) in ``direction``,
+    then id; forwards from ``after``, or backwards when ``last``/``before`` is given. A
+    cursor of another sort, direction or filter is BAD_USER_INPUT (``pagination``). No
+    lock, no event.
+    """
     statement = sa.select(*columns).where(*filter_clauses(principal, filters))
     if order_field == "CUSTOMER_COUNT":
         counts = _visible_counts(principal)
@@ -118,6 +125,9 @@ async def list_classes(
 async def count_classes(
     conn: AsyncConnection, principal: Principal, filters: Mapping[str, Any]
 ) -> int:
+    """How many classes the caller may see match ``filters`` (``totalCount``). No lock, no
+    event.
+    """
     statement = sa.select(sa.func.count()).select_from(class_table)
     statement = statement.where(*filter_clauses(principal, filters))
     return int((await conn.execute(visible(statement, principal))).scalar_one())

@@ -36,6 +36,9 @@ MAX_RESELLER_LEVEL = 3
 async def visible_customers(
     conn: AsyncConnection, principal: Principal, keys: Iterable[int]
 ) -> dict[int, Any]:
+    """The customers among ``keys`` the caller may see, by key (hidden ones are absent).
+    No lock, no event.
+    """
     wanted = list(set(keys))
     if not wanted:
         return {}
@@ -97,6 +100,24 @@ def _class_gid(key: int | None) -> str | None:
 async def create_customer(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Create a customer (``createCustomer``); returns its row.
+
+    Inputs: ``name``, ``customerType`` (RETAIL by default), ``currencyCode``,
+    ``customerClassId`` (the Default class when omitted), ``parentId`` (administrators:
+    a RESELLER customer or omitted for a direct customer; resellers: omitted or their
+    own ID, and the parent is always the reseller itself).
+    Errors, tier by tier: NOT_FOUND on ``parentId`` (administrators only) and
+    ``customerClassId``; NOT_PERMITTED on ``parentId`` (a reseller naming anyone but
+    itself), then on ``customerClassId`` (an administrator using a reseller's class,
+    SPEC §4 rule 4); then every validation error at once: ``name`` REQUIRED, INVALID or
+    TOO_LONG,
+    ``currencyCode`` INVALID, ``parentId`` INVALID (not a RESELLER customer),
+    ``customerType`` INVALID (resellers nest at most 3 levels), and, for a known
+    currency, ``customerClassId`` CURRENCY_MISMATCH and OWNERSHIP_MISMATCH (§4).
+    Side effects: locks the class shared (``lock_for_use``; the Default class is not
+    locked) so that it stays shared and existing until commit; inserts the customer;
+    writes a CREATE event.
+    """
     errors = ErrorList()
     own_id = to_global_id(TYPE, principal.reseller_id) if principal.reseller_id else None
     # 1. Resolve what the input names.
@@ -202,6 +223,18 @@ def _assignment_errors(errors: ErrorList, problems: Sequence[str]) -> None:
 async def assign_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Assign a class to a customer (``assignCustomerClass``); returns the customer row,
+    unchanged (no event) when it already uses that class.
+
+    Inputs: ``customerId``, ``customerClassId`` (null: the Default class).
+    Errors, tier by tier (SPEC §4): NOT_FOUND on ``customerId`` and ``customerClassId``;
+    NOT_PERMITTED on ``customerId`` (a reseller's own record), then on
+    ``customerClassId`` (an administrator assigning a reseller's class); then
+    CURRENCY_MISMATCH and OWNERSHIP_MISMATCH on ``customerClassId``.
+    Side effects: locks the customer (``FOR UPDATE``) and the class (shared); updates
+    the customer's class; writes an ASSIGN event (with ``businessModel`` when the new
+    class has another business model).
+    """
     errors = ErrorList()
     customer = await _lock_for_change(conn, principal, decode(data.get("customerId"), TYPE))
     if customer is None:
@@ -306,6 +339,19 @@ def overrides_of(row: Any) -> dict[str, Any]:
 async def update_customer_overrides(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Set or clear a customer's overrides (``updateCustomerOverrides``); returns the
+    customer row, unchanged (no event) when nothing changes.
+
+    Inputs: ``customerId`` and any of the keys of ``OVERRIDES`` (null: as the class
+    defines) and ``TEMPLATE_OVERRIDES`` (null: as the class defines; ``{templateId:
+    null}``: no invoice documents).
+    Errors, tier by tier: NOT_FOUND on ``customerId`` and on ``<template>.templateId``;
+    NOT_PERMITTED on ``customerId`` (a reseller's own record); then DEPENDENCY on
+    ``regularInvoicesEnabled`` and ``sendStatistics`` when the class has statistics off.
+    Side effects: locks the customer (``FOR UPDATE``) and its class (shared, while the
+    overrides are validated against it); writes an UPDATE event on the customer with
+    ``overrides.<key>`` paths.
+    """
     errors = ErrorList()
     customer = await _lock_for_change(conn, principal, decode(data.get("customerId"), TYPE))
     if customer is None:
@@ -434,7 +480,10 @@ async def list_customers(
     first: int,
     after: str | None,
 ) -> pagination.Page:
-    """Customers sorted by name, then id."""
+    """One keyset page of the customers the caller may see that match ``filters``
+    (``list_filter``), sorted by name key, then id. A cursor of another filter is
+    BAD_USER_INPUT (``pagination``). No lock, no event.
+    """
     statement = sa.select(customer_table).where(*list_filter(principal, filters))
     c = customer_table.c
     return await pagination.keyset_page(
@@ -454,6 +503,9 @@ async def list_customers(
 async def count_customers(
     conn: AsyncConnection, principal: Principal, filters: Mapping[str, Any]
 ) -> int:
+    """How many customers the caller may see match ``filters`` (``totalCount``). No lock,
+    no event.
+    """
     statement = sa.select(sa.func.count()).select_from(customer_table)
     statement = statement.where(*list_filter(principal, filters))
     return int((await conn.execute(visible(statement, principal))).scalar_one())

@@ -33,10 +33,12 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def new_secret() -> str:
+    """A new secret: ``bc_`` and 256 random bits (URL-safe base64)."""
     return PREFIX + secrets.token_urlsafe(32)
 
 
 def hash_secret(secret: str) -> str:
+    """The SHA-256 of a secret (hex), the only form in which it is stored."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -59,10 +61,12 @@ async def find_by_secret(conn: AsyncConnection, secret: str) -> Any:
 
 
 def is_usable(row: Any, now: datetime) -> bool:
+    """Whether a token row authenticates at ``now``: not revoked, not expired."""
     return row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
 
 
 def principal_of(row: Any) -> Principal:
+    """The identity a (usable) token row grants."""
     return Principal(
         role=Role(row.role),
         reseller_id=row.tenant_id,
@@ -94,6 +98,9 @@ async def touch(conn: AsyncConnection, principal: Principal) -> None:
 async def list_tokens(
     conn: AsyncConnection, principal: Principal, *, include_revoked: bool
 ) -> Sequence[Any]:
+    """The tokens the caller may see (an administrator all, a reseller its own), newest
+    first, revoked ones only with ``include_revoked``. No lock, no event.
+    """
     c = token_table.c
     statement = sa.select(token_table)
     if not include_revoked:
@@ -105,6 +112,9 @@ async def list_tokens(
 async def visible_tokens(
     conn: AsyncConnection, principal: Principal, keys: Iterable[int]
 ) -> dict[int, Any]:
+    """The tokens among ``keys`` the caller may see, by key (hidden ones are absent). No
+    lock, no event.
+    """
     wanted = list(set(keys))
     if not wanted:
         return {}
@@ -125,12 +135,13 @@ async def create_api_token(
     Errors, tier by tier (SPEC §2 "Tokens", §5 precedence): NOT_FOUND on ``resellerId``
     (administrators only: a reseller's input is never looked up); NOT_PERMITTED on
     ``role`` (ADMINISTRATOR from a reseller) and ``resellerId`` (anyone but itself); then
-    every validation error at once: ``name`` INVALID/TOO_LONG, ``resellerId`` INVALID
-    (given for an ADMINISTRATOR token, or not a RESELLER customer) or REQUIRED (missing
-    for a RESELLER token), ``expiresAt`` INVALID (unparsable or not in the future),
-    REQUIRED (a reseller's token must expire) or OUT_OF_RANGE (after the creating
-    token's expiry), OUT_OF_RANGE on the input (20 unrevoked reseller tokens, or 100
-    per owner with too few revoked ones to drop), ``name`` TAKEN (per owner).
+    every validation error at once: ``name`` REQUIRED, INVALID or TOO_LONG;
+    ``resellerId`` INVALID (given for an ADMINISTRATOR token, or not a RESELLER
+    customer) or REQUIRED (missing for a RESELLER token); ``expiresAt`` INVALID
+    (unparsable or not in the future), REQUIRED (a reseller's token must expire) or
+    OUT_OF_RANGE (outside the calendar, or after the creating token's expiry);
+    OUT_OF_RANGE on the input (20 unrevoked reseller tokens, or 100 per owner with too
+    few revoked ones to drop); ``name`` TAKEN (per owner).
     Side effects: takes the owner's token-limit locks (``Limit.UNREVOKED_TOKENS`` for a
     reseller, then ``Limit.TOKENS_PER_OWNER``); deletes the oldest revoked tokens that
     must make room (a DELETE event each); inserts the token; writes a CREATE event.
@@ -367,6 +378,14 @@ async def _name_taken(
 async def revoke_api_token(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Revoke a token (``revokeApiToken``); returns its row. Revoking a revoked token
+    changes nothing and writes no event.
+
+    Inputs: ``id``.
+    Errors: NOT_FOUND on ``id`` (missing, hidden, undecodable).
+    Side effects: locks the token row (``FOR UPDATE``); sets ``revokedAt`` (every
+    worker refuses the token within 5 s, SPEC §2); writes a REVOKE event.
+    """
     key = decode(data.get("id"), TYPE)
     row = None
     if key is not None:
