@@ -36,6 +36,7 @@ from gql.errors import is_unavailable
 from gql.metrics import render_metrics
 from gql.rate_limits import Bucket, make_rate_limiter
 from gql.schema import graphql_schema, schema
+from tenancy import policy
 from tenancy.scoping import install_guard
 
 log = logging.getLogger("billclass")
@@ -183,8 +184,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return _unavailable(error)
         if token is None:
             return _unauthenticated("The token is unknown, expired or revoked.")
-        if not token.principal.is_admin:
-            return _error(403, "Only administrator tokens may read /metrics.", "FORBIDDEN")
+        refused = policy.metrics_refusal(token.principal)
+        if refused is not None:
+            return _error(403, str(refused), refused.code)
         return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager

@@ -69,7 +69,11 @@ async def list_events(
     after: str | None,
     object_id: str | None,
 ) -> Any:
-    """Newest first. Resellers see the events whose tenant is themselves."""
+    """One keyset page of the events the caller may see (administrators all, a reseller
+    those whose tenant is itself), newest first, optionally of one object (an
+    ``object_id`` that is no canonical global ID matches nothing). A cursor of another
+    listing is BAD_USER_INPUT. No lock, no event.
+    """
     e = event_table.c
     statement = sa.select(event_table).where(*_event_clauses(object_id))
     return await pagination.keyset_page(
@@ -87,6 +91,7 @@ async def list_events(
 
 
 async def count_events(conn: AsyncConnection, principal: Principal, object_id: str | None) -> int:
+    """How many events the caller may see (of one object, if given). No lock, no event."""
     statement = sa.select(sa.func.count()).select_from(event_table)
     statement = statement.where(*_event_clauses(object_id))
     return int((await conn.execute(visible(statement, principal))).scalar_one())
@@ -95,6 +100,9 @@ async def count_events(conn: AsyncConnection, principal: Principal, object_id: s
 async def visible_events(
     conn: AsyncConnection, principal: Principal, keys: Sequence[int]
 ) -> dict[int, Any]:
+    """The events among ``keys`` the caller may see, by key (hidden ones are absent). No
+    lock, no event.
+    """
     if not keys:
         return {}
     statement = sa.select(event_table).where(event_table.c.id.in_(list(set(keys))))

@@ -60,11 +60,15 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,49}")
 
 
 async def currencies(conn: AsyncConnection) -> Sequence[Any]:
+    """The ISO 4217 currencies, by code. Catalogs are visible to everyone."""
     result = await conn.execute(sa.select(currency_table).order_by(currency_table.c.code))
     return result.all()
 
 
 async def list_entries(conn: AsyncConnection, type_name: str, where: Any = None) -> Sequence[Any]:
+    """Every entry of a catalog (``type_name``; optionally narrowed by ``where``), by name
+    key (business models: by code key), then id. Catalogs are visible to everyone.
+    """
     table = TABLES[type_name]
     order = table.c.code_key if type_name == "BusinessModel" else table.c.name_key
     statement = sa.select(table).order_by(order, table.c.id)
@@ -76,6 +80,7 @@ async def list_entries(conn: AsyncConnection, type_name: str, where: Any = None)
 async def entries_by_key(
     conn: AsyncConnection, type_name: str, keys: Iterable[int]
 ) -> dict[int, Any]:
+    """The entries of a catalog among ``keys``, by key (unknown ones are absent)."""
     table = TABLES[type_name]
     wanted = list(set(keys))
     if not wanted:
@@ -174,7 +179,15 @@ async def _taken(
 async def create_named_entry(
     conn: AsyncConnection, *, principal: Principal, type_name: str, data: Mapping[str, Any]
 ) -> Any:
-    """Invoice templates and notification sets: a unique name and nothing else."""
+    """Create an invoice template or notification set (``type_name``): a unique name and
+    nothing else; returns its row.
+
+    Inputs: ``name``.
+    Errors: top-level FORBIDDEN for resellers (from the role alone); OUT_OF_RANGE on the
+    input (the catalog holds 500 entries), ``name`` REQUIRED, INVALID, TOO_LONG or TAKEN.
+    Side effects: takes the catalog's limit lock until commit; inserts the entry;
+    writes a CREATE event (tenant: the administrator).
+    """
     policy.require_administrator(principal, f"create a {type_name}")
     errors = ErrorList()
     await _check_room(conn, errors, type_name)
@@ -197,6 +210,16 @@ async def create_named_entry(
 async def create_business_model(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Create a business model (``createBusinessModel``); returns its row.
+
+    Inputs: ``code`` (unique ignoring case, letters, digits, ``_ . -``, up to 50
+    characters), ``name``.
+    Errors: top-level FORBIDDEN for resellers (from the role alone); OUT_OF_RANGE on the
+    input (catalog full), ``code`` REQUIRED, TOO_LONG, INVALID or TAKEN, ``name``
+    REQUIRED, INVALID or TOO_LONG.
+    Side effects: takes the catalog's limit lock until commit; inserts the entry;
+    writes a CREATE event.
+    """
     policy.require_administrator(principal, "create business models")
     errors = ErrorList()
     await _check_room(conn, errors, "BusinessModel")
@@ -227,6 +250,15 @@ async def create_business_model(
 async def create_custom_tax(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Create a custom tax (``createCustomTax``); returns its row.
+
+    Inputs: ``name``, ``ratePercent`` (0 to 100), ``appliedTo``.
+    Errors: top-level FORBIDDEN for resellers (from the role alone); OUT_OF_RANGE on the
+    input (catalog full), ``name`` REQUIRED, INVALID, TOO_LONG or TAKEN, ``ratePercent``
+    INVALID or OUT_OF_RANGE.
+    Side effects: takes the catalog's limit lock until commit; inserts the entry;
+    writes a CREATE event.
+    """
     policy.require_administrator(principal, "create custom taxes")
     errors = ErrorList()
     await _check_room(conn, errors, "CustomTax")
@@ -257,6 +289,19 @@ async def create_custom_tax(
 async def create_custom_field_definition(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Create a custom field definition (``createCustomFieldDefinition``); returns its row.
+
+    Inputs: ``object``, ``name`` (unique per object), ``type``, ``listValues`` (LIST
+    fields only, 1 to 100 distinct names), ``defaultValue`` (a value of the type),
+    ``mandatory``, ``visibleToEndUser``, ``containsPersonalData``.
+    Errors: top-level FORBIDDEN for resellers (from the role alone); OUT_OF_RANGE on the
+    input (catalog full), ``name`` REQUIRED, INVALID, TOO_LONG or TAKEN, ``listValues``
+    DEPENDENCY (not a LIST field), REQUIRED, OUT_OF_RANGE, or INVALID/TOO_LONG on
+    ``listValues.<index>`` (a bad or repeated value), ``defaultValue`` TOO_LONG or
+    INVALID.
+    Side effects: takes the catalog's limit lock until commit; inserts the entry;
+    writes a CREATE event.
+    """
     policy.require_administrator(principal, "create custom field definitions")
     errors = ErrorList()
     await _check_room(conn, errors, "CustomFieldDefinition")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import class_table, customer_table
-from tenancy import catalogs, class_rows, fields, pagination
+from tenancy import catalogs, class_rows, fields, pagination, policy
 from tenancy.ids import decode
 from tenancy.principal import Principal
 from tenancy.scoping import visible
@@ -44,9 +44,9 @@ def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any
         else:
             clauses.append(c.tenant_id.is_not(None))
             if managed.get("resellerId") is not None:
-                key = decode(managed["resellerId"], "Customer")
-                if not principal.is_admin and key != principal.reseller_id:
-                    key = None
+                key = policy.reachable_reseller(
+                    principal, decode(managed["resellerId"], "Customer")
+                )
                 clauses.append(c.tenant_id == key if key is not None else sa.false())
     if filters.get("invoicing") is not None:
         regular, out_of_turn = class_rows.INVOICING_FLAGS[str(filters["invoicing"])]
@@ -54,7 +54,7 @@ def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any
         clauses.append(c.out_of_turn_invoices_enabled.is_(out_of_turn))
     if filters.get("taxationMethod") is not None:
         clauses.append(c.taxation_method == str(filters["taxationMethod"]))
-    if not principal.is_admin and filters.get("includeShared", True) is False:
+    if policy.hides_shared(principal, filters.get("includeShared", True)):
         clauses.append(c.tenant_id == principal.reseller_id)
     return clauses
 
@@ -85,6 +85,13 @@ async def list_classes(
     before: str | None,
     columns: Sequence[Any] = class_rows.ALL_COLUMNS,
 ) -> pagination.Page:
+    """One page of ``customerClasses``: the classes the caller may see that match
+    ``filters`` (``filter_clauses``), sorted by ``order_field`` (NAME, CREATED_AT,
+    UPDATED_AT or CUSTOMER_COUNT, counting only visible customers) in ``direction``,
+    then id; forwards from ``after``, or backwards when ``last``/``before`` is given. A
+    cursor of another sort, direction or filter is BAD_USER_INPUT (``pagination``). No
+    lock, no event.
+    """
     statement = sa.select(*columns).where(*filter_clauses(principal, filters))
     if order_field == "CUSTOMER_COUNT":
         counts = _visible_counts(principal)
@@ -118,6 +125,9 @@ async def list_classes(
 async def count_classes(
     conn: AsyncConnection, principal: Principal, filters: Mapping[str, Any]
 ) -> int:
+    """How many classes the caller may see match ``filters`` (``totalCount``). No lock, no
+    event.
+    """
     statement = sa.select(sa.func.count()).select_from(class_table)
     statement = statement.where(*filter_clauses(principal, filters))
     return int((await conn.execute(visible(statement, principal))).scalar_one())

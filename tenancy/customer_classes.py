@@ -43,6 +43,9 @@ async def visible_classes(
     *,
     columns: Sequence[sa.Column[Any]] = class_rows.ALL_COLUMNS,
 ) -> dict[int, Any]:
+    """The classes among ``keys`` the caller may see, by key (hidden or missing ones are
+    absent: SPEC §2 "Hidden = nonexistent"), with ``columns`` only. No lock, no event.
+    """
     wanted = list(set(keys))
     if not wanted:
         return {}
@@ -73,7 +76,9 @@ async def default_class(conn: AsyncConnection, principal: Principal) -> Any:
 async def customer_counts(
     conn: AsyncConnection, principal: Principal, keys: Iterable[int]
 ) -> dict[int, int]:
-    """Customers per class, counting only customers the caller may see."""
+    """Customers per class among ``keys``, counting only customers the caller may see
+    (SPEC §2: ``customerCount`` is computed per request in SQL). No lock, no event.
+    """
     wanted = list(set(keys))
     if not wanted:
         return {}
@@ -271,12 +276,29 @@ async def _write_new(conn: AsyncConnection, values: dict[str, Any], taken_path: 
 async def create_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Create a class (``createCustomerClass``); returns its row.
+
+    Inputs: ``name`` (required), ``description``, ``notificationSender``,
+    ``currencyCode``, ``businessModelId``, ``managingResellerId`` (administrators: a
+    reseller to manage it; resellers: omitted or their own ID), ``sharedWithResellers``
+    and the tab inputs (SPEC §5).
+    Errors, tier by tier (SPEC §5 precedence): NOT_FOUND on ``managingResellerId``
+    (administrators only), ``businessModelId`` and each catalog reference of the tabs;
+    NOT_PERMITTED on ``managingResellerId`` (a reseller naming anyone but itself) and
+    ``sharedWithResellers`` (a reseller passing true); then every validation error at
+    once: ``managingResellerId`` INVALID (not a RESELLER customer), ``name`` REQUIRED,
+    INVALID, TOO_LONG or TAKEN (per manager), ``description`` and ``notificationSender``
+    (SPEC §3), ``currencyCode`` INVALID, ``sharedWithResellers`` DEPENDENCY (true on a
+    reseller-managed class), and the tab codes of SPEC §5 on their paths.
+    Side effects: inserts the class at version 1 (TAKEN on ``name`` if a concurrent
+    request took the name first); writes a CREATE event. Takes no lock.
+    """
     own_id = to_global_id("Customer", principal.reseller_id) if principal.reseller_id else None
     # 1. Resolve what the input names.
     errors = ErrorList()
     manager: int | None = policy.class_manager_for_new(principal)
     manager_row = None
-    if principal.is_admin and data.get("managingResellerId") is not None:
+    if policy.resolves_named_reseller(principal, data.get("managingResellerId")):
         manager = decode(data["managingResellerId"], "Customer")
         if manager is not None:
             statement = sa.select(customer_table).where(customer_table.c.id == manager)
@@ -293,20 +315,11 @@ async def create_customer_class(
     resolved = await catalogs.resolve(conn, tabs.references(data), errors)
     _only(errors)
     # 2. What a reseller may not ask for.
-    if not principal.is_admin:
-        if not policy.names_reseller(principal, data.get("managingResellerId"), own_id):
-            errors.add(
-                Code.NOT_PERMITTED,
-                ("managingResellerId",),
-                "Resellers create classes that they manage themselves.",
-            )
-        if data.get("sharedWithResellers"):
-            errors.add(
-                Code.NOT_PERMITTED,
-                ("sharedWithResellers",),
-                "Only administrators share classes with resellers.",
-            )
-        _only(errors)
+    denials = policy.class_request_denials(
+        principal, data.get("managingResellerId"), data.get("sharedWithResellers"), own_id
+    )
+    policy.deny(errors, denials)
+    _only(errors)
     # 3. Validation.
     if manager_row is not None and manager_row.customer_type != "RESELLER":
         errors.add(
@@ -381,11 +394,8 @@ async def _changeable(
     resolved = await catalogs.resolve(conn, extra_refs, errors)
     _only(errors)
     if not policy.may_change_class(principal, row):
-        errors.add(
-            Code.NOT_PERMITTED,
-            ("id",),
-            "This class is shared by the administrator and is read-only for resellers.",
-        )
+        read_only = "This class is shared by the administrator and is read-only for resellers."
+        policy.deny(errors, [policy.Denial(("id",), read_only)])
         _only(errors)
     if expected_version is not None and expected_version != row.version:
         errors.add(
@@ -430,6 +440,20 @@ async def _save_change(
 async def update_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Patch a class (``updateCustomerClass``); returns its row, unchanged (no version bump,
+    no event) when the patch changes nothing.
+
+    Inputs: ``id``, ``expectedVersion``, and any of ``name``, ``description``,
+    ``notificationSender`` and the tab inputs (SPEC §5; currency, business model and
+    manager never change).
+    Errors, tier by tier: NOT_FOUND on ``id`` and on each catalog reference of the tabs;
+    NOT_PERMITTED on ``id`` (a shared class, to a reseller); VERSION_CONFLICT on
+    ``expectedVersion``; then every validation error at once: ``name`` INVALID, TOO_LONG,
+    TAKEN or IMMUTABLE (the Default class), ``description``, ``notificationSender`` and
+    the tab codes of SPEC §5 on their paths.
+    Side effects: locks the class exclusively (``lock_for_change``) before reading it;
+    writes version + 1 and an UPDATE event with the changed paths.
+    """
     errors = ErrorList()
     row, resolved = await _changeable(
         conn, principal, data.get("id"), data.get("expectedVersion"), errors, tabs.references(data)
@@ -485,6 +509,16 @@ async def _check_statistics_overrides(
 async def copy_regular_invoice_settings_to_out_of_turn(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Copy the regular invoices' payment terms and past-due policy to the out-of-turn
+    invoices (``copyRegularInvoiceSettingsToOutOfTurn``); returns the class row.
+
+    Inputs: ``id``, ``expectedVersion``.
+    Errors: NOT_FOUND, NOT_PERMITTED on ``id``, VERSION_CONFLICT on ``expectedVersion``
+    (as ``update_customer_class``); then any SPEC §5 code the copy would cause, on
+    ``id``, its message naming the setting.
+    Side effects: locks the class exclusively; writes version + 1 and an UPDATE event
+    when the copy changes something (nothing otherwise).
+    """
     errors = ErrorList()
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
     settings = class_rows.settings_of(row)
@@ -513,13 +547,22 @@ async def copy_regular_invoice_settings_to_out_of_turn(
 async def clone_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Copy a visible class under a new name (``cloneCustomerClass``); returns the copy.
+
+    Inputs: ``id``, ``name``. The copy's manager is ``policy.clone_manager``: the
+    source's for administrators, the caller itself for resellers.
+    Errors: NOT_FOUND on ``id``; then ``name`` INVALID (null included), TOO_LONG or TAKEN (in
+    the copy's manager's namespace) and OUT_OF_RANGE on ``id`` for each list of the
+    source above its maximum (SPEC §7).
+    Side effects: inserts the copy (not shared, not Default, version 1); writes a CLONE
+    event naming the source (``clonedFrom``). Takes no lock (the source is only read).
+    """
     errors = ErrorList()
     key = decode(data.get("id"), TYPE)
     source = (await visible_classes(conn, principal, [key] if key else [])).get(key or 0)
     if source is None:
         raise refusal(Code.NOT_FOUND, ("id",), "No customer class has this ID.")
-    # Administrators keep the source's manager; a reseller's copy is its own.
-    manager = source.tenant_id if principal.is_admin else principal.reseller_id
+    manager = policy.clone_manager(principal, source)
     header = await _check_header(
         conn, principal, errors, {"name": data.get("name")}, manager=manager
     )
@@ -570,6 +613,19 @@ async def _in_use(
 async def set_customer_class_sharing(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Share or unshare an administrator-managed class with resellers
+    (``setCustomerClassSharing``); returns the class row, unchanged (no event) when it
+    already is as asked.
+
+    Inputs: ``id``, ``shared``, ``expectedVersion``.
+    Errors: top-level FORBIDDEN for resellers, from the role alone (before any ID is
+    resolved); NOT_FOUND on ``id``; VERSION_CONFLICT on ``expectedVersion``; then
+    ``shared`` DEPENDENCY (sharing a reseller-managed class), ``id`` DEFAULT_CLASS
+    (unsharing the Default class) or IN_USE (unsharing a class that resellers'
+    customers use).
+    Side effects: locks the class exclusively; writes version + 1 and a SHARE or
+    UNSHARE event.
+    """
     policy.require_administrator(principal, "share classes with resellers")
     errors = ErrorList()
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
@@ -605,8 +661,16 @@ async def set_customer_class_sharing(
 async def delete_customer_classes(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> tuple[list[str], list[FieldError]]:
-    """The one mutation with partial success: deletes every deletable ID and explains
-    each refused one (NOT_FOUND, NOT_PERMITTED, DEFAULT_CLASS, IN_USE; one error per ID)."""
+    """Delete classes (``deleteCustomerClasses``), the one mutation with partial success:
+    deletes every deletable ID; returns their global IDs and one error per refused ID.
+
+    Inputs: ``ids`` (at most 100, else OUT_OF_RANGE on ``ids`` and nothing is deleted).
+    Errors, on ``("input", "ids", index)``, in the precedence NOT_FOUND (a repeated ID
+    already deleted is skipped silently), NOT_PERMITTED (a shared class, to a
+    reseller), DEFAULT_CLASS, IN_USE (a customer the caller may see uses it).
+    Side effects: locks each class exclusively in turn; deletes it and writes a DELETE
+    event with its last state.
+    """
     ids = list(data.get("ids") or [])
     if len(ids) > MAX_DELETE:
         raise refusal(
@@ -623,7 +687,8 @@ async def delete_customer_classes(
                 errors.add(Code.NOT_FOUND, path, "No customer class has this ID.")
             continue
         if not policy.may_change_class(principal, row):
-            errors.add(Code.NOT_PERMITTED, path, "Shared classes are read-only for resellers.")
+            read_only = "Shared classes are read-only for resellers."
+            policy.deny(errors, [policy.Denial(path, read_only)])
         elif row.is_default:
             errors.add(Code.DEFAULT_CLASS, path, "The Default class cannot be deleted.")
         elif await _in_use(conn, principal, row.id):

@@ -37,6 +37,9 @@ MAX_RESELLER_LEVEL = 3
 async def visible_customers(
     conn: AsyncConnection, principal: Principal, keys: Iterable[int]
 ) -> dict[int, Any]:
+    """The customers among ``keys`` the caller may see, by key (hidden ones are absent).
+    No lock, no event.
+    """
     wanted = list(set(keys))
     if not wanted:
         return {}
@@ -62,7 +65,7 @@ async def _lock_for_change(conn: AsyncConnection, principal: Principal, key: int
     needs the UPDATE policy, which PostgreSQL denies a reseller on its own record."""
     if key is None:
         return None
-    if not principal.is_admin and key == principal.reseller_id:
+    if policy.is_own_record(principal, key):
         return await _read_visible(conn, principal, key)
     statement = sa.select(customer_table).where(customer_table.c.id == key).with_for_update()
     return (await conn.execute(visible(statement, principal))).first()
@@ -98,11 +101,29 @@ def _class_gid(key: int | None) -> str | None:
 async def create_customer(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Create a customer (``createCustomer``); returns its row.
+
+    Inputs: ``name``, ``customerType`` (RETAIL by default), ``currencyCode``,
+    ``customerClassId`` (the Default class when omitted), ``parentId`` (administrators:
+    a RESELLER customer or omitted for a direct customer; resellers: omitted or their
+    own ID, and the parent is always the reseller itself).
+    Errors, tier by tier: NOT_FOUND on ``parentId`` (administrators only) and
+    ``customerClassId``; NOT_PERMITTED on ``parentId`` (a reseller naming anyone but
+    itself), then on ``customerClassId`` (an administrator using a reseller's class,
+    SPEC §4 rule 4); then every validation error at once: ``name`` REQUIRED, INVALID or
+    TOO_LONG,
+    ``currencyCode`` INVALID, ``parentId`` INVALID (not a RESELLER customer),
+    ``customerType`` INVALID (resellers nest at most 3 levels), and, for a known
+    currency, ``customerClassId`` CURRENCY_MISMATCH and OWNERSHIP_MISMATCH (§4).
+    Side effects: locks the class shared (``lock_for_use``; the Default class is not
+    locked) so that it stays shared and existing until commit; inserts the customer;
+    writes a CREATE event.
+    """
     errors = ErrorList()
     own_id = to_global_id(TYPE, principal.reseller_id) if principal.reseller_id else None
     # 1. Resolve what the input names.
     parent = None
-    if principal.is_admin and data.get("parentId") is not None:
+    if policy.resolves_named_reseller(principal, data.get("parentId")):
         parent = await _read_visible(conn, principal, decode(data["parentId"], TYPE))
         if parent is None:
             errors.add(Code.NOT_FOUND, ("parentId",), "No customer has this ID.")
@@ -115,23 +136,21 @@ async def create_customer(
     errors.raise_if_any()
     # 2. What the caller may not ask for.
     if not principal.is_admin:
-        if not policy.names_reseller(principal, data.get("parentId"), own_id):
-            errors.add(Code.NOT_PERMITTED, ("parentId",), "Resellers create their own customers.")
-            errors.raise_if_any()
+        policy.deny(
+            errors, policy.customer_request_denials(principal, data.get("parentId"), own_id)
+        )
+        errors.raise_if_any()
         parent = await _read_visible(conn, principal, principal.reseller_id)
     parent_id = parent.id if parent is not None else None
     if class_row is None:
         class_row = await customer_classes.default_class(conn, principal)
     customer_type = str(data.get("customerType") or "RETAIL")
     currency = data.get("currencyCode")
-    problems = policy.assignment_problems(principal, class_row, parent_id, str(currency))
-    if "NOT_PERMITTED" in problems:
-        errors.add(
-            Code.NOT_PERMITTED,
-            ("customerClassId",),
-            "Only the managing reseller assigns a reseller's class.",
-        )
+    if not policy.may_assign_class(principal, class_row):
+        managed = "Only the managing reseller assigns a reseller's class."
+        policy.deny(errors, [policy.Denial(("customerClassId",), managed)])
         errors.raise_if_any()
+    problems = policy.assignment_problems(principal, class_row, parent_id, str(currency))
     # 3. Validation.
     name, problem = fields.check_name(data.get("name"))
     if problem:
@@ -205,6 +224,18 @@ def _assignment_errors(errors: ErrorList, problems: Sequence[str]) -> None:
 async def assign_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Assign a class to a customer (``assignCustomerClass``); returns the customer row,
+    unchanged (no event) when it already uses that class.
+
+    Inputs: ``customerId``, ``customerClassId`` (null: the Default class).
+    Errors, tier by tier (SPEC §4): NOT_FOUND on ``customerId`` and ``customerClassId``;
+    NOT_PERMITTED on ``customerId`` (a reseller's own record), then on
+    ``customerClassId`` (an administrator assigning a reseller's class); then
+    CURRENCY_MISMATCH and OWNERSHIP_MISMATCH on ``customerClassId``.
+    Side effects: locks the customer (``FOR UPDATE``) and the class (shared); updates
+    the customer's class; writes an ASSIGN event (with ``businessModel`` when the new
+    class has another business model).
+    """
     errors = ErrorList()
     customer = await _lock_for_change(conn, principal, decode(data.get("customerId"), TYPE))
     if customer is None:
@@ -227,20 +258,17 @@ async def assign_customer_class(
         if class_row is None:
             errors.add(Code.NOT_FOUND, ("customerClassId",), "No customer class has this ID.")
     errors.raise_if_any()
-    if not policy.may_change_customer(principal, customer):
-        errors.add(Code.NOT_PERMITTED, ("customerId",), "Your own record is read-only.")
+    policy.deny(errors, policy.customer_change_denials(principal, customer))
+    errors.raise_if_any()
+    if not policy.may_assign_class(principal, class_row):
+        managed = (
+            "Administrators may view and edit a reseller's class but only that reseller assigns it."
+        )
+        policy.deny(errors, [policy.Denial(("customerClassId",), managed)])
         errors.raise_if_any()
     problems = policy.assignment_problems(
         principal, class_row, customer.tenant_id, customer.currency_code
     )
-    if "NOT_PERMITTED" in problems:
-        errors.add(
-            Code.NOT_PERMITTED,
-            ("customerClassId",),
-            "Administrators may view and edit a reseller's class but only that reseller"
-            " assigns it.",
-        )
-        errors.raise_if_any()
     _assignment_errors(errors, problems)
     if needing and not class_rows.settings_of(class_row)["generalInfo"]["generateStatistics"]:
         errors.add(
@@ -338,6 +366,19 @@ def overrides_of(row: Any) -> dict[str, Any]:
 async def update_customer_overrides(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Set or clear a customer's overrides (``updateCustomerOverrides``); returns the
+    customer row, unchanged (no event) when nothing changes.
+
+    Inputs: ``customerId`` and any of the keys of ``OVERRIDES`` (null: as the class
+    defines) and ``TEMPLATE_OVERRIDES`` (null: as the class defines; ``{templateId:
+    null}``: no invoice documents).
+    Errors, tier by tier: NOT_FOUND on ``customerId`` and on ``<template>.templateId``;
+    NOT_PERMITTED on ``customerId`` (a reseller's own record); then DEPENDENCY on
+    ``regularInvoicesEnabled`` and ``sendStatistics`` when the class has statistics off.
+    Side effects: locks the customer (``FOR UPDATE``) and its class (shared, while the
+    overrides are validated against it); writes an UPDATE event on the customer with
+    ``overrides.<key>`` paths.
+    """
     errors = ErrorList()
     customer = await _lock_for_change(conn, principal, decode(data.get("customerId"), TYPE))
     if customer is None:
@@ -362,9 +403,8 @@ async def update_customer_overrides(
             errors.add(Code.NOT_FOUND, (key, "templateId"), "No invoice template has this ID.")
         templates[key] = (True, template)
     errors.raise_if_any()
-    if not policy.may_change_customer(principal, customer):
-        errors.add(Code.NOT_PERMITTED, ("customerId",), "Your own record is read-only.")
-        errors.raise_if_any()
+    policy.deny(errors, policy.customer_change_denials(principal, customer))
+    errors.raise_if_any()
     # Validate together with the class values the overrides combine with (SPEC §4), held
     # (shared) so that no class change lands between the check and the write. The locked
     # customer row keeps its class meanwhile.
@@ -437,14 +477,12 @@ def list_filter(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
     if filters.get("customerType") is not None:
         clauses.append(c.customer_type == str(filters["customerType"]))
     if filters.get("parentId") is not None:
-        parent = decode(filters["parentId"], TYPE)
-        if not principal.is_admin and parent != principal.reseller_id:
-            parent = None  # a reseller's filter never reaches another tenant
+        parent = policy.reachable_reseller(principal, decode(filters["parentId"], TYPE))
         clauses.append(c.tenant_id == parent if parent is not None else sa.false())
     if filters.get("customerClassId") is not None:
         key = decode(filters["customerClassId"], class_rows.TYPE)
         clauses.append(c.customer_class_id == key if key is not None else sa.false())
-        if key is not None and not principal.is_admin:
+        if key is not None and not policy.sees_everything(principal):
             # A hidden class matches nothing, not even R's own record that uses it.
             hidden_or_not = sa.select(class_table.c.id).where(class_table.c.id == key)
             clauses.append(visible(hidden_or_not, principal).exists())
@@ -459,7 +497,10 @@ async def list_customers(
     first: int,
     after: str | None,
 ) -> pagination.Page:
-    """Customers sorted by name, then id."""
+    """One keyset page of the customers the caller may see that match ``filters``
+    (``list_filter``), sorted by name key, then id. A cursor of another filter is
+    BAD_USER_INPUT (``pagination``). No lock, no event.
+    """
     statement = sa.select(customer_table).where(*list_filter(principal, filters))
     c = customer_table.c
     return await pagination.keyset_page(
@@ -479,6 +520,9 @@ async def list_customers(
 async def count_customers(
     conn: AsyncConnection, principal: Principal, filters: Mapping[str, Any]
 ) -> int:
+    """How many customers the caller may see match ``filters`` (``totalCount``). No lock,
+    no event.
+    """
     statement = sa.select(sa.func.count()).select_from(customer_table)
     statement = statement.where(*list_filter(principal, filters))
     return int((await conn.execute(visible(statement, principal))).scalar_one())

@@ -1,32 +1,153 @@
-"""Every authorization rule of SPEC §2 and §4, in one place.
+"""Every authorization rule of SPEC §2, §4 and §7, in one place: where rule X is enforced.
 
-Visibility and change rules come in their SQL form (``*_visible``, ``*_changeable``),
-applied by ``tenancy.scoping`` so that filtering, counting and sorting happen in the
-database; the decisions of the use-cases are plain predicates on rows the caller can
-already see (``may_change_*``).
+Three kinds of function live here, and nowhere else:
+
+- **SQL clauses** (``*_visible``, ``*_changeable``, collected in ``VISIBLE`` and
+  ``CHANGEABLE``), applied by ``tenancy.scoping`` to every statement that reads a tenant
+  table, so that filtering, counting and sorting happen in the database. They mirror the
+  per-command row-level security policies of migration 0003, which PostgreSQL applies once
+  more underneath (as the service role of ``db/roles.py``, which cannot switch them off).
+- **Decisions** on rows the caller can already see, or on what an input asks for
+  (``may_*``, ``*_denials``, ``*_for_new``, ...): plain functions of the principal.
+- **Refusals**: ``deny`` is the one place a ``NOT_PERMITTED`` userError is produced and
+  ``_forbidden`` the one place a top-level ``FORBIDDEN`` is (SPEC §2 "Refusal tiers"). A
+  rule about what an input asks for returns its ``Denial`` (the field and the message);
+  a rule about an object is a predicate, and the use-case words the ``Denial`` for the
+  input path that named the object.
+
+Index: each rule of SPEC §2 (and §4, §7), the functions deciding it and the row-level
+security policy of ``db/migrations/versions/0003_rls_per_command.py`` that enforces it
+once more in PostgreSQL (``catalog`` stands for each of its CATALOG_TABLES).
+``tests/test_policy_index.py`` checks that every name here exists (functions here, RLS
+policies in the migration) and that every public function of this module is listed.
+
+======================== ======================================== ================================
+SPEC rule                Function(s)                              RLS policy
+======================== ======================================== ================================
+§2 see classes           ``classes_visible``                      ``customer_class_select``
+§2 create class          ``class_manager_for_new``,               ``customer_class_insert``
+                         ``class_request_denials``
+§2 edit / delete class   ``classes_changeable``,                  ``customer_class_update``,
+                         ``may_change_class``                     ``customer_class_delete``
+§2 clone class           ``clone_manager``                        ``customer_class_insert``
+§2 share / unshare       ``require_administrator``                ``customer_class_update``
+§2 see customers         ``customers_visible``                    ``customer_select``
+§2 create customer       ``customer_request_denials``             ``customer_insert``
+§2 assign a class, edit  ``customers_changeable``,                ``customer_update``
+overrides; §4 rule 1     ``may_change_customer``,
+                         ``is_own_record``,
+                         ``customer_change_denials``
+§4 rules 2-4             ``may_assign_class``,                    ``customer_update``
+                         ``assignment_problems``
+§2 catalogs              ``require_administrator``                ``catalog_select``,
+                                                                  ``catalog_insert``,
+                                                                  ``catalog_update``,
+                                                                  ``catalog_delete``
+§2 audit events          ``events_visible``, ``actor_token_name`` ``audit_event_select``,
+                                                                  ``audit_event_insert``
+§2 API tokens            ``tokens_visible``,                      ``api_token_select``,
+                         ``tokens_changeable``,                   ``api_token_insert``,
+                         ``token_request_denials``,               ``api_token_update``,
+                         ``token_owner``                          ``api_token_delete``
+§2 Tokens: expiry        ``token_expiry_ceiling``,                ``api_token_insert``
+ceiling, 20 unrevoked    ``limits_unrevoked_tokens``
+§2 Hidden = nonexistent  ``sees_everything``,                     (every *_select)
+                         ``reachable_reseller``, ``hides_shared``
+§2 No oracles            ``names_reseller``,                      (none: decided before SQL)
+                         ``resolves_named_reseller``,
+                         ``actor_token_name``
+§2 Refusal tiers         ``deny``, ``require_administrator``,     (none)
+                         ``metrics_refusal``
+§7 metrics are not       ``metrics_refusal``                      (none)
+public
+§7 the database net      ``VISIBLE``, ``CHANGEABLE``, (and the    ``customer_delete`` (customers
+covers writes            role split of db/roles.py: audit events  are never deleted), and every
+                         append-only)                             *_insert, *_update, *_delete
+======================== ======================================== ================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.models import class_table, customer_table, event_table, token_table
-from tenancy.errors import Forbidden
+from tenancy.errors import ErrorList, Forbidden, Path
+from tenancy.errors import UserErrorCode as Code
 from tenancy.principal import Principal, Role
 
-Row = Any  # a SQLAlchemy Row or mapping with the table's columns
 Clause = ColumnElement[bool]
 ClauseOf = Callable[[Principal, sa.FromClause], Clause]
+
+# SPEC §2 "Tokens": a token without expiry counts as expiring this long from now when it
+# creates another.
+IMPLICIT_LIFETIME = timedelta(days=90)
+
+
+# --------------------------------------------------------------------------- rows
+# The columns the decisions read (a SQLAlchemy Row of the table has them all).
+
+
+class ClassRow(Protocol):
+    @property
+    def tenant_id(self) -> int | None: ...  # the managing reseller; None: administrator
+    @property
+    def currency_code(self) -> str | None: ...
+    @property
+    def shared_with_resellers(self) -> bool: ...
+
+
+class CustomerRow(Protocol):
+    @property
+    def tenant_id(self) -> int | None: ...  # the parent; None: a direct customer
+
+
+class EventRow(Protocol):
+    @property
+    def actor_reseller_id(self) -> int | None: ...
+    @property
+    def actor_token_name(self) -> str: ...
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A caller who may see what it names but not ask for it: NOT_PERMITTED on
+    ``("input", *field)``."""
+
+    field: Path
+    message: str
+
+
+def deny(errors: ErrorList, denials: Iterable[Denial]) -> None:
+    """Add each denial to ``errors``: the one place a NOT_PERMITTED userError is made."""
+    for denial in denials:
+        errors.add(Code.NOT_PERMITTED, denial.field, denial.message)
+
+
+def _forbidden(message: str) -> Forbidden:
+    """The one place a top-level FORBIDDEN is made."""
+    return Forbidden(message)
 
 
 def require_administrator(principal: Principal, what: str) -> None:
     """Role-level refusal (top-level FORBIDDEN), decided before any ID is resolved."""
     if not principal.is_admin:
-        raise Forbidden(f"Only administrators may {what}.")
+        raise _forbidden(f"Only administrators may {what}.")
+
+
+def metrics_refusal(principal: Principal) -> Forbidden | None:
+    """SPEC §7 "Metrics are not public": only administrator tokens read ``/metrics``."""
+    if principal.is_admin:
+        return None
+    return _forbidden("Only administrator tokens may read /metrics.")
 
 
 # --------------------------------------------------------------------------- in SQL
@@ -54,12 +175,14 @@ def customers_visible(principal: Principal, table: sa.FromClause = customer_tabl
 
 
 def tokens_visible(principal: Principal, table: sa.FromClause = token_table) -> Clause:
+    """A reseller sees its own tokens (of any role, though it only makes RESELLER ones)."""
     if principal.is_admin:
         return sa.true()
     return table.c.tenant_id == principal.reseller_id
 
 
 def events_visible(principal: Principal, table: sa.FromClause = event_table) -> Clause:
+    """A reseller sees the events whose tenant is itself."""
     if principal.is_admin:
         return sa.true()
     return table.c.tenant_id == principal.reseller_id
@@ -104,19 +227,36 @@ CHANGEABLE: dict[str, ClauseOf] = {
 }
 
 
-# --------------------------------------------------------------------------- decisions
+# --------------------------------------------------------------------------- visibility
 
 
-def may_change_class(principal: Principal, row: Row) -> bool:
-    """Resellers change only the classes they manage; shared classes are read-only."""
-    return principal.is_admin or row.tenant_id == principal.reseller_id
+def sees_everything(principal: Principal) -> bool:
+    """Administrators see every row of every tenant table: a filter needs no visibility
+    check of its own for them."""
+    return principal.is_admin
 
 
-def may_change_customer(principal: Principal, row: Row) -> bool:
-    """Resellers change only their direct customers, never their own record."""
-    return principal.is_admin or (
-        row.tenant_id is not None and row.tenant_id == principal.reseller_id
-    )
+def reachable_reseller(principal: Principal, key: int | None) -> int | None:
+    """The reseller a list filter may name: a reseller's filter never reaches another
+    tenant (any ID but its own matches nothing, None)."""
+    if principal.is_admin or key == principal.reseller_id:
+        return key
+    return None
+
+
+def hides_shared(principal: Principal, include_shared: object) -> bool:
+    """``includeShared: false`` leaves a reseller the classes it manages (to an
+    administrator every class is its own to see: the filter means nothing)."""
+    return not principal.is_admin and include_shared is False
+
+
+def actor_token_name(event: EventRow, viewer_reseller: int | None) -> str:
+    """No oracles: in events a reseller sees but did not cause, the actor is anonymous."""
+    own = viewer_reseller is None or event.actor_reseller_id == viewer_reseller
+    return event.actor_token_name if own else "administrator"
+
+
+# --------------------------------------------------------------------------- inputs
 
 
 def names_reseller(principal: Principal, given: object, own_global_id: str | None) -> bool:
@@ -127,30 +267,142 @@ def names_reseller(principal: Principal, given: object, own_global_id: str | Non
     return given is None or given == own_global_id
 
 
+def resolves_named_reseller(principal: Principal, given: object) -> bool:
+    """No oracles: only an administrator's input naming a reseller (``resellerId``,
+    ``managingResellerId``, ``parentId``) is looked up."""
+    return principal.is_admin and given is not None
+
+
+def token_request_denials(
+    principal: Principal, role: str, given_reseller: object, own_global_id: str | None
+) -> list[Denial]:
+    """A reseller creates only RESELLER tokens, only for itself."""
+    if principal.is_admin:
+        return []
+    denials = []
+    if role == Role.ADMINISTRATOR:
+        denials.append(Denial(("role",), "Resellers create RESELLER tokens only."))
+    if not names_reseller(principal, given_reseller, own_global_id):
+        denials.append(Denial(("resellerId",), "Resellers create tokens for themselves."))
+    return denials
+
+
+def class_request_denials(
+    principal: Principal, given_manager: object, shared: object, own_global_id: str | None
+) -> list[Denial]:
+    """A reseller creates only classes it manages itself, and never shares one."""
+    if principal.is_admin:
+        return []
+    denials = []
+    if not names_reseller(principal, given_manager, own_global_id):
+        denials.append(
+            Denial(("managingResellerId",), "Resellers create classes that they manage themselves.")
+        )
+    if shared:
+        denials.append(
+            Denial(("sharedWithResellers",), "Only administrators share classes with resellers.")
+        )
+    return denials
+
+
+def customer_request_denials(
+    principal: Principal, given_parent: object, own_global_id: str | None
+) -> list[Denial]:
+    """A reseller creates customers only with itself as parent."""
+    if principal.is_admin or names_reseller(principal, given_parent, own_global_id):
+        return []
+    return [Denial(("parentId",), "Resellers create their own customers.")]
+
+
+# --------------------------------------------------------------------------- owners
+
+
 def class_manager_for_new(principal: Principal) -> int | None:
+    """A reseller's new class is its own; an administrator's is its own (None) unless the
+    input names a reseller."""
     return None if principal.is_admin else principal.reseller_id
+
+
+def clone_manager(principal: Principal, source: ClassRow) -> int | None:
+    """Administrators' copies keep the source's manager; a reseller's copy is its own."""
+    return source.tenant_id if principal.is_admin else principal.reseller_id
+
+
+def token_owner(principal: Principal, named_reseller: int | None) -> int | None:
+    """A reseller's token is its own; an administrator's belongs to the reseller the input
+    names, or to the administrator (None)."""
+    return named_reseller if principal.is_admin else principal.reseller_id
+
+
+def token_expiry_ceiling(principal: Principal, now: datetime) -> datetime | None:
+    """The latest expiry a new token may have: for a reseller, the expiry of the token
+    creating it (90 days from now when it has none); administrators have no ceiling and
+    need no expiry."""
+    if principal.is_admin:
+        return None
+    return principal.token_expires_at or now + IMPLICIT_LIFETIME
+
+
+def limits_unrevoked_tokens(principal: Principal) -> bool:
+    """Resellers hold at most ``maxima.UNREVOKED_RESELLER_TOKENS`` unrevoked tokens."""
+    return not principal.is_admin
+
+
+# --------------------------------------------------------------------------- objects
+
+
+def may_change_class(principal: Principal, row: ClassRow) -> bool:
+    """Resellers change only the classes they manage; shared classes are read-only."""
+    return principal.is_admin or row.tenant_id == principal.reseller_id
+
+
+def is_own_record(principal: Principal, customer_key: int | None) -> bool:
+    """A reseller's own customer record: visible to it, but read-only."""
+    return not principal.is_admin and customer_key == principal.reseller_id
+
+
+def may_change_customer(principal: Principal, row: CustomerRow) -> bool:
+    """Resellers change only their direct customers, never their own record."""
+    return principal.is_admin or (
+        row.tenant_id is not None and row.tenant_id == principal.reseller_id
+    )
+
+
+def customer_change_denials(principal: Principal, row: CustomerRow) -> list[Denial]:
+    """Assigning a class or overriding settings on a customer the caller may not change
+    (to a reseller, its own record) names it in ``customerId``."""
+    if may_change_customer(principal, row):
+        return []
+    return [Denial(("customerId",), "Your own record is read-only.")]
+
+
+def may_assign_class(principal: Principal, class_row: ClassRow) -> bool:
+    """SPEC §4 rule 4: administrators never assign a reseller's class, only that
+    reseller does."""
+    return class_row.tenant_id is None or not principal.is_admin
 
 
 def assignment_problems(
     principal: Principal,
-    class_row: Row,
+    class_row: ClassRow,
     customer_parent_id: int | None,
     customer_currency: str,
-) -> list[str]:
+) -> list[Code]:
     """SPEC §4 rules 2-4 for assigning a visible class to a changeable customer.
 
-    Returns the codes that apply, in order: NOT_PERMITTED (administrators never assign a
-    reseller's class) alone, or any of CURRENCY_MISMATCH and OWNERSHIP_MISMATCH.
+    Returns the codes that apply, in order: NOT_PERMITTED (rule 4, ``may_assign_class``,
+    which the use-cases check first) alone, or any of CURRENCY_MISMATCH and
+    OWNERSHIP_MISMATCH.
     """
+    if not may_assign_class(principal, class_row):
+        return [Code.NOT_PERMITTED]
     manager = class_row.tenant_id
-    if manager is not None and principal.is_admin:
-        return ["NOT_PERMITTED"]
     problems = []
     if class_row.currency_code is not None and class_row.currency_code != customer_currency:
-        problems.append("CURRENCY_MISMATCH")
+        problems.append(Code.CURRENCY_MISMATCH)
     if manager is None:
         if not class_row.shared_with_resellers and customer_parent_id is not None:
-            problems.append("OWNERSHIP_MISMATCH")
+            problems.append(Code.OWNERSHIP_MISMATCH)
     elif customer_parent_id != manager:
-        problems.append("OWNERSHIP_MISMATCH")
+        problems.append(Code.OWNERSHIP_MISMATCH)
     return problems

@@ -29,16 +29,16 @@ from tenancy.scoping import Bypass, changeable, unscoped, visible
 
 TYPE = "ApiToken"
 PREFIX = "bc_"
-# A token without expiry counts as expiring this long from now when it creates another.
-IMPLICIT_LIFETIME = timedelta(days=90)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def new_secret() -> str:
+    """A new secret: ``bc_`` and 256 random bits (URL-safe base64)."""
     return PREFIX + secrets.token_urlsafe(32)
 
 
 def hash_secret(secret: str) -> str:
+    """The SHA-256 of a secret (hex), the only form in which it is stored."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -61,10 +61,12 @@ async def find_by_secret(conn: AsyncConnection, secret: str) -> Any:
 
 
 def is_usable(row: Any, now: datetime) -> bool:
+    """Whether a token row authenticates at ``now``: not revoked, not expired."""
     return row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
 
 
 def principal_of(row: Any) -> Principal:
+    """The identity a (usable) token row grants."""
     return Principal(
         role=Role(row.role),
         reseller_id=row.tenant_id,
@@ -96,6 +98,9 @@ async def touch(conn: AsyncConnection, principal: Principal) -> None:
 async def list_tokens(
     conn: AsyncConnection, principal: Principal, *, include_revoked: bool
 ) -> Sequence[Any]:
+    """The tokens the caller may see (an administrator all, a reseller its own), newest
+    first, revoked ones only with ``include_revoked``. No lock, no event.
+    """
     c = token_table.c
     statement = sa.select(token_table)
     if not include_revoked:
@@ -107,6 +112,9 @@ async def list_tokens(
 async def visible_tokens(
     conn: AsyncConnection, principal: Principal, keys: Iterable[int]
 ) -> dict[int, Any]:
+    """The tokens among ``keys`` the caller may see, by key (hidden ones are absent). No
+    lock, no event.
+    """
     wanted = list(set(keys))
     if not wanted:
         return {}
@@ -120,89 +128,155 @@ async def visible_tokens(
 async def create_api_token(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> tuple[Any, str]:
-    """Returns the new token row and its secret (shown once, never stored)."""
-    errors = ErrorList()
+    """Create an API token; returns its row and its secret (shown once, never stored).
+
+    Inputs: ``name``, ``role``, ``resellerId`` (administrators: the reseller a RESELLER
+    token acts for; resellers: omitted or their own ID), ``expiresAt``.
+    Errors, tier by tier (SPEC §2 "Tokens", §5 precedence): NOT_FOUND on ``resellerId``
+    (administrators only: a reseller's input is never looked up); NOT_PERMITTED on
+    ``role`` (ADMINISTRATOR from a reseller) and ``resellerId`` (anyone but itself); then
+    every validation error at once: ``name`` REQUIRED, INVALID or TOO_LONG;
+    ``resellerId`` INVALID (given for an ADMINISTRATOR token, or not a RESELLER
+    customer) or REQUIRED (missing for a RESELLER token); ``expiresAt`` INVALID
+    (unparsable or not in the future), REQUIRED (a reseller's token must expire) or
+    OUT_OF_RANGE (outside the calendar, or after the creating token's expiry);
+    OUT_OF_RANGE on the input (20 unrevoked reseller tokens, or 100 per owner with too
+    few revoked ones to drop); ``name`` TAKEN (per owner).
+    Side effects: takes the owner's token-limit locks (``Limit.UNREVOKED_TOKENS`` for a
+    reseller, then ``Limit.TOKENS_PER_OWNER``); deletes the oldest revoked tokens that
+    must make room (a DELETE event each); inserts the token; writes a CREATE event.
+    """
     role = str(data.get("role"))
     raw_reseller = data.get("resellerId")
-    reseller_row = None
-    # 1. Resolve: only administrators name a reseller that is looked up.
-    if principal.is_admin and raw_reseller is not None:
-        key = decode(raw_reseller, "Customer")
-        if key is not None:
-            statement = sa.select(customer_table).where(customer_table.c.id == key)
-            reseller_row = (await conn.execute(visible(statement, principal))).first()
-        if reseller_row is None:
-            errors.add(Code.NOT_FOUND, ("resellerId",), "No customer has this ID.")
-            errors.raise_if_any()
-    # 2. What a reseller may not ask for (compared with itself, no lookup).
-    if not principal.is_admin:
-        if role == Role.ADMINISTRATOR:
-            errors.add(Code.NOT_PERMITTED, ("role",), "Resellers create RESELLER tokens only.")
-        own = to_global_id("Customer", principal.reseller_id or 0)
-        if not policy.names_reseller(principal, raw_reseller, own):
-            errors.add(
-                Code.NOT_PERMITTED, ("resellerId",), "Resellers create tokens for themselves."
-            )
-        errors.raise_if_any()
-    owner = (
-        principal.reseller_id
-        if not principal.is_admin
-        else (reseller_row.id if reseller_row is not None else None)
-    )
-    # 3. Validation.
+    reseller_row = await _named_reseller(conn, principal, raw_reseller)
+    errors = ErrorList()
+    own = None if principal.is_admin else to_global_id("Customer", principal.reseller_id or 0)
+    policy.deny(errors, policy.token_request_denials(principal, role, raw_reseller, own))
+    errors.raise_if_any()
+    owner = policy.token_owner(principal, reseller_row.id if reseller_row is not None else None)
     name, problem = fields.check_name(data.get("name"))
     if problem:
         errors.add(problem[0], ("name",), problem[1])
-    if principal.is_admin:
-        if role == Role.ADMINISTRATOR and raw_reseller is not None:
-            errors.add(Code.INVALID, ("resellerId",), "ADMINISTRATOR tokens act for no reseller.")
-        if role == Role.RESELLER and raw_reseller is None:
-            errors.add(Code.REQUIRED, ("resellerId",), "A RESELLER token needs resellerId.")
-        if (
-            role == Role.RESELLER
-            and reseller_row is not None
-            and reseller_row.customer_type != "RESELLER"
-        ):
-            errors.add(Code.INVALID, ("resellerId",), "resellerId must name a RESELLER customer.")
+    _check_role_target(errors, principal, role, raw_reseller, reseller_row)
     now = utcnow()
+    expires_at = _check_expiry(errors, principal, data.get("expiresAt"), now)
+    dropped = await _make_room(conn, principal, owner, errors)
+    if name and not errors and await _name_taken(conn, principal, owner, fields.name_key(name)):
+        errors.add(Code.TAKEN, ("name",), "This owner already has a token with this name.")
+    errors.raise_if_any()
+    await _drop(conn, principal, dropped)
+    key, secret = await _insert(conn, owner, name, role, now, expires_at)
+    row = (await visible_tokens(conn, principal, [key]))[key]
+    await audit.record(
+        conn,
+        principal=principal,
+        action="CREATE",
+        object_type=TYPE,
+        object_key=key,
+        tenant_id=owner,
+        changes={
+            "name": {"before": None, "after": name},
+            "role": {"before": None, "after": role},
+            "reseller": {"before": None, "after": owner and to_global_id("Customer", owner)},
+            "expiresAt": {"before": None, "after": expires_at and expires_at.isoformat()},
+        },
+    )
+    return row, secret
+
+
+async def _named_reseller(conn: AsyncConnection, principal: Principal, raw: object) -> Any:
+    """The customer an administrator's ``resellerId`` names (None when it names none), or
+    NOT_FOUND. A reseller's is never looked up (no oracles): None."""
+    if not policy.resolves_named_reseller(principal, raw):
+        return None
+    key = decode(raw, "Customer")
+    row = None
+    if key is not None:
+        statement = sa.select(customer_table).where(customer_table.c.id == key)
+        row = (await conn.execute(visible(statement, principal))).first()
+    if row is None:
+        raise refusal(Code.NOT_FOUND, ("resellerId",), "No customer has this ID.")
+    return row
+
+
+def _check_role_target(
+    errors: ErrorList, principal: Principal, role: str, raw_reseller: object, reseller_row: Any
+) -> None:
+    """An administrator's token: an ADMINISTRATOR token acts for no reseller, a RESELLER
+    token for a RESELLER customer. (A reseller's request was settled by the policy.)"""
+    if not principal.is_admin:
+        return
+    if role == Role.ADMINISTRATOR and raw_reseller is not None:
+        errors.add(Code.INVALID, ("resellerId",), "ADMINISTRATOR tokens act for no reseller.")
+    if role == Role.RESELLER and raw_reseller is None:
+        errors.add(Code.REQUIRED, ("resellerId",), "A RESELLER token needs resellerId.")
+    if (
+        role == Role.RESELLER
+        and reseller_row is not None
+        and reseller_row.customer_type != "RESELLER"
+    ):
+        errors.add(Code.INVALID, ("resellerId",), "resellerId must name a RESELLER customer.")
+
+
+def _check_expiry(
+    errors: ErrorList, principal: Principal, raw: object, now: datetime
+) -> datetime | None:
+    """The new token's expiry: in the future, and for a reseller set and under the
+    ceiling of ``policy.token_expiry_ceiling``."""
     expires_at = None
-    if data.get("expiresAt") is not None:
-        expires_at, problem = fields.check_datetime(data["expiresAt"], "expiresAt")
+    if raw is not None:
+        expires_at, problem = fields.check_datetime(raw, "expiresAt")
         if problem:
             errors.add(problem[0], ("expiresAt",), problem[1])
         elif expires_at is not None and expires_at <= now:
             errors.add(Code.INVALID, ("expiresAt",), "expiresAt must be in the future.")
             expires_at = None
-    if not principal.is_admin:
-        ceiling = principal.token_expires_at or now + IMPLICIT_LIFETIME
-        if data.get("expiresAt") is None:
-            errors.add(Code.REQUIRED, ("expiresAt",), "Reseller tokens must expire.")
-        elif expires_at is not None and expires_at > ceiling:
-            errors.add(
-                Code.OUT_OF_RANGE,
-                ("expiresAt",),
-                f"expiresAt may not be later than {ceiling.isoformat()} (the expiry of the"
-                " token creating it).",
-            )
-    # Counted limits: both counts and the insert run under the owner's locks (always
-    # taken in this order), so concurrent creations count each other's tokens.
-    if not principal.is_admin:
+    ceiling = policy.token_expiry_ceiling(principal, now)
+    if ceiling is None:
+        return expires_at
+    if raw is None:
+        errors.add(Code.REQUIRED, ("expiresAt",), "Reseller tokens must expire.")
+    elif expires_at is not None and expires_at > ceiling:
+        errors.add(
+            Code.OUT_OF_RANGE,
+            ("expiresAt",),
+            f"expiresAt may not be later than {ceiling.isoformat()} (the expiry of the"
+            " token creating it).",
+        )
+    return expires_at
+
+
+async def _make_room(
+    conn: AsyncConnection, principal: Principal, owner: int | None, errors: ErrorList
+) -> Sequence[Any]:
+    """The counted limits (SPEC §2 "Tokens", §7 "Limits that race"): the revoked tokens to
+    drop for one more, or OUT_OF_RANGE. Both counts and the insert run under the owner's
+    locks (always taken in this order), so concurrent creations count each other's tokens."""
+    limited = policy.limits_unrevoked_tokens(principal)
+    if limited:
         await serialise(conn, Limit.UNREVOKED_TOKENS, owner)
     await serialise(conn, Limit.TOKENS_PER_OWNER, owner)
     limit = maxima.UNREVOKED_RESELLER_TOKENS
-    dropped: Sequence[Any] = ()
-    if not principal.is_admin and await _unrevoked_count(conn, principal) >= limit:
+    if limited and await _unrevoked_count(conn, principal) >= limit:
         errors.add(
             Code.OUT_OF_RANGE,
             (),
             f"A reseller has at most {limit} unrevoked tokens; revoke one first.",
         )
-    else:  # one OUT_OF_RANGE is enough: the per-owner list is checked when this one passes
-        dropped = await _revoked_to_drop(conn, principal, owner, errors)
-    if name and not errors and await _name_taken(conn, principal, owner, fields.name_key(name)):
-        errors.add(Code.TAKEN, ("name",), "This owner already has a token with this name.")
-    errors.raise_if_any()
-    await _drop(conn, principal, dropped)
+        return ()
+    # One OUT_OF_RANGE is enough: the per-owner list is checked when this one passes.
+    return await _revoked_to_drop(conn, principal, owner, errors)
+
+
+async def _insert(
+    conn: AsyncConnection,
+    owner: int | None,
+    name: str | None,
+    role: str,
+    now: datetime,
+    expires_at: datetime | None,
+) -> tuple[int, str]:
+    """Insert the token (TAKEN if a concurrent request took the name); its key and secret."""
     secret = new_secret()
     key = new_id()
     try:
@@ -223,22 +297,7 @@ async def create_api_token(
         raise refusal(
             Code.TAKEN, ("name",), "This owner already has a token with this name."
         ) from None
-    row = (await visible_tokens(conn, principal, [key]))[key]
-    await audit.record(
-        conn,
-        principal=principal,
-        action="CREATE",
-        object_type=TYPE,
-        object_key=key,
-        tenant_id=owner,
-        changes={
-            "name": {"before": None, "after": name},
-            "role": {"before": None, "after": role},
-            "reseller": {"before": None, "after": owner and to_global_id("Customer", owner)},
-            "expiresAt": {"before": None, "after": expires_at and expires_at.isoformat()},
-        },
-    )
-    return row, secret
+    return key, secret
 
 
 async def _unrevoked_count(conn: AsyncConnection, principal: Principal) -> int:
@@ -319,6 +378,14 @@ async def _name_taken(
 async def revoke_api_token(
     conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
 ) -> Any:
+    """Revoke a token (``revokeApiToken``); returns its row. Revoking a revoked token
+    changes nothing and writes no event.
+
+    Inputs: ``id``.
+    Errors: NOT_FOUND on ``id`` (missing, hidden, undecodable).
+    Side effects: locks the token row (``FOR UPDATE``); sets ``revokedAt`` (every
+    worker refuses the token within 5 s, SPEC §2); writes a REVOKE event.
+    """
     key = decode(data.get("id"), TYPE)
     row = None
     if key is not None:

@@ -10,7 +10,7 @@ from gql.common import JSON, DateTime, Node, PageInfo
 from gql.context import Info
 from gql.customers.types import Customer
 from gql.tokens.types import Role
-from tenancy import pagination
+from tenancy import pagination, policy
 from tenancy.ids import to_global_id
 
 
@@ -44,15 +44,13 @@ class AuditEvent(Node):
 
     @classmethod
     def of(cls, row: Any, viewer_reseller: int | None) -> AuditEvent:
-        # SPEC §2: in events a reseller sees but did not cause, the actor is anonymous.
-        own = viewer_reseller is None or row.actor_reseller_id == viewer_reseller
         return cls(
             row=row,
             id=strawberry.ID(to_global_id("AuditEvent", row.id)),
             at=row.at,
             action=row.action,
             actorRole=row.actor_role,
-            actorTokenName=row.actor_token_name if own else "administrator",
+            actorTokenName=policy.actor_token_name(row, viewer_reseller),
             objectId=strawberry.ID(row.object_id),
             objectType=row.object_type,
             changes=row.changes,
