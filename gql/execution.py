@@ -23,7 +23,13 @@
    still-running siblings. They share the request's one database connection, and a task
    cancelled in the middle of a statement makes SQLAlchemy invalidate that connection,
    turning a client error in one field (a bad cursor, say) into a 503 for the request.
-   ``settled_gather`` lets the siblings finish first, then raises.
+   ``settled_gather`` lets the siblings finish first, then raises. graphql-core 3.3 has
+   no extension point for this: ``Executor.execute_fields`` and
+   ``complete_iterable_value`` call the module global
+   ``graphql.execution.executor.gather_with_cancel``, which ``apply_sibling_fix``
+   replaces (process-wide) after checking that graphql-core still has it and still
+   calls it there; otherwise the service refuses to start (``ExecutorMismatch``, from
+   ``billclass serve`` and ``create_app``), and tests/contract fails on the upgrade.
 
 3. **Returned objects are counted** (SPEC §7 actual cost): the items of every list of
    objects with a maximum (``gql.limits.list_maxima``), each connection's page once
@@ -39,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Sized
+from types import CodeType
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -48,7 +55,9 @@ from graphql import (
     GraphQLSchema,
     Undefined,
     is_leaf_type,
+    pyutils,
 )
+from graphql import version as graphql_version
 from graphql.execution import Executor
 from graphql.execution import executor as graphql_executor
 
@@ -298,6 +307,48 @@ async def settled_gather(*awaitables: Any) -> list[Any]:
     return results
 
 
+# The module global of graphql.execution.executor that awaits sibling fields and list
+# items, and the Executor methods that must call it (checked at start-up).
+_GATHER = "gather_with_cancel"
+_GATHERING_METHODS = ("execute_fields", "complete_iterable_value")
+
+
+class ExecutorMismatch(RuntimeError):
+    """graphql-core no longer awaits sibling fields where billclass replaces it."""
+
+
+def _names_used(code: CodeType) -> set[str]:
+    """The global and attribute names a function's code uses, nested functions included."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            names |= _names_used(constant)
+    return names
+
+
+def apply_sibling_fix() -> None:
+    """Make graphql-core await sibling fields with ``settled_gather`` (idempotent), or
+    raise ExecutorMismatch, in one line, saying what changed in graphql-core."""
+    where = f"graphql-core {graphql_version}: graphql.execution.executor"
+    current = getattr(graphql_executor, _GATHER, None)
+    if current is not settled_gather and current is not pyutils.gather_with_cancel:
+        raise ExecutorMismatch(
+            f"{where}.{_GATHER} is {'gone' if current is None else 'replaced by another'};"
+            " billclass cannot keep a failing field from cancelling its siblings"
+            " (gql/execution.py)"
+        )
+    for method in _GATHERING_METHODS:
+        function = getattr(Executor, method, None)
+        if function is None or _GATHER not in _names_used(function.__code__):
+            raise ExecutorMismatch(
+                f"{where}.Executor.{method} no longer calls {_GATHER};"
+                " billclass cannot keep a failing field from cancelling its siblings"
+                " (gql/execution.py)"
+            )
+    # Not a typed attribute of that module (it imports the name): set by name, checked above.
+    setattr(graphql_executor, _GATHER, settled_gather)
+
+
 def install(schema: GraphQLSchema, name_of: Any) -> type[BillclassExecutor]:
     """The executor class for ``schema`` (its own subclass: plans are per schema)."""
     counted = counted_lists(schema)
@@ -307,5 +358,5 @@ def install(schema: GraphQLSchema, name_of: Any) -> type[BillclassExecutor]:
         (BillclassExecutor,),
         {"counted": counted, "plans": plain_type_plans(schema, name_of, items)},
     )
-    graphql_executor.gather_with_cancel = settled_gather  # type: ignore[attr-defined]
+    apply_sibling_fix()
     return executor_class

@@ -8,6 +8,8 @@ queries, as both roles, over the seeded world of tests/api.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +17,11 @@ import pytest
 import strawberry
 from graphql import ExecutionResult, GraphQLObjectType, parse
 from graphql.execution import Executor
+from graphql.execution import executor as graphql_executor
 
-from gql import execution
+from db.settings import Settings
+from gql import cli, execution
+from gql.app import create_app
 from gql.schema import graphql_schema, schema
 
 
@@ -203,3 +208,99 @@ def test_node_types_are_never_completed_as_nested_plain_fields() -> None:
         if field.object_type is not None
     }
     assert not nested & node_types
+
+
+# ------------------------------------------------------ siblings of a failing field settle
+
+SETTLED: list[str] = []
+
+
+async def _slow(name: str) -> str:
+    for _ in range(5):
+        await asyncio.sleep(0)
+    SETTLED.append(name)
+    return name
+
+
+async def _fail() -> str:
+    await asyncio.sleep(0)
+    raise ValueError("bad cursor")
+
+
+@strawberry.type
+class Pair:
+    @strawberry.field
+    async def fails(self) -> str:
+        return await _fail()
+
+    @strawberry.field
+    async def slow(self) -> str | None:
+        return await _slow("field")
+
+
+@strawberry.type
+class SiblingQuery:
+    @strawberry.field
+    def pair(self) -> Pair | None:
+        return Pair()
+
+    @strawberry.field
+    def items(self) -> list[str] | None:
+        return [_fail(), _slow("item")]  # type: ignore[list-item]
+
+
+SIBLINGS = strawberry.Schema(query=SiblingQuery)._schema
+
+
+@pytest.mark.parametrize(
+    ("query", "settled"), [("{ pair { fails slow } }", "field"), ("{ items }", "item")]
+)
+def test_a_failing_field_lets_its_siblings_finish(query: str, settled: str) -> None:
+    """graphql-core would cancel the sibling mid-statement (and SQLAlchemy drop the
+    request's connection); this fails if graphql-core stops awaiting siblings through
+    the global that gql/execution.py replaces."""
+    execution.apply_sibling_fix()
+    SETTLED.clear()
+
+    async def run() -> ExecutionResult:
+        executor = Executor.build(SIBLINGS, parse(query))
+        assert not isinstance(executor, list)
+        result = executor.execute_operation()
+        assert isinstance(result, Awaitable)
+        return await result
+
+    result = asyncio.run(run())
+    assert [error.message for error in result.errors or []] == ["bad cursor"]
+    assert [settled] == SETTLED  # finished before the error was raised, not cancelled
+
+
+def test_graphql_core_still_has_the_global_that_is_replaced() -> None:
+    execution.apply_sibling_fix()
+    assert graphql_executor.gather_with_cancel is execution.settled_gather  # type: ignore[attr-defined]
+
+
+def test_a_renamed_global_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delattr(graphql_executor, "gather_with_cancel")
+    with pytest.raises(execution.ExecutorMismatch, match="gather_with_cancel is gone"):
+        execution.apply_sibling_fix()
+    with pytest.raises(execution.ExecutorMismatch):
+        create_app(Settings(database_url="sqlite+aiosqlite:///unused.db"))
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["serve"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("billclass: error: graphql-core ")
+    assert err.count("\n") == 1, err
+
+
+def test_a_method_that_no_longer_calls_it_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def execute_fields(self: Any, *args: Any) -> Any:
+        return asyncio.gather(*args)
+
+    monkeypatch.setattr(Executor, "execute_fields", execute_fields)
+    with pytest.raises(execution.ExecutorMismatch, match=r"execute_fields no longer calls"):
+        execution.apply_sibling_fix()
