@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from db import migrate, roles
 from db.engine import make_engine, make_inline_read_engine, pool_capacity
 from db.settings import Settings, get_settings
+from gql import execution
 from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnection
 from gql.auth import authenticate, bearer_secret
 from gql.endpoint import (
@@ -97,9 +98,20 @@ def configure_request_log() -> None:
         logger.setLevel(logging.INFO)
 
 
+def refuse_without_sibling_fix() -> None:
+    """gql/execution.py keeps a failing field from cancelling its siblings, or the app
+    does not start (ExecutorMismatch, one line in the log)."""
+    try:
+        execution.apply_sibling_fix()
+    except execution.ExecutorMismatch as error:
+        log.critical("%s", error)
+        raise
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     configure_request_log()
+    refuse_without_sibling_fix()
     engine = make_engine(settings=settings)
     install_guard(engine.sync_engine)
     read_engine = make_inline_read_engine(settings)

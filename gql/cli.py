@@ -144,7 +144,18 @@ def _as_cli(work: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
+def _check_executor() -> None:
+    """Refuse, in one line, a graphql-core whose executor billclass cannot adjust."""
+    from gql.execution import ExecutorMismatch, apply_sibling_fix
+
+    try:
+        apply_sibling_fix()
+    except ExecutorMismatch as error:
+        _fail(str(error))
+
+
 def serve(args: argparse.Namespace) -> None:
+    _check_executor()
     settings = _settings()
     _migrate(settings)
     _check_role(settings)

@@ -9,12 +9,27 @@
    own ``collect_subfields`` (so aliases, fragments, ``@skip``/``@include`` and
    ``__typename`` behave exactly as before) and with each leaf coerced by its GraphQL
    type. Types with any resolver (data loaders, arguments) go through the normal path.
+   The direct path is only taken while nothing unusual happens: a type's ``is_type_of``
+   is called as graphql-core calls it (with the field's own ``info``, so a type that has
+   one is never completed as a nested field of another plain type), and when it refuses
+   the value, or a value is null where the schema says non-null, is not a list where it
+   says list, or does not coerce, the object is completed again by graphql-core itself.
+   Plain fields have no resolver, so completing again repeats nothing but attribute
+   reads, and every error (message, path, nulled parent) is exactly graphql-core's.
+   tests/contract/test_executor_differential.py compares both executors on random
+   queries.
 
 2. **Sibling fields are not cancelled.** When a field fails, graphql-core cancels its
    still-running siblings. They share the request's one database connection, and a task
    cancelled in the middle of a statement makes SQLAlchemy invalidate that connection,
    turning a client error in one field (a bad cursor, say) into a 503 for the request.
-   ``settled_gather`` lets the siblings finish first, then raises.
+   ``settled_gather`` lets the siblings finish first, then raises. graphql-core 3.3 has
+   no extension point for this: ``Executor.execute_fields`` and
+   ``complete_iterable_value`` call the module global
+   ``graphql.execution.executor.gather_with_cancel``, which ``apply_sibling_fix``
+   replaces (process-wide) after checking that graphql-core still has it and still
+   calls it there; otherwise the service refuses to start (``ExecutorMismatch``, from
+   ``billclass serve`` and ``create_app``), and tests/contract fails on the upgrade.
 
 3. **Returned objects are counted** (SPEC §7 actual cost): the items of every list of
    objects with a maximum (``gql.limits.list_maxima``), each connection's page once
@@ -28,17 +43,21 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Sized
+from types import CodeType
 from typing import Any, NamedTuple
 
 from graphql import (
-    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    Undefined,
     is_leaf_type,
+    pyutils,
 )
+from graphql import version as graphql_version
 from graphql.execution import Executor
 from graphql.execution import executor as graphql_executor
 
@@ -83,35 +102,51 @@ def _field_plan(python_name: str, type_: Any) -> _Field:
     return _Field(python_name, non_null, is_list, item_non_null, None, type_)
 
 
+def _is_basic(field: Any) -> bool:
+    """A strawberry field that reads its attribute (``getattr``) and nothing else: no
+    resolver, no field extension (strawberry's own ``is_basic_field``)."""
+    return field.base_resolver is None and not field.extensions
+
+
 def plain_type_plans(
     schema: GraphQLSchema, name_of: Any, counted: frozenset[tuple[str, str]] = frozenset()
 ) -> dict[str, Plan]:
     """Object types whose every field is a plain attribute of a leaf or plain type;
-    ``counted`` names the lists of objects whose items count as returned objects."""
+    ``counted`` names the lists of objects whose items count as returned objects (each
+    item counted: connection pages and nodes(ids:) are never fields of a plain type).
+
+    A type with ``is_type_of`` (a Node type) is plain only where graphql-core completes
+    it, never as a nested field of another plain type: ``is_type_of`` is called with the
+    field's resolve info, which only graphql-core's path builds. A coroutine
+    ``is_type_of`` keeps its type out altogether."""
     candidates = {
         name: type_
         for name, type_ in schema.type_map.items()
         if isinstance(type_, GraphQLObjectType)
         and "strawberry-definition" in (type_.extensions or {})
         and type_ not in (schema.query_type, schema.mutation_type)
+        and not inspect.iscoroutinefunction(type_.is_type_of)
     }
     plans: dict[str, Plan] = {}
     for name, type_ in candidates.items():
         definition = type_.extensions["strawberry-definition"]
-        if all(field.base_resolver is None for field in definition.fields):
+        if all(_is_basic(field) for field in definition.fields):
             plans[name] = {
                 name_of(field): _field_plan(
                     field.python_name, type_.fields[name_of(field)].type
                 )._replace(counted=(name, name_of(field)) in counted)
                 for field in definition.fields
             }
-    # Keep only types whose object-typed fields are plain too (a fixed point).
+    # Keep only types whose object-typed fields are plain too, and of types without
+    # is_type_of (a fixed point).
     changed = True
     while changed:
         changed = False
         for name, plan in list(plans.items()):
             if any(
-                f.object_type is not None and f.object_type.name not in plans for f in plan.values()
+                f.object_type is not None
+                and (f.object_type.name not in plans or f.object_type.is_type_of is not None)
+                for f in plan.values()
             ):
                 del plans[name]
                 changed = True
@@ -191,15 +226,25 @@ class BillclassExecutor(Executor[Any]):
         position_context: Any,
     ) -> Any:
         plan = self.plans.get(return_type.name)
-        if plan is None:
-            return super().complete_object_value(
-                return_type, field_details_list, info, path, result, position_context
-            )
-        return self._plain_object(return_type, plan, field_details_list, result)
+        if plan is not None:
+            objects = self.objects
+            try:
+                # graphql-core's own check, with the same arguments; a refusal (or an
+                # awaitable answer) is graphql-core's to report, below.
+                is_type_of = return_type.is_type_of
+                if is_type_of is None or is_type_of(result, info) is True:
+                    return self._plain_object(return_type, plan, field_details_list, result)
+            except _NotPlain:
+                self.objects = objects  # graphql-core counts the same lists again
+        return super().complete_object_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     def _plain_object(
         self, type_: GraphQLObjectType, plan: Plan, field_details_list: Any, source: Any
     ) -> dict[str, Any]:
+        """The completed object, or _NotPlain where graphql-core would report an error or
+        do more than read and coerce (an awaitable, an exception as a value)."""
         grouped = self.collect_subfields(type_, field_details_list).grouped_field_set
         completed: dict[str, Any] = {}
         for key, group in grouped.items():
@@ -208,29 +253,49 @@ class BillclassExecutor(Executor[Any]):
                 completed[key] = type_.name
                 continue
             field = plan[name]
-            value = getattr(source, field.attribute)
-            if value is None:
+            try:
+                value = getattr(source, field.attribute)
+            except Exception:  # graphql-core reports it at the field's own path
+                raise _NotPlain from None
+            if value is None or value is Undefined:
                 if field.non_null:
-                    raise GraphQLError(f"Cannot return null for non-nullable field {name}.")
+                    raise _NotPlain
                 completed[key] = None
             elif not field.is_list:
                 completed[key] = self._plain_item(field, group, value)
             else:
-                if field.item_non_null and any(item is None for item in value):
-                    raise GraphQLError(f"Cannot return null for an item of {name}.")
+                if not isinstance(value, list | tuple):
+                    raise _NotPlain
                 if field.counted:
                     self._count(len(value))
-                completed[key] = [
-                    None if item is None else self._plain_item(field, group, item) for item in value
-                ]
+                completed[key] = [self._plain_list_item(field, group, item) for item in value]
         return completed
+
+    def _plain_list_item(self, field: _Field, group: Any, item: Any) -> Any:
+        if item is None or item is Undefined:
+            if field.item_non_null:
+                raise _NotPlain
+            return None
+        return self._plain_item(field, group, item)
 
     def _plain_item(self, field: _Field, group: Any, value: Any) -> Any:
         if field.coerce is not None:
-            return field.coerce(value)
+            try:
+                coerced = field.coerce(value)
+            except Exception:
+                raise _NotPlain from None
+            if coerced is None or coerced is Undefined:
+                raise _NotPlain
+            return coerced
+        if isinstance(value, Exception) or self.is_awaitable(value):
+            raise _NotPlain
         object_type = field.object_type
         assert object_type is not None
         return self._plain_object(object_type, self.plans[object_type.name], group, value)
+
+
+class _NotPlain(Exception):
+    """This object needs graphql-core's own completion."""
 
 
 async def settled_gather(*awaitables: Any) -> list[Any]:
@@ -242,9 +307,56 @@ async def settled_gather(*awaitables: Any) -> list[Any]:
     return results
 
 
+# The module global of graphql.execution.executor that awaits sibling fields and list
+# items, and the Executor methods that must call it (checked at start-up).
+_GATHER = "gather_with_cancel"
+_GATHERING_METHODS = ("execute_fields", "complete_iterable_value")
+
+
+class ExecutorMismatch(RuntimeError):
+    """graphql-core no longer awaits sibling fields where billclass replaces it."""
+
+
+def _names_used(code: CodeType) -> set[str]:
+    """The global and attribute names a function's code uses, nested functions included."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            names |= _names_used(constant)
+    return names
+
+
+def apply_sibling_fix() -> None:
+    """Make graphql-core await sibling fields with ``settled_gather`` (idempotent), or
+    raise ExecutorMismatch, in one line, saying what changed in graphql-core."""
+    where = f"graphql-core {graphql_version}: graphql.execution.executor"
+    current = getattr(graphql_executor, _GATHER, None)
+    if current is not settled_gather and current is not pyutils.gather_with_cancel:
+        raise ExecutorMismatch(
+            f"{where}.{_GATHER} is {'gone' if current is None else 'replaced by another'};"
+            " billclass cannot keep a failing field from cancelling its siblings"
+            " (gql/execution.py)"
+        )
+    for method in _GATHERING_METHODS:
+        function = getattr(Executor, method, None)
+        if function is None or _GATHER not in _names_used(function.__code__):
+            raise ExecutorMismatch(
+                f"{where}.Executor.{method} no longer calls {_GATHER};"
+                " billclass cannot keep a failing field from cancelling its siblings"
+                " (gql/execution.py)"
+            )
+    # Not a typed attribute of that module (it imports the name): set by name, checked above.
+    setattr(graphql_executor, _GATHER, settled_gather)
+
+
 def install(schema: GraphQLSchema, name_of: Any) -> type[BillclassExecutor]:
+    """The executor class for ``schema`` (its own subclass: plans are per schema)."""
     counted = counted_lists(schema)
-    BillclassExecutor.counted = counted
-    BillclassExecutor.plans = plain_type_plans(schema, name_of, frozenset(counted))
-    graphql_executor.gather_with_cancel = settled_gather  # type: ignore[attr-defined]
-    return BillclassExecutor
+    items = frozenset(key for key, how in counted.items() if how == _ITEMS)
+    executor_class = type(
+        "BillclassExecutor",
+        (BillclassExecutor,),
+        {"counted": counted, "plans": plain_type_plans(schema, name_of, items)},
+    )
+    apply_sibling_fix()
+    return executor_class
