@@ -36,6 +36,7 @@ from gql.errors import is_unavailable
 from gql.metrics import render_metrics
 from gql.rate_limits import Bucket, make_rate_limiter
 from gql.schema import graphql_schema, schema
+from tenancy.errors import TopLevelCode
 from tenancy.scoping import install_guard
 
 log = logging.getLogger("billclass")
@@ -128,7 +129,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         accepts_html = "text/html" in request.headers.get("accept", "")
         if accepts_html and not request.query_params:
             return HTMLResponse(GRAPHIQL)
-        response = _error(405, "GraphQL operations are JSON POSTs.", "METHOD_NOT_ALLOWED")
+        response = _error(
+            405, "GraphQL operations are JSON POSTs.", TopLevelCode.METHOD_NOT_ALLOWED
+        )
         response.headers["Allow"] = "POST"
         return response
 
@@ -136,7 +139,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if request.method == "GET":
             return await graphql_get(request)
         if request.method != "POST":
-            response = _error(405, "GraphQL operations are JSON POSTs.", "METHOD_NOT_ALLOWED")
+            response = _error(
+                405, "GraphQL operations are JSON POSTs.", TopLevelCode.METHOD_NOT_ALLOWED
+            )
             response.headers["Allow"] = "POST"
             return response
         return await endpoint(request)
@@ -184,7 +189,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if token is None:
             return _unauthenticated("The token is unknown, expired or revoked.")
         if not token.principal.is_admin:
-            return _error(403, "Only administrator tokens may read /metrics.", "FORBIDDEN")
+            return _error(
+                403, "Only administrator tokens may read /metrics.", TopLevelCode.FORBIDDEN
+            )
         return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager

@@ -57,6 +57,7 @@ from gql.limits import (
 from gql.metrics import observe
 from gql.rate_limits import Bucket, Charge, RateLimiter, cost_extension
 from tenancy import audit, tokens
+from tenancy.errors import TopLevelCode
 from tenancy.scoping import enter_tenant
 
 log = logging.getLogger("billclass.request")
@@ -133,14 +134,14 @@ class GraphQLEndpoint:
             return _error(
                 415,
                 "GraphQL requests are JSON POSTs (Content-Type: application/json).",
-                "UNSUPPORTED_MEDIA_TYPE",
+                TopLevelCode.UNSUPPORTED_MEDIA_TYPE,
             )
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             return _error(
                 413,
                 f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes.",
-                "QUERY_TOO_LARGE",
+                TopLevelCode.QUERY_TOO_LARGE,
             )
 
         secret = bearer_secret(request.headers.get("authorization"))
@@ -197,32 +198,36 @@ class GraphQLEndpoint:
                     return _error(
                         413,
                         f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes.",
-                        "QUERY_TOO_LARGE",
+                        TopLevelCode.QUERY_TOO_LARGE,
                     )
         except ClientDisconnect:
             # The client left before sending its whole body: nobody reads the answer,
             # but the request log gets its line, and no traceback reaches the log.
-            return _error(400, "The client disconnected before the body was read.", "BAD_REQUEST")
+            return _error(
+                400, "The client disconnected before the body was read.", TopLevelCode.BAD_REQUEST
+            )
         try:
             envelope = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _error(400, "The request body is not valid JSON.", "BAD_REQUEST")
+            return _error(400, "The request body is not valid JSON.", TopLevelCode.BAD_REQUEST)
         if isinstance(envelope, list):
             return _error(
                 400,
                 "Batched requests (JSON arrays) are not supported; send one operation per request.",
-                "BATCHING_NOT_SUPPORTED",
+                TopLevelCode.BATCHING_NOT_SUPPORTED,
             )
         if not isinstance(envelope, dict) or not isinstance(envelope.get("query"), str):
             return _error(
-                400, 'The body must be a JSON object with a "query" string.', "BAD_REQUEST"
+                400,
+                'The body must be a JSON object with a "query" string.',
+                TopLevelCode.BAD_REQUEST,
             )
         variables = envelope.get("variables")
         operation_name = envelope.get("operationName")
         if variables is not None and not isinstance(variables, dict):
-            return _error(400, '"variables" must be a JSON object.', "BAD_REQUEST")
+            return _error(400, '"variables" must be a JSON object.', TopLevelCode.BAD_REQUEST)
         if operation_name is not None and not isinstance(operation_name, str):
-            return _error(400, '"operationName" must be a string.', "BAD_REQUEST")
+            return _error(400, '"operationName" must be a string.', TopLevelCode.BAD_REQUEST)
 
         query = envelope["query"]
         if query in self.documents:
@@ -234,7 +239,7 @@ class GraphQLEndpoint:
                 prepared = self.documents.get(query)
         if prepared.document is None:
             outcome["code"] = prepared.code
-            if prepared.code == "GRAPHQL_VALIDATION_FAILED":
+            if prepared.code == TopLevelCode.GRAPHQL_VALIDATION_FAILED:
                 # Rejected documents are logged truncated, never whole (SPEC §6).
                 digest = hashlib.sha256(query.encode(errors="replace")).hexdigest()[:16]
                 log.info(
@@ -258,9 +263,14 @@ class GraphQLEndpoint:
             hide_suggestions=True,
         )
         if isinstance(executor, list):
-            outcome["code"] = "BAD_USER_INPUT"
+            outcome["code"] = TopLevelCode.BAD_USER_INPUT
             return JSONResponse(
-                {"errors": [format_error(e, request_id, "BAD_USER_INPUT")[0] for e in executor]}
+                {
+                    "errors": [
+                        format_error(e, request_id, TopLevelCode.BAD_USER_INPUT)[0]
+                        for e in executor
+                    ]
+                }
             )
         assert isinstance(executor, execution.BillclassExecutor)
         operation = executor.operation
@@ -279,21 +289,23 @@ class GraphQLEndpoint:
                 refusal["extensions"] = {"cost": cost_extension(limit.cost, 0, status)}
             return JSONResponse(refusal)
         except GraphQLError as error:  # an argument that does not coerce
-            outcome["code"] = "BAD_USER_INPUT"
-            return JSONResponse({"errors": [format_error(error, request_id, "BAD_USER_INPUT")[0]]})
+            outcome["code"] = TopLevelCode.BAD_USER_INPUT
+            return JSONResponse(
+                {"errors": [format_error(error, request_id, TopLevelCode.BAD_USER_INPUT)[0]]}
+            )
 
         # Rate limits (SPEC §7): both buckets must hold the requested cost; refused, the
         # request has touched no database (the token came from the cache or its lookup).
         charge = await self.rate_limits.admit(principal, cost.requested)
         if not charge.admitted:
-            outcome["code"] = "THROTTLED"
+            outcome["code"] = TopLevelCode.THROTTLED
             response = JSONResponse(
                 {
                     "errors": [
                         error_body(
                             f"Rate limit exceeded: the query costs {cost.requested} points;"
                             f" retry in {charge.retry_after} s.",
-                            "THROTTLED",
+                            TopLevelCode.THROTTLED,
                         )
                     ],
                     "extensions": {"cost": cost_extension(cost.requested, 0, charge.status)},
@@ -310,11 +322,11 @@ class GraphQLEndpoint:
         except Exception as error:
             if not is_unavailable(error):
                 log.exception("request %s failed outside execution", request_id)
-                outcome["code"] = "INTERNAL"
-                failure = {"errors": [error_body("Internal server error", "INTERNAL")]}
+                outcome["code"] = TopLevelCode.INTERNAL
+                failure = {"errors": [error_body("Internal server error", TopLevelCode.INTERNAL)]}
                 return await self._settled(failure, 200, charge, cost, executor)
             log.warning("request %s: database unavailable: %r", request_id, error)
-            outcome["code"] = "SERVICE_UNAVAILABLE"
+            outcome["code"] = TopLevelCode.SERVICE_UNAVAILABLE
             return await self._settled(
                 _unavailable_body(error), 503, charge, cost, executor, retry_after=1
             )
@@ -478,7 +490,7 @@ def _payload(
     return payload, any(unavailable for _, unavailable in formatted)
 
 
-def _error(status: int, message: str, code: str) -> Response:
+def _error(status: int, message: str, code: TopLevelCode) -> Response:
     return JSONResponse({"errors": [error_body(message, code)]}, status_code=status)
 
 
@@ -487,7 +499,7 @@ def _unavailable_body(error: BaseException) -> dict[str, Any]:
         message = "Every database connection of this worker is busy; retry shortly."
     else:
         message = "The database is unavailable; retry shortly."
-    return {"errors": [error_body(message, "SERVICE_UNAVAILABLE")]}
+    return {"errors": [error_body(message, TopLevelCode.SERVICE_UNAVAILABLE)]}
 
 
 def _unavailable(error: BaseException) -> Response:
@@ -498,6 +510,6 @@ def _unavailable(error: BaseException) -> Response:
 
 
 def _unauthenticated(message: str) -> Response:
-    response = _error(401, message, "UNAUTHENTICATED")
+    response = _error(401, message, TopLevelCode.UNAUTHENTICATED)
     response.headers["WWW-Authenticate"] = 'Bearer realm="billclass"'
     return response
