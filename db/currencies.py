@@ -1,6 +1,8 @@
 # ISO 4217 active currencies (code, name, minor units), from the SIX Group table
 # published 2026-01-01. Funds and codes without minor units (precious metals, XXX, XTS)
 # are left out: they are not billing currencies.
+# A change here needs a new migration that changes the currency rows: revision 0001 seeds
+# its own frozen copy, and the head revision must seed exactly this list (tests check both).
 CURRENCIES: tuple[tuple[str, str, int], ...] = (
     ("AED", "UAE Dirham", 2),
     ("AFN", "Afghani", 2),

@@ -6,7 +6,10 @@ Conventions:
 - Tenant-owned tables carry ``tenant_id``: the reseller that owns the row, NULL for the
   administrator. PostgreSQL row-level security policies filter on it (see the initial
   migration) and ``tenancy.scoping`` adds the same filter in SQL on every path.
-- Timestamps are naive UTC (``db.clock.utcnow``); the GraphQL layer adds the offset.
+- Timestamps are timezone-aware UTC datetimes (``db.clock.utcnow``). SQLModel maps
+  ``datetime`` fields to its ``UTCDateTime`` type: ``timestamptz`` on PostgreSQL; on SQLite,
+  stored as UTC without an offset and read back aware. A naive datetime is refused on
+  write. The GraphQL layer serialises them in UTC with a ``Z``.
 - Names have a ``name_key`` (``casefold(NFKC(name))``, see ``tenancy.fields.name_key``)
   for uniqueness ignoring case and compatibility forms, and a byte order that SQLite and
   PostgreSQL agree on (collation "C" on PostgreSQL). It holds up to 400 characters:
@@ -14,7 +17,7 @@ Conventions:
 - A customer class's tabs are JSON documents, one column per tab, in the shape of the
   GraphQL output (camelCase keys, money as decimal strings). The list-page columns that
   are filtered and sorted in SQL (statistics, invoicing, taxation method) are plain
-  columns written by the same code that writes the tabs (``tenancy.class_store``).
+  columns written by the same code that writes the tabs (``tenancy.class_rows.tab_values``).
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tenancy.errors import TopLevelCode
 from tenancy.principal import Principal
 
 # SPEC §7: "more wait at most 1 s", "answers 503 ... within 1 s".
@@ -116,7 +117,7 @@ def _expire(waiter: asyncio.Future[bool]) -> None:
 class Throttled(Exception):
     """The tenant already runs its maximum of concurrent requests in this worker."""
 
-    code = "THROTTLED"
+    code: TopLevelCode = TopLevelCode.THROTTLED
     retry_after = RETRY_AFTER_SECONDS
 
 

@@ -38,6 +38,7 @@ from gql.metrics import render_metrics
 from gql.rate_limits import Bucket, make_rate_limiter
 from gql.schema import graphql_schema, schema
 from tenancy import policy
+from tenancy.errors import TopLevelCode
 from tenancy.scoping import install_guard
 
 log = logging.getLogger("billclass")
@@ -141,7 +142,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         accepts_html = "text/html" in request.headers.get("accept", "")
         if accepts_html and not request.query_params:
             return HTMLResponse(GRAPHIQL)
-        response = _error(405, "GraphQL operations are JSON POSTs.", "METHOD_NOT_ALLOWED")
+        response = _error(
+            405, "GraphQL operations are JSON POSTs.", TopLevelCode.METHOD_NOT_ALLOWED
+        )
         response.headers["Allow"] = "POST"
         return response
 
@@ -149,7 +152,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if request.method == "GET":
             return await graphql_get(request)
         if request.method != "POST":
-            response = _error(405, "GraphQL operations are JSON POSTs.", "METHOD_NOT_ALLOWED")
+            response = _error(
+                405, "GraphQL operations are JSON POSTs.", TopLevelCode.METHOD_NOT_ALLOWED
+            )
             response.headers["Allow"] = "POST"
             return response
         return await endpoint(request)

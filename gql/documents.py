@@ -48,6 +48,7 @@ from gql.limits import (
     RequestedCost,
     document_limits,
 )
+from tenancy.errors import TopLevelCode
 
 RULES = (*specified_rules, MaxIntrospectionDepthRule)
 
@@ -121,7 +122,7 @@ class BudgetVerdicts:
 class Prepared:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
-    code: str | None  # extensions.code of the errors, when refused
+    code: TopLevelCode | None  # extensions.code of the errors, when refused
     # Variables the node budget depends on (page sizes, cursors, nodes(ids:)): with the
     # same values the budget's verdict is the same, so it can be cached.
     budget_variables: tuple[str, ...] = ()
@@ -160,21 +161,21 @@ def prepare(schema: GraphQLSchema, query: str) -> Prepared:
         # "Parsing aborted": a size limit of the parser, not a syntax error.
         if "nested too deeply" in error.message and "Parsing aborted" in error.message:
             message = f"The document is nested too deeply; the depth limit is {MAX_DEPTH}."
-            return _refused(query, None, [LimitExceeded("QUERY_TOO_DEEP", message)])
+            return _refused(query, None, [LimitExceeded(TopLevelCode.QUERY_TOO_DEEP, message)])
         if "Parsing aborted" in error.message:
             what = "comments" if "comments" in error.message else "tokens"
             message = f"The document has more than {MAX_TOKENS} {what}, the limit."
-            return _refused(query, None, [LimitExceeded("QUERY_TOO_LARGE", message)])
-        return _refused(query, None, [error], "GRAPHQL_PARSE_FAILED")
+            return _refused(query, None, [LimitExceeded(TopLevelCode.QUERY_TOO_LARGE, message)])
+        return _refused(query, None, [error], TopLevelCode.GRAPHQL_PARSE_FAILED)
     except GraphQLError as error:  # e.g. nesting too deep for the parser's recursion
-        return _refused(query, None, [error], "GRAPHQL_PARSE_FAILED")
+        return _refused(query, None, [error], TopLevelCode.GRAPHQL_PARSE_FAILED)
     limit = document_limits(document)
     if limit is not None:
         return _refused(query, None, [limit])
     errors = validate(schema, distinct_selections(document), RULES, hide_suggestions=True)
     if errors:
         # The errors point into the document: it stays alive with them.
-        return _refused(query, document, errors, "GRAPHQL_VALIDATION_FAILED")
+        return _refused(query, document, errors, TopLevelCode.GRAPHQL_VALIDATION_FAILED)
     collector = _BudgetVariables()
     visit(document, collector)
     budget_variables = tuple(sorted(collector.names))
@@ -229,11 +230,11 @@ def _refused(
     query: str,
     retained: DocumentNode | None,
     errors: list[GraphQLError],
-    code: str | None = None,
+    code: TopLevelCode | None = None,
 ) -> Prepared:
     for error in errors:
         _drop_tracebacks(error)
-    code = code or (errors[0].extensions or {})["code"]
+    code = code or TopLevelCode((errors[0].extensions or {})["code"])
     size = estimated_bytes(query, retained, len(errors))
     return Prepared(None, tuple(errors), code, (), size)
 

@@ -1,22 +1,30 @@
 """POST /graphql: the request pipeline, in the order SPEC §2 and §6 require.
 
-1. JSON POSTs only (GET 405, other content types 415), body at most 64 KiB (413);
-2. a valid bearer token, before anything else is looked at (401 UNAUTHENTICATED);
+Each step is one function; a step that refuses the request raises :class:`Refusal`
+with the answer, so the order below is the order of the code in ``_serve``.
+
+1. JSON POSTs only (GET 405, other content types 415), body at most 64 KiB (413):
+   ``check_request``;
+2. a valid bearer token, before anything else is looked at (401 UNAUTHENTICATED):
+   ``_authenticate``;
 3. the tenant's concurrency cap (gql/admission.py): at most 8 requests of one tenant go
-   past this point at once, more wait 1 s at most, then 429 THROTTLED;
-4. the JSON envelope (400; arrays are BATCHING_NOT_SUPPORTED);
+   past this point at once, more wait 1 s at most, then 429 THROTTLED: ``_admitted``;
+4. the body read (413 beyond the limit) and the JSON envelope (400; arrays are
+   BATCHING_NOT_SUPPORTED): ``read_body``, ``parse_envelope``;
 5. the document: parsed with the token limit, depth/alias/directive limits, validation
-   (all cached by document text);
+   (all cached by document text): ``_prepare``;
 6. variables coerced (BAD_USER_INPUT), then page sizes and the node budget, which is the
-   requested cost (SPEC §7);
+   requested cost (SPEC §7): ``_bind``, ``_requested_cost``;
 7. the token's and the tenant's rate-limit buckets (429 THROTTLED with Retry-After,
-   nothing executed), before any database work;
+   nothing executed), before any database work: ``_charge``;
 8. one database transaction for the whole operation, with the caller's row-level
    security context, on a connection waited for 1 s at most (503, never blocking the
-   loop); committed only when there is no error, else rolled back;
-9. errors formatted with codes, unexpected ones masked; 503 when the database is down;
+   loop); committed only when there is no error, else rolled back: ``_run``;
+9. errors formatted with codes, unexpected ones masked; 503 when the database is down:
+   ``_execute``;
 10. the difference between the requested and the actual cost (objects returned, counted
-    by the executor) refunded, and ``extensions.cost`` added to the response.
+    by the executor) refunded, and ``extensions.cost`` added to the response:
+    ``_settled``.
 
 Strawberry defines the schema and its resolvers; this module replaces its HTTP view so
 that every status code, limit and cache above is ours to control (and measured).
@@ -31,10 +39,11 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import orjson
-from graphql import GraphQLError, OperationType
+from graphql import DocumentNode, GraphQLError, OperationType
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
@@ -46,7 +55,7 @@ from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnectio
 from gql.auth import CachedToken, TokenCache, authenticate, bearer_secret
 from gql.context import Context
 from gql.documents import DEFAULT_MAX_BYTES, DocumentCache, Prepared
-from gql.errors import error_body, format_error, is_unavailable
+from gql.errors import INTERNAL_MESSAGE, error_body, format_error, is_unavailable
 from gql.limits import (
     MAX_BODY_BYTES,
     LimitExceeded,
@@ -57,6 +66,8 @@ from gql.limits import (
 from gql.metrics import observe
 from gql.rate_limits import Bucket, Charge, RateLimiter, cost_extension
 from tenancy import audit, tokens
+from tenancy.errors import TopLevelCode
+from tenancy.principal import Principal
 from tenancy.scoping import enter_tenant
 
 log = logging.getLogger("billclass.request")
@@ -76,6 +87,100 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+class Refusal(Exception):
+    """A step's answer that ends the request before the next step: the response, and
+    the code the request log and metrics record (None: they record the HTTP status)."""
+
+    def __init__(self, response: Response, code: TopLevelCode | None = None) -> None:
+        super().__init__(code)
+        self.response = response
+        self.code = code
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the request log line and the metrics say of one request, filled in as the
+    pipeline learns it."""
+
+    role: str | None = None
+    operation: str | None = None
+    type: str | None = None  # query or mutation
+    code: str | None = None  # extensions.code of the first error, if any
+
+
+class Envelope(NamedTuple):
+    """The JSON body of a GraphQL request, checked for shape."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+def check_request(request: Request) -> None:
+    """Step 1: a JSON POST whose declared length is within the limit (the method is
+    checked by the route, gql/app.py)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in JSON_TYPES:
+        raise Refusal(
+            _error(
+                415,
+                "GraphQL requests are JSON POSTs (Content-Type: application/json).",
+                TopLevelCode.UNSUPPORTED_MEDIA_TYPE,
+            )
+        )
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        raise Refusal(_too_large())
+
+
+async def read_body(request: Request) -> bytearray:
+    """Step 4, first half: the body, refused as soon as it exceeds the limit (whatever
+    Content-Length said, or without one)."""
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise Refusal(_too_large())
+    except ClientDisconnect:
+        # The client left before sending its whole body: nobody reads the answer,
+        # but the request log gets its line, and no traceback reaches the log.
+        raise Refusal(
+            _error(
+                400,
+                "The client disconnected before the body was read.",
+                TopLevelCode.BAD_REQUEST,
+            )
+        ) from None
+    return body
+
+
+def parse_envelope(body: bytes | bytearray) -> Envelope:
+    """Step 4, second half: one JSON object with a "query" string, and optional
+    "variables" (an object) and "operationName" (a string)."""
+    try:
+        envelope = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Refusal(_bad_request("The request body is not valid JSON.")) from None
+    if isinstance(envelope, list):
+        raise Refusal(
+            _error(
+                400,
+                "Batched requests (JSON arrays) are not supported; send one operation per request.",
+                TopLevelCode.BATCHING_NOT_SUPPORTED,
+            )
+        )
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("query"), str):
+        raise Refusal(_bad_request('The body must be a JSON object with a "query" string.'))
+    variables = envelope.get("variables")
+    operation_name = envelope.get("operationName")
+    if variables is not None and not isinstance(variables, dict):
+        raise Refusal(_bad_request('"variables" must be a JSON object.'))
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise Refusal(_bad_request('"operationName" must be a string.'))
+    return Envelope(envelope["query"], variables, operation_name)
 
 
 class GraphQLEndpoint:
@@ -103,22 +208,24 @@ class GraphQLEndpoint:
         self._touched: dict[int, float] = {}
 
     async def __call__(self, request: Request) -> Response:
+        """Answer one request through the pipeline; then the X-Request-ID header, the
+        metrics and the request log line (one JSON object)."""
         started = time.perf_counter()
         request_id = request_id_of(request.headers.get("x-request-id", ""))
-        outcome: dict[str, Any] = {"role": None, "operation": None}
+        outcome = Outcome()
         response = await self._handle(request, request_id, outcome)
         response.headers["X-Request-ID"] = request_id
         elapsed = time.perf_counter() - started
         status = response.status_code
-        result = outcome.get("code") or ("ok" if status == 200 else f"http_{status}")
-        observe(outcome["operation"], outcome.get("type"), result, elapsed)
+        result = outcome.code or ("ok" if status == 200 else f"http_{status}")
+        observe(outcome.operation, outcome.type, result, elapsed)
         log.info(
             "%s",
             orjson.dumps(
                 {
                     "request_id": request_id,
-                    "role": outcome["role"],
-                    "operation": outcome["operation"],
+                    "role": outcome.role,
+                    "operation": outcome.operation,
                     "status": status,
                     "outcome": result,
                     "duration_ms": round(elapsed * 1000, 2),
@@ -127,104 +234,101 @@ class GraphQLEndpoint:
         )
         return response
 
-    async def _handle(self, request: Request, request_id: str, outcome: dict[str, Any]) -> Response:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type not in JSON_TYPES:
-            return _error(
-                415,
-                "GraphQL requests are JSON POSTs (Content-Type: application/json).",
-                "UNSUPPORTED_MEDIA_TYPE",
-            )
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return _error(
-                413,
-                f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes.",
-                "QUERY_TOO_LARGE",
-            )
+    async def _handle(self, request: Request, request_id: str, outcome: Outcome) -> Response:
+        """The pipeline of the module docstring, one step each; a step that refuses the
+        request raises :class:`Refusal` with the answer."""
+        try:
+            check_request(request)
+            token, fresh = await self._authenticate(request)
+            outcome.role = token.principal.role.value
+            return await self._admitted(request, request_id, outcome, token, fresh)
+        except Refusal as refusal:
+            if refusal.code is not None:
+                outcome.code = refusal.code
+            return refusal.response
 
+    async def _authenticate(self, request: Request) -> tuple[CachedToken, bool]:
+        """Step 2: the caller's token (from the cache or the database), and whether it
+        was looked up afresh (then its lastUsedAt is due)."""
         secret = bearer_secret(request.headers.get("authorization"))
         if secret is None:
-            return _unauthenticated("A bearer token is required (Authorization: Bearer bc_...).")
+            raise Refusal(
+                _unauthenticated("A bearer token is required (Authorization: Bearer bc_...).")
+            )
         try:
             token, fresh = await authenticate(self.engine, self.tokens, secret)
         except Exception as error:
             if not is_unavailable(error):
                 raise
-            return _unavailable(error)
+            raise Refusal(_unavailable(error)) from error
         if token is None:
-            return _unauthenticated("The token is unknown, expired or revoked.")
+            raise Refusal(_unauthenticated("The token is unknown, expired or revoked."))
+        return token, fresh
+
+    async def _admitted(
+        self,
+        request: Request,
+        request_id: str,
+        outcome: Outcome,
+        token: CachedToken,
+        fresh: bool,
+    ) -> Response:
+        """Step 3: the rest of the pipeline as one of the tenant's concurrent requests.
+
+        The tenant's concurrency cap (SPEC §7) covers everything from here: reading the
+        body, parsing and validating a new document and executing it. A flood of
+        distinct documents (each parsed in pure Python, ~20 ms per 60 KB) or of requests
+        refused late would otherwise take the worker from every other tenant."""
         principal = token.principal
-        outcome["role"] = principal.role.value
-        # The tenant's concurrency cap (SPEC §7) covers everything from here: reading the
-        # body, parsing and validating a new document and executing it. A flood of
-        # distinct documents (each parsed in pure Python, ~20 ms per 60 KB) or of requests
-        # refused late would otherwise take the worker from every other tenant.
         try:
             async with self.admission.admit(principal):
                 return await self._serve(request, request_id, outcome, token, fresh)
         except Throttled as throttled:
-            # Refused before its document was parsed: nothing requested, nothing charged;
-            # the buckets as they stand, so a client can always read extensions.cost.
-            outcome["code"] = throttled.code
-            status = await self.rate_limits.status(principal)
-            response = JSONResponse(
-                {
-                    "errors": [error_body(str(throttled), throttled.code)],
-                    "extensions": {"cost": cost_extension(0, 0, status)},
-                },
-                status_code=429,
-            )
-            response.headers["Retry-After"] = str(throttled.retry_after)
-            return response
+            raise Refusal(await self._throttled(throttled, principal), throttled.code) from None
+
+    async def _throttled(self, throttled: Throttled, principal: Principal) -> Response:
+        """429 for a request refused before its document was parsed (the concurrency
+        cap, or the pace of new documents): nothing requested, nothing charged; the
+        buckets as they stand, so a client can always read ``extensions.cost``."""
+        status = await self.rate_limits.status(principal)
+        response = JSONResponse(
+            {
+                "errors": [error_body(str(throttled), throttled.code)],
+                "extensions": {"cost": cost_extension(0, 0, status)},
+            },
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(throttled.retry_after)
+        return response
 
     async def _serve(
         self,
         request: Request,
         request_id: str,
-        outcome: dict[str, Any],
+        outcome: Outcome,
         token: CachedToken,
         fresh: bool,
     ) -> Response:
-        """The rest of the pipeline, for an authenticated caller within its tenant's
-        concurrency cap."""
+        """Steps 4 to 10, for an authenticated caller within its tenant's concurrency
+        cap."""
         principal = token.principal
-        body = bytearray()
-        try:
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    return _error(
-                        413,
-                        f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes.",
-                        "QUERY_TOO_LARGE",
-                    )
-        except ClientDisconnect:
-            # The client left before sending its whole body: nobody reads the answer,
-            # but the request log gets its line, and no traceback reaches the log.
-            return _error(400, "The client disconnected before the body was read.", "BAD_REQUEST")
-        try:
-            envelope = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return _error(400, "The request body is not valid JSON.", "BAD_REQUEST")
-        if isinstance(envelope, list):
-            return _error(
-                400,
-                "Batched requests (JSON arrays) are not supported; send one operation per request.",
-                "BATCHING_NOT_SUPPORTED",
-            )
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("query"), str):
-            return _error(
-                400, 'The body must be a JSON object with a "query" string.', "BAD_REQUEST"
-            )
-        variables = envelope.get("variables")
-        operation_name = envelope.get("operationName")
-        if variables is not None and not isinstance(variables, dict):
-            return _error(400, '"variables" must be a JSON object.', "BAD_REQUEST")
-        if operation_name is not None and not isinstance(operation_name, str):
-            return _error(400, '"operationName" must be a string.', "BAD_REQUEST")
+        envelope = parse_envelope(await read_body(request))
+        prepared, document = await self._prepare(envelope.query, principal, request_id)
+        context = Context(principal=principal, request_id=request_id)
+        executor = self._bind(document, envelope, context, request_id)
+        operation = executor.operation
+        outcome.operation = operation.name.value if operation.name else None
+        outcome.type = operation.operation.value
+        cost = await self._requested_cost(prepared, envelope, executor, principal, request_id)
+        charge = await self._charge(principal, cost)
+        touch = token if fresh else None
+        return await self._execute(executor, context, cost, charge, outcome, touch)
 
-        query = envelope["query"]
+    async def _prepare(
+        self, query: str, principal: Principal, request_id: str
+    ) -> tuple[Prepared, DocumentNode]:
+        """Step 5: the document parsed, limited and validated, from the cache when this
+        worker has seen its text; refused, the errors (HTTP 200, SPEC §6)."""
         if query in self.documents:
             prepared = self.documents.get(query)
         else:
@@ -232,105 +336,137 @@ class GraphQLEndpoint:
             # gql/admission.py), since parsing it is the one step no cost bounds.
             async with self.admission.parsing(principal):
                 prepared = self.documents.get(query)
-        if prepared.document is None:
-            outcome["code"] = prepared.code
-            if prepared.code == "GRAPHQL_VALIDATION_FAILED":
-                # Rejected documents are logged truncated, never whole (SPEC §6).
-                digest = hashlib.sha256(query.encode(errors="replace")).hexdigest()[:16]
-                log.info(
-                    "request %s: rejected document sha256:%s, %d characters",
-                    request_id,
-                    digest,
-                    len(query),
-                )
-            return JSONResponse(
-                {"errors": [format_error(e, request_id, prepared.code)[0] for e in prepared.errors]}
+        if prepared.document is not None:
+            return prepared, prepared.document
+        if prepared.code == TopLevelCode.GRAPHQL_VALIDATION_FAILED:
+            # Rejected documents are logged truncated, never whole (SPEC §6).
+            digest = hashlib.sha256(query.encode(errors="replace")).hexdigest()[:16]
+            log.info(
+                "request %s: rejected document sha256:%s, %d characters",
+                request_id,
+                digest,
+                len(query),
             )
+        errors = [format_error(e, request_id, prepared.code)[0] for e in prepared.errors]
+        raise Refusal(JSONResponse({"errors": errors}), prepared.code)
 
-        context = Context(principal=principal, request_id=request_id)
+    def _bind(
+        self, document: DocumentNode, envelope: Envelope, context: Context, request_id: str
+    ) -> execution.BillclassExecutor:
+        """Step 6, first half: the operation chosen and its variables coerced (refused:
+        BAD_USER_INPUT)."""
         executor = self.executor_class.build(
             self.schema,
-            prepared.document,
+            document,
             None,
             context,
-            variables,
-            operation_name,
+            envelope.variables,
+            envelope.operation_name,
             hide_suggestions=True,
         )
         if isinstance(executor, list):
-            outcome["code"] = "BAD_USER_INPUT"
-            return JSONResponse(
-                {"errors": [format_error(e, request_id, "BAD_USER_INPUT")[0] for e in executor]}
-            )
+            code = TopLevelCode.BAD_USER_INPUT
+            errors = [format_error(e, request_id, code)[0] for e in executor]
+            raise Refusal(JSONResponse({"errors": errors}), code)
         assert isinstance(executor, execution.BillclassExecutor)
-        operation = executor.operation
-        outcome["operation"] = operation.name.value if operation.name else None
-        outcome["type"] = operation.operation.value
+        return executor
+
+    async def _requested_cost(
+        self,
+        prepared: Prepared,
+        envelope: Envelope,
+        executor: execution.BillclassExecutor,
+        principal: Principal,
+        request_id: str,
+    ) -> RequestedCost:
+        """Step 6, second half: page sizes and the node budget give the requested cost
+        (SPEC §7), which no rate-limit bucket may be too small to ever hold."""
         try:
-            cost = self._check_budget(prepared, envelope, operation, executor.variable_values)
+            cost = self._check_budget(
+                prepared, envelope, executor.operation, executor.variable_values
+            )
             beyond = self.rate_limits.beyond_buckets(cost.requested)
             if beyond is not None:
                 raise beyond
         except LimitExceeded as limit:
-            outcome["code"] = limit.code
             refusal: dict[str, Any] = {"errors": [format_error(limit, request_id)[0]]}
             if limit.cost is not None:  # refused for its cost, which the caller may see
                 status = await self.rate_limits.status(principal)
                 refusal["extensions"] = {"cost": cost_extension(limit.cost, 0, status)}
-            return JSONResponse(refusal)
+            raise Refusal(JSONResponse(refusal), limit.code) from None
         except GraphQLError as error:  # an argument that does not coerce
-            outcome["code"] = "BAD_USER_INPUT"
-            return JSONResponse({"errors": [format_error(error, request_id, "BAD_USER_INPUT")[0]]})
+            code = TopLevelCode.BAD_USER_INPUT
+            body = {"errors": [format_error(error, request_id, code)[0]]}
+            raise Refusal(JSONResponse(body), code) from None
+        return cost
 
-        # Rate limits (SPEC §7): both buckets must hold the requested cost; refused, the
-        # request has touched no database (the token came from the cache or its lookup).
+    async def _charge(self, principal: Principal, cost: RequestedCost) -> Charge:
+        """Step 7: both rate-limit buckets must hold the requested cost (SPEC §7);
+        refused, the request has touched no database (the token came from the cache or
+        its lookup)."""
         charge = await self.rate_limits.admit(principal, cost.requested)
-        if not charge.admitted:
-            outcome["code"] = "THROTTLED"
-            response = JSONResponse(
-                {
-                    "errors": [
-                        error_body(
-                            f"Rate limit exceeded: the query costs {cost.requested} points;"
-                            f" retry in {charge.retry_after} s.",
-                            "THROTTLED",
-                        )
-                    ],
-                    "extensions": {"cost": cost_extension(cost.requested, 0, charge.status)},
-                },
-                status_code=429,
-            )
-            response.headers["Retry-After"] = str(charge.retry_after)
-            return response
+        if charge.admitted:
+            return charge
+        response = JSONResponse(
+            {
+                "errors": [
+                    error_body(
+                        f"Rate limit exceeded: the query costs {cost.requested} points;"
+                        f" retry in {charge.retry_after} s.",
+                        TopLevelCode.THROTTLED,
+                    )
+                ],
+                "extensions": {"cost": cost_extension(cost.requested, 0, charge.status)},
+            },
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(charge.retry_after)
+        raise Refusal(response, TopLevelCode.THROTTLED)
 
-        is_mutation = operation.operation is OperationType.MUTATION
-        token_ref = audit.request_id.set(request_id)
+    async def _execute(
+        self,
+        executor: execution.BillclassExecutor,
+        context: Context,
+        cost: RequestedCost,
+        charge: Charge,
+        outcome: Outcome,
+        touch: CachedToken | None,
+    ) -> Response:
+        """Steps 8 to 10: the operation in its transaction, its errors formatted, the
+        response settled; ``touch``: the token whose lastUsedAt is due, recorded after
+        the response."""
+        request_id = context.request_id
         try:
-            payload, unavailable = await self._execute(executor, context, is_mutation, request_id)
+            payload, unavailable = await self._run(executor, context)
         except Exception as error:
-            if not is_unavailable(error):
-                log.exception("request %s failed outside execution", request_id)
-                outcome["code"] = "INTERNAL"
-                failure = {"errors": [error_body("Internal server error", "INTERNAL")]}
-                return await self._settled(failure, 200, charge, cost, executor)
-            log.warning("request %s: database unavailable: %r", request_id, error)
-            outcome["code"] = "SERVICE_UNAVAILABLE"
+            body, status_code, retry_after = _failure(error, request_id)
+            outcome.code = body["errors"][0]["extensions"]["code"]
             return await self._settled(
-                _unavailable_body(error), 503, charge, cost, executor, retry_after=1
+                body, status_code, charge, cost, executor, retry_after=retry_after
             )
-        finally:
-            audit.request_id.reset(token_ref)
         if executor.overrun is not None:
             # More objects than any response may hold: no partial data (SPEC §7); the
             # transaction was rolled back, as for any error.
             payload = {"errors": [format_error(executor.overrun, request_id)[0]]}
             unavailable = False
         if payload.get("errors"):
-            outcome["code"] = payload["errors"][0]["extensions"]["code"]
-        background = self._touch_later(token) if fresh else None
+            outcome.code = payload["errors"][0]["extensions"]["code"]
+        background = self._touch_later(touch) if touch is not None else None
         return await self._settled(
             payload, 503 if unavailable else 200, charge, cost, executor, background
         )
+
+    async def _run(
+        self, executor: execution.BillclassExecutor, context: Context
+    ) -> tuple[dict[str, Any], bool]:
+        """Step 8: the operation in one transaction, with the request ID that its audit
+        events record; its payload, and whether an error means the database is down."""
+        is_mutation = executor.operation.operation is OperationType.MUTATION
+        token_ref = audit.request_id.set(context.request_id)
+        try:
+            return await self._transaction(executor, context, is_mutation)
+        finally:
+            audit.request_id.reset(token_ref)
 
     async def _settled(
         self,
@@ -354,14 +490,14 @@ class GraphQLEndpoint:
         return response
 
     def _check_budget(
-        self, prepared: Prepared, envelope: dict[str, Any], operation: Any, variables: Any
+        self, prepared: Prepared, envelope: Envelope, operation: Any, variables: Any
     ) -> RequestedCost:
         """Page sizes and node budget: the requested cost, or the refusal. The verdict is
         cached per document, operation and the values of the variables it depends on."""
-        given = envelope.get("variables") or {}
+        given = envelope.variables or {}
         verdicts = prepared.budget_verdicts
         key = verdicts.key(
-            envelope.get("operationName"), [given.get(name) for name in prepared.budget_variables]
+            envelope.operation_name, [given.get(name) for name in prepared.budget_variables]
         )
         if key not in verdicts:
             assert prepared.document is not None
@@ -378,11 +514,13 @@ class GraphQLEndpoint:
             raise LimitExceeded(verdict.code, verdict.message, verdict.cost)
         return verdict
 
-    async def _execute(
-        self, executor: Any, context: Context, is_mutation: bool, request_id: str
+    async def _transaction(
+        self, executor: execution.BillclassExecutor, context: Context, is_mutation: bool
     ) -> tuple[dict[str, Any], bool]:
+        """One transaction for the whole operation, with the caller's row-level security
+        context; committed only when there is no error, else rolled back."""
         if not is_mutation and self.read_engine is not None:
-            return await self._execute_inline(executor, context, request_id)
+            return await self._inline_transaction(executor, context)
         async with self.engine.connect() as conn:
             if is_mutation:
                 # SQLite: BEGIN IMMEDIATE, so concurrent writers queue instead of racing.
@@ -391,7 +529,7 @@ class GraphQLEndpoint:
             try:
                 await enter_tenant(conn, context.principal)
                 context.bind(conn)
-                result, formatted = await _run(executor, request_id)
+                result, formatted = await _operation_result(executor, context.request_id)
                 if formatted:
                     await transaction.rollback()
                 else:
@@ -402,8 +540,8 @@ class GraphQLEndpoint:
                 raise
         return _payload(result, formatted)
 
-    async def _execute_inline(
-        self, executor: Any, context: Context, request_id: str
+    async def _inline_transaction(
+        self, executor: execution.BillclassExecutor, context: Context
     ) -> tuple[dict[str, Any], bool]:
         """A read-only operation on SQLite, on a synchronous connection (see
         db.engine.make_inline_read_engine): same transaction, same outcome rules."""
@@ -412,7 +550,7 @@ class GraphQLEndpoint:
             transaction = sync_conn.begin()
             try:
                 context.bind(InlineConnection(sync_conn))  # type: ignore[arg-type]
-                result, formatted = await _run(executor, request_id)
+                result, formatted = await _operation_result(executor, context.request_id)
                 if formatted:
                     transaction.rollback()
                 else:
@@ -444,7 +582,9 @@ class GraphQLEndpoint:
         return BackgroundTask(touch)
 
 
-async def _run(executor: Any, request_id: str) -> tuple[Any, list[tuple[dict[str, Any], bool]]]:
+async def _operation_result(
+    executor: Any, request_id: str
+) -> tuple[Any, list[tuple[dict[str, Any], bool]]]:
     """Execute the operation; its result and its errors as the client will see them."""
     result = executor.execute_operation()
     if inspect.isawaitable(result):
@@ -472,22 +612,27 @@ class InlineConnection:
 def _payload(
     result: Any, formatted: list[tuple[dict[str, Any], bool]]
 ) -> tuple[dict[str, Any], bool]:
+    """The body of an executed operation, and whether one of its errors means the
+    database is unavailable (then the status is 503)."""
     payload: dict[str, Any] = {"data": result.data}
     if formatted:
         payload["errors"] = [body for body, _ in formatted]
     return payload, any(unavailable for _, unavailable in formatted)
 
 
-def _error(status: int, message: str, code: str) -> Response:
+def _error(status: int, message: str, code: TopLevelCode) -> Response:
+    """A refusal at the HTTP level: one top-level error, with its HTTP status."""
     return JSONResponse({"errors": [error_body(message, code)]}, status_code=status)
 
 
 def _unavailable_body(error: BaseException) -> dict[str, Any]:
+    """SERVICE_UNAVAILABLE, saying whether the worker's connections are all busy or the
+    database is down."""
     if isinstance(error, NoConnection):
         message = "Every database connection of this worker is busy; retry shortly."
     else:
         message = "The database is unavailable; retry shortly."
-    return {"errors": [error_body(message, "SERVICE_UNAVAILABLE")]}
+    return {"errors": [error_body(message, TopLevelCode.SERVICE_UNAVAILABLE)]}
 
 
 def _unavailable(error: BaseException) -> Response:
@@ -498,6 +643,31 @@ def _unavailable(error: BaseException) -> Response:
 
 
 def _unauthenticated(message: str) -> Response:
-    response = _error(401, message, "UNAUTHENTICATED")
+    """401 UNAUTHENTICATED, with the bearer challenge (RFC 6750)."""
+    response = _error(401, message, TopLevelCode.UNAUTHENTICATED)
     response.headers["WWW-Authenticate"] = 'Bearer realm="billclass"'
     return response
+
+
+def _bad_request(message: str) -> Response:
+    return _error(400, message, TopLevelCode.BAD_REQUEST)
+
+
+def _too_large() -> Response:
+    """413 QUERY_TOO_LARGE: the body (declared or read) exceeds MAX_BODY_BYTES."""
+    return _error(
+        413,
+        f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes.",
+        TopLevelCode.QUERY_TOO_LARGE,
+    )
+
+
+def _failure(error: Exception, request_id: str) -> tuple[dict[str, Any], int, int | None]:
+    """The body, status and Retry-After of an operation that raised instead of
+    answering (a transaction that could not begin or commit, or our bug): 503 when the
+    database is unavailable, else INTERNAL, logged with its traceback."""
+    if not is_unavailable(error):
+        log.exception("request %s failed outside execution", request_id)
+        return {"errors": [error_body(INTERNAL_MESSAGE, TopLevelCode.INTERNAL)]}, 200, None
+    log.warning("request %s: database unavailable: %r", request_id, error)
+    return _unavailable_body(error), 503, 1

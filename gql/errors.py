@@ -1,4 +1,7 @@
-"""Top-level errors: codes, masking and the classification of database failures."""
+"""Top-level errors: codes, masking and the classification of database failures.
+
+The codes are ``tenancy.errors.TopLevelCode`` (tenancy raises some of them too).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 from graphql import GraphQLError
 from sqlalchemy import exc as sa_exc
 
-from tenancy.errors import TopLevelError
+from tenancy.errors import TopLevelCode, TopLevelError
 
 log = logging.getLogger("billclass.errors")
 
@@ -61,12 +64,12 @@ def _is_unstorable_text(error: BaseException | None) -> bool:
     )
 
 
-def error_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
+def error_body(message: str, code: TopLevelCode, **extra: Any) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code, **extra}}
 
 
 def format_error(
-    error: GraphQLError, request_id: str, default_code: str | None = None
+    error: GraphQLError, request_id: str, default_code: TopLevelCode | None = None
 ) -> tuple[dict[str, Any], bool]:
     """The client's view of an error, and whether it means the database is unavailable.
 
@@ -81,18 +84,19 @@ def format_error(
             # A graphql-core error during execution with no cause of ours (e.g. a null in a
             # non-null field): a bug on our side.
             log.error("request %s: %s at %s", request_id, error.message, error.path)
-            code, message = "INTERNAL", INTERNAL_MESSAGE
+            code, message = TopLevelCode.INTERNAL, INTERNAL_MESSAGE
         else:
             message = error.message
     elif isinstance(original, TopLevelError):
         code, message = original.code, str(original)
-        unavailable = code == "SERVICE_UNAVAILABLE"
+        unavailable = code == TopLevelCode.SERVICE_UNAVAILABLE
     elif is_unavailable(original):
         log.warning("request %s: database unavailable: %r", request_id, original)
-        code, message = "SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly."
+        code = TopLevelCode.SERVICE_UNAVAILABLE
+        message = "The database is unavailable; retry shortly."
         unavailable = True
     elif _is_unstorable_text(original):
-        code = "BAD_USER_INPUT"
+        code = TopLevelCode.BAD_USER_INPUT
         message = "The input contains a character that cannot be stored (such as U+0000)."
     elif isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
         code, message = (original.extensions or {})["code"], original.message
@@ -102,7 +106,7 @@ def format_error(
         code, message = default_code, error.message
     else:
         log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=original)
-        code, message = "INTERNAL", INTERNAL_MESSAGE
+        code, message = TopLevelCode.INTERNAL, INTERNAL_MESSAGE
     body: dict[str, Any] = {"message": message}
     if error.locations:
         body["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]

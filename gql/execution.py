@@ -62,6 +62,7 @@ from graphql.execution import Executor
 from graphql.execution import executor as graphql_executor
 
 from gql.limits import MAX_OBJECTS, LimitExceeded, is_connection, list_maxima
+from tenancy.errors import TopLevelCode
 
 # How the items of a list field are counted as returned objects.
 _ITEMS = 1  # a list of objects: every item
@@ -184,7 +185,7 @@ class BillclassExecutor(Executor[Any]):
         self.objects += objects
         if self.objects > MAX_OBJECTS:
             self.overrun = LimitExceeded(
-                "QUERY_TOO_COMPLEX",
+                TopLevelCode.QUERY_TOO_COMPLEX,
                 f"The response would hold more than {MAX_OBJECTS} objects, the limit;"
                 " ask for smaller pages or fewer nested lists.",
             )

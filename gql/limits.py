@@ -38,6 +38,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 
 from db.currencies import CURRENCIES
 from tenancy import maxima
+from tenancy.errors import TopLevelCode
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
@@ -57,7 +58,7 @@ BUDGET_ARGUMENTS = frozenset({"first", "last", "before", "ids"})
 class LimitExceeded(GraphQLError):
     """A request refused by a limit; ``code`` goes to ``extensions.code``."""
 
-    def __init__(self, code: str, message: str, cost: int | None = None) -> None:
+    def __init__(self, code: TopLevelCode, message: str, cost: int | None = None) -> None:
         super().__init__(message, extensions={"code": code})
         self.code = code
         # The requested cost, when the refusal is about it (it goes to extensions.cost).
@@ -89,15 +90,17 @@ def document_limits(document: DocumentNode) -> LimitExceeded | None:
             worst.directives = max(worst.directives, counts.directives)
     if worst.depth > MAX_DEPTH:
         return LimitExceeded(
-            "QUERY_TOO_DEEP", f"Query depth {worst.depth} exceeds the limit of {MAX_DEPTH}."
+            TopLevelCode.QUERY_TOO_DEEP,
+            f"Query depth {worst.depth} exceeds the limit of {MAX_DEPTH}.",
         )
     if worst.aliases > MAX_ALIASES:
         return LimitExceeded(
-            "TOO_MANY_ALIASES", f"{worst.aliases} aliases exceed the limit of {MAX_ALIASES}."
+            TopLevelCode.TOO_MANY_ALIASES,
+            f"{worst.aliases} aliases exceed the limit of {MAX_ALIASES}.",
         )
     if worst.directives > MAX_DIRECTIVES:
         return LimitExceeded(
-            "TOO_MANY_DIRECTIVES",
+            TopLevelCode.TOO_MANY_DIRECTIVES,
             f"{worst.directives} directives exceed the limit of {MAX_DIRECTIVES}.",
         )
     return None
@@ -173,10 +176,10 @@ def _page_size(field: str, args: dict[str, Any]) -> tuple[str, int]:
 def _check_size(what: str, size: int) -> None:
     if size > MAX_PAGE:
         raise LimitExceeded(
-            "PAGE_TOO_LARGE", f"{what} is {size}; the page size limit is {MAX_PAGE}."
+            TopLevelCode.PAGE_TOO_LARGE, f"{what} is {size}; the page size limit is {MAX_PAGE}."
         )
     if size < 1:
-        raise LimitExceeded("BAD_USER_INPUT", f"{what} must be at least 1.")
+        raise LimitExceeded(TopLevelCode.BAD_USER_INPUT, f"{what} must be at least 1.")
 
 
 def operation_budget(
@@ -206,7 +209,7 @@ def operation_budget(
     cost = max(1, budget.cost(root, operation.selection_set))
     if cost > MAX_NODES:
         raise LimitExceeded(
-            "QUERY_TOO_COMPLEX",
+            TopLevelCode.QUERY_TOO_COMPLEX,
             f"The requested cost of the query is {cost}; the limit (node budget) is {MAX_NODES}.",
             cost,
         )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gql.limits import LimitExceeded
+from tenancy.errors import TopLevelCode
 from tenancy.principal import Principal
 
 log = logging.getLogger("billclass.rate_limits")
@@ -312,7 +313,7 @@ class RateLimiter:
         for name, bucket in (("token", self.token), ("tenant", self.tenant)):
             if bucket.on and cost > bucket.size:
                 return LimitExceeded(
-                    "QUERY_TOO_COMPLEX",
+                    TopLevelCode.QUERY_TOO_COMPLEX,
                     f"The requested cost of the query is {cost}; the {name} rate limit"
                     f" bucket holds at most {bucket.size}.",
                     cost,

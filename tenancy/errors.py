@@ -31,6 +31,35 @@ class UserErrorCode(StrEnum):
     NOT_PERMITTED = "NOT_PERMITTED"
 
 
+class TopLevelCode(StrEnum):
+    """``extensions.code`` of a top-level error: the request as a whole is refused or
+    failed (SPEC §2 "Refusal tiers", §6, §7), nothing of it kept. One place for every
+    code the service answers with, so that a misspelt one is a mypy error."""
+
+    # The HTTP request (gql/endpoint.py, gql/app.py).
+    BAD_REQUEST = "BAD_REQUEST"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    BATCHING_NOT_SUPPORTED = "BATCHING_NOT_SUPPORTED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    # The document and its variables (gql/documents.py).
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    # Limits and rate limits (gql/limits.py, gql/rate_limits.py, gql/admission.py).
+    QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
+    QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
+    TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
+    TOO_MANY_DIRECTIVES = "TOO_MANY_DIRECTIVES"
+    PAGE_TOO_LARGE = "PAGE_TOO_LARGE"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    THROTTLED = "THROTTLED"
+    # Failures: retry (the database), or our bug (masked).
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    INTERNAL = "INTERNAL"
+
+
 Path = tuple[str, ...]
 
 
@@ -76,22 +105,22 @@ class ErrorList:
 
 
 class TopLevelError(Exception):
-    code = "INTERNAL"
+    code: TopLevelCode = TopLevelCode.INTERNAL
 
 
 class Forbidden(TopLevelError):
     """The caller's role may never perform this operation (decided from the role alone)."""
 
-    code = "FORBIDDEN"
+    code = TopLevelCode.FORBIDDEN
 
 
 class BadUserInput(TopLevelError):
     """An argument is unusable as a whole (e.g. a cursor of another listing)."""
 
-    code = "BAD_USER_INPUT"
+    code = TopLevelCode.BAD_USER_INPUT
 
 
 class ServiceUnavailable(TopLevelError):
     """The database is unreachable or a lock wait timed out; safe to retry."""
 
-    code = "SERVICE_UNAVAILABLE"
+    code = TopLevelCode.SERVICE_UNAVAILABLE
