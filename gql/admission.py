@@ -149,12 +149,15 @@ class Admission:
 
     NEW_DOCUMENTS_AT_ONCE = 1
     PARSE_SHARE = 0.1
+    PACED_TENANTS_BEFORE_PRUNING = 1024
 
     def __init__(self, concurrency: int, wait_seconds: float = ADMISSION_WAIT_SECONDS) -> None:
         self.concurrency = concurrency
         self.wait_seconds = wait_seconds
         self._tenants: dict[tuple[str, int | None], Gate] = {}
         self._parsers: dict[tuple[str, int | None], Gate] = {}
+        # tenant -> monotonic time before which its next new document is not parsed
+        self._parse_not_before: dict[tuple[str, int | None], float] = {}
 
     @property
     def tenants(self) -> int:
@@ -174,27 +177,47 @@ class Admission:
 
     @asynccontextmanager
     async def parsing(self, principal: Principal) -> AsyncIterator[None]:
-        """Parse a new document as the tenant's only one in progress (see the class),
-        or raise :class:`Throttled` after waiting ``wait_seconds``."""
+        """Parse a new document as the tenant's only one in progress, once its pause
+        after the previous one is over (see the class), or raise :class:`Throttled` when
+        that would take more than ``wait_seconds``."""
         if self.concurrency <= 0:
             yield
             return
         key = tenant_of(principal)
-        gate = await self._enter(
-            self._parsers,
-            self.NEW_DOCUMENTS_AT_ONCE,
-            key,
-            "Too many new documents at once: one tenant's are parsed one at a time; retry shortly.",
+        refusal = (
+            "Too many new documents at once: one tenant's are parsed one at a time and"
+            " paced; retry shortly."
         )
-        # Parsing is synchronous, so the thread's CPU time over it is the parse's own:
-        # unlike the wall clock, it does not grow when other processes load the
-        # machine, which would pace an ordinary client's small documents into refusals.
-        started = time.thread_time()
+        gate = await self._enter(self._parsers, self.NEW_DOCUMENTS_AT_ONCE, key, refusal)
         try:
-            yield
+            # The pause is a time to wait for, not a timer that releases the gate: a
+            # timer belongs to one event loop, and a gate left to a loop that stopped
+            # (a test client's) would refuse the tenant's new documents ever after.
+            pause = self._parse_not_before.get(key, 0.0) - time.monotonic()
+            if pause > self.wait_seconds:
+                raise Throttled(refusal)
+            if pause > 0:
+                await asyncio.sleep(pause)
+            # Parsing is synchronous, so the thread's CPU time over it is the parse's
+            # own: unlike the wall clock, it does not grow when other processes load the
+            # machine, which would pace an ordinary client's small documents into refusals.
+            started = time.thread_time()
+            try:
+                yield
+            finally:
+                spent = time.thread_time() - started
+                self._pace(key, spent * (1 / self.PARSE_SHARE - 1))
         finally:
-            pause = (time.thread_time() - started) * (1 / self.PARSE_SHARE - 1)
-            asyncio.get_running_loop().call_later(pause, self._leave, self._parsers, key, gate)
+            self._leave(self._parsers, key, gate)
+
+    def _pace(self, key: tuple[str, int | None], pause: float) -> None:
+        """Record that ``key``'s next new document waits ``pause`` seconds. Entries
+        whose time has passed are dropped once there are many, so the table holds the
+        tenants that parsed in the last few pauses, not every tenant ever seen."""
+        now = time.monotonic()
+        if len(self._parse_not_before) >= self.PACED_TENANTS_BEFORE_PRUNING:
+            self._parse_not_before = {k: t for k, t in self._parse_not_before.items() if t > now}
+        self._parse_not_before[key] = now + pause
 
     @asynccontextmanager
     async def _through(

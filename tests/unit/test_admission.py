@@ -261,3 +261,38 @@ def test_the_parse_gate_is_off_with_the_cap() -> None:
             pass  # both at once: no gate
 
     _run(test)
+
+
+def test_parse_pacing_outlives_the_event_loop_it_started_on() -> None:
+    """A test client runs each request on an event loop of its own: the pause after a
+    parse must not be a timer of the loop that ends with the request, or the tenant's
+    gate would stay taken and every later new document be refused."""
+    admission = Admission(8, wait_seconds=1.0)
+
+    async def parse() -> None:
+        async with admission.parsing(reseller(7, 1)):
+            started = time.thread_time()
+            while time.thread_time() - started < 0.002:  # 2 ms of CPU: an 18 ms pause
+                pass
+
+    for _ in range(3):
+        _run(parse)  # each on a new loop; none refused
+
+
+def test_a_pause_longer_than_the_wait_is_refused_at_once() -> None:
+    async def test() -> None:
+        admission = Admission(8, wait_seconds=0.05)
+        async with admission.parsing(reseller(7, 1)):
+            started = time.thread_time()
+            while time.thread_time() - started < 0.02:  # a 180 ms pause follows
+                pass
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        with pytest.raises(Throttled, match="paced"):
+            async with admission.parsing(reseller(7, 2)):
+                pass
+        assert loop.time() - asked < 0.05  # refused without waiting out the pause
+        async with admission.parsing(reseller(8, 1)):
+            pass  # another tenant is not paced
+
+    _run(test)
