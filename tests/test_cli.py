@@ -3,7 +3,6 @@ by the environment, on a temporary SQLite file."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -14,24 +13,26 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import migrate
-from db.engine import make_engine
 from db.models import token_table
 from db.settings import Settings
 from gql.schema import sdl
 from tenancy import customers, tokens
 from tenancy.ids import to_global_id
 from tenancy.principal import CLI
-from tenancy.scoping import enter_tenant
+from tests.support.cli import run_as_cli
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
+T = TypeVar("T")
 
 
 def _env(database_url: str) -> dict[str, str]:
@@ -73,17 +74,8 @@ def _error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("billclass:")]
 
 
-def _run_async(database_url: str, work: Any) -> Any:
-    async def main() -> Any:
-        engine = make_engine(settings=Settings(database_url=database_url))
-        try:
-            async with engine.connect() as conn, conn.begin():
-                await enter_tenant(conn, CLI)
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+def _run_async(database_url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    return run_as_cli(Settings(database_url=database_url), work)
 
 
 def _token_row(database_url: str, secret: str) -> Any:

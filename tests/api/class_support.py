@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from tests.api_client import Api
+from tests.support.errors import UserError, errors_of
 
 NOTIFICATION_TYPES = [
     "INVOICE_ISSUED",
@@ -90,10 +91,6 @@ def events(api: Api, object_id: str, token: str | None = None) -> list[dict[str,
     return page["nodes"]
 
 
-def event_count(api: Api) -> int:
-    return api.data("{ auditEvents { totalCount } }")["auditEvents"]["totalCount"]
-
-
 def class_count(api: Api) -> int:
     return api.data("{ customerClasses { totalCount } }")["customerClasses"]["totalCount"]
 
@@ -107,14 +104,9 @@ def one_event(api: Api, object_id: str, token: str | None = None) -> dict[str, A
 # --------------------------------------------------------------------------- writes
 
 
-def errors_of(payload: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """userErrors as (code, field) pairs, in order."""
-    return [(e["code"], e["field"]) for e in payload["userErrors"]]
-
-
 def refused(
     api: Api, name: str, input_: dict[str, Any], token: str | None = None, selection: str = ""
-) -> list[tuple[str, list[str]]]:
+) -> list[UserError]:
     """Run a mutation that must be refused; returns its (code, field) pairs."""
     payload = api.mutate(name, input_, token, selection)
     assert payload["userErrors"], payload

@@ -99,10 +99,6 @@ def events(api: Api, object_id: str | None = None, token: str | None = None) -> 
     return api.data(query, {"objectId": object_id}, token)["auditEvents"]["nodes"]
 
 
-def event_count(api: Api) -> int:
-    return api.data("{ auditEvents { totalCount } }")["auditEvents"]["totalCount"]
-
-
 def create_template(api: Api, name: str | None = None) -> str:
     payload = api.ok(
         "createInvoiceTemplate",
@@ -119,11 +115,6 @@ def create_business_model(api: Api) -> str:
         "createBusinessModel", {"code": code, "name": code}, selection="businessModel { id }"
     )
     return payload["businessModel"]["id"]
-
-
-def errors(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
-    """The userErrors of a payload as (code, field) pairs, in order."""
-    return [(e["code"], e["field"]) for e in payload["userErrors"]]
 
 
 def state(api: Api) -> dict[str, Any]:

@@ -12,12 +12,12 @@ from tests.api.customer_support import (
     customer,
     customer_class,
     customer_ids,
-    errors,
     events,
     gid,
     state,
 )
 from tests.api_client import Api
+from tests.support.errors import errors_of
 
 SELECTION = "customer { id customerClass { id } }"
 CUSTOMER_FIELD = ["input", "customerId"]
@@ -47,7 +47,7 @@ def refused(
     """The assignment is refused with exactly these errors and changes nothing."""
     before = state(api)
     payload = assign(api, customer_id, class_id, token)
-    assert errors(payload) == expected
+    assert errors_of(payload) == expected
     assert payload["customer"] is None
     assert state(api) == before
 

@@ -15,14 +15,12 @@ from tests.api.protection_support import (
     app_with,
     audit_rows,
     post_raw,
-    recording,
     set_token_expiry,
     token_rows,
-    touching,
-    writes,
 )
 from tests.api_client import Api
 from tests.conftest import cli_token
+from tests.support.sql import recording, touching, writes
 
 VIEWER = "{ viewer { role tokenName } }"
 CLASSES = "{ customerClasses { totalCount nodes { id name } } }"

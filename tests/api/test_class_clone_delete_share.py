@@ -16,7 +16,6 @@ from tests.api.class_support import (
     create,
     custom_field,
     custom_tax,
-    event_count,
     events,
     guessed_class_id,
     invoice_template,
@@ -27,7 +26,8 @@ from tests.api.class_support import (
     tabs_of,
     update,
 )
-from tests.api_client import Api
+from tests.api_client import Api, World
+from tests.support.audit import event_count
 
 SHARING = """mutation($input: SetCustomerClassSharingInput!) {
   setCustomerClassSharing(input: $input) {
@@ -176,7 +176,7 @@ def test_administrator_clone_copies_everything(api: Api) -> None:
     assert [e["action"] for e in events(api, source["id"])] == ["UPDATE", "CREATE"]
 
 
-def test_clone_event(api: Api, world: Any) -> None:
+def test_clone_event(api: Api, world: World) -> None:
     before = event_count(api)
     copy = clone(api, {"id": world.shared_class_id, "name": "Cloned"})
     assert event_count(api) == before + 1
@@ -192,7 +192,7 @@ def test_clone_event(api: Api, world: Any) -> None:
     assert all(change["before"] is None for change in changes.values())
 
 
-def test_administrator_clone_keeps_reseller_manager(api: Api, world: Any) -> None:
+def test_administrator_clone_keeps_reseller_manager(api: Api, world: World) -> None:
     copy = clone(api, {"id": world.a.class_id, "name": "A copy by admin"})
     assert copy["managedBy"] == "RESELLER"
     assert copy["managingReseller"] == {"id": world.a.id}
@@ -205,7 +205,7 @@ def test_administrator_clone_keeps_reseller_manager(api: Api, world: Any) -> Non
     assert events(api, copy["id"], world.b.token) == []
 
 
-def test_reseller_clone_of_shared_class_is_its_own(api: Api, world: Any) -> None:
+def test_reseller_clone_of_shared_class_is_its_own(api: Api, world: World) -> None:
     source = read_class(api, world.shared_class_id)
     copy = clone(api, {"id": world.shared_class_id, "name": "My shared copy"}, world.a.token)
     assert copy["managedBy"] == "RESELLER"
@@ -223,7 +223,7 @@ def test_reseller_clone_of_shared_class_is_its_own(api: Api, world: Any) -> None
     assert update(api, {"id": copy["id"], "description": "mine"}, world.a.token)["version"] == 2
 
 
-def test_reseller_clones_rich_shared_class(api: Api, world: Any) -> None:
+def test_reseller_clones_rich_shared_class(api: Api, world: World) -> None:
     source = _rich_source(api, sharedWithResellers=True)
     copy = clone(api, {"id": source["id"], "name": "Rich for A"}, world.a.token)
     assert tabs_of(copy) == tabs_of(source)
@@ -231,12 +231,12 @@ def test_reseller_clones_rich_shared_class(api: Api, world: Any) -> None:
         assert copy[key] == source[key], key
 
 
-def test_reseller_clones_its_own_class(api: Api, world: Any) -> None:
+def test_reseller_clones_its_own_class(api: Api, world: World) -> None:
     copy = clone(api, {"id": world.a.class_id, "name": "A again"}, world.a.token)
     assert copy["managingReseller"] == {"id": world.a.id}
 
 
-def test_clone_of_default_class(api: Api, world: Any) -> None:
+def test_clone_of_default_class(api: Api, world: World) -> None:
     default = read_class(api, world.default_class_id)
     copy = clone(api, {"id": world.default_class_id, "name": "Not default"})
     assert copy["isDefault"] is False
@@ -251,7 +251,7 @@ def test_clone_of_default_class(api: Api, world: Any) -> None:
     assert copy["managingReseller"] == {"id": world.a.id}
 
 
-def test_clone_name_taken_in_the_copys_namespace(api: Api, world: Any) -> None:
+def test_clone_name_taken_in_the_copys_namespace(api: Api, world: World) -> None:
     check = _unchanged(api, [world.shared_class_id, world.a.class_id])
     count = class_count(api)
     # Administrator copy of an administrator class: administrator namespace.
@@ -289,7 +289,7 @@ def test_clone_name_taken_in_the_copys_namespace(api: Api, world: Any) -> None:
     ("name", "code"),
     [("", "REQUIRED"), (" ", "REQUIRED"), ("x" * 101, "TOO_LONG"), ("a\x1bb", "INVALID")],
 )
-def test_clone_name_rules(api: Api, world: Any, name: str, code: str) -> None:
+def test_clone_name_rules(api: Api, world: World, name: str, code: str) -> None:
     count, before = class_count(api), event_count(api)
     assert refused(api, "cloneCustomerClass", {"id": world.admin_class_id, "name": name}) == [
         (code, ["input", "name"])
@@ -300,7 +300,7 @@ def test_clone_name_rules(api: Api, world: Any, name: str, code: str) -> None:
 @pytest.mark.parametrize(
     "which", ["other reseller", "admin private", "guessed", "malformed", "wrong type"]
 )
-def test_clone_of_hidden_source_is_not_found(api: Api, world: Any, which: str) -> None:
+def test_clone_of_hidden_source_is_not_found(api: Api, world: World, which: str) -> None:
     given = {
         "other reseller": world.b.class_id,
         "admin private": world.admin_class_id,
@@ -324,7 +324,7 @@ def _delete(api: Api, ids: list[str], token: str | None = None) -> dict[str, Any
     return api.mutate("deleteCustomerClasses", {"ids": ids}, token, "deletedIds")
 
 
-def test_delete_partial_success_as_administrator(api: Api, world: Any) -> None:
+def test_delete_partial_success_as_administrator(api: Api, world: World) -> None:
     free_1 = create(api, {"name": "Free 1"})["id"]
     free_2 = create(api, {"name": "Free 2", "managingResellerId": world.b.id})["id"]
     used = create(api, {"name": "Used"})["id"]
@@ -361,7 +361,7 @@ def test_delete_partial_success_as_administrator(api: Api, world: Any) -> None:
     check_kept()
 
 
-def test_delete_precedence_for_a_reseller(api: Api, world: Any) -> None:
+def test_delete_precedence_for_a_reseller(api: Api, world: World) -> None:
     free = create(api, {"name": "A free"}, world.a.token)
     check_kept = _unchanged(
         api,
@@ -406,7 +406,7 @@ def test_delete_precedence_for_a_reseller(api: Api, world: Any) -> None:
     check_kept()
 
 
-def test_delete_in_use_counts_reseller_customers(api: Api, world: Any) -> None:
+def test_delete_in_use_counts_reseller_customers(api: Api, world: World) -> None:
     # A class used only by a reseller's customer is IN_USE for the administrator too.
     shared = create(api, {"name": "Shared in use", "sharedWithResellers": True})["id"]
     api.create_customer(world.b.token, name="B's customer", customerClassId=shared)
@@ -443,7 +443,7 @@ def test_delete_empty_and_too_many(api: Api) -> None:
     assert read_class(api, class_id) is not None
 
 
-def test_tenant_isolation_on_delete(api: Api, world: Any) -> None:
+def test_tenant_isolation_on_delete(api: Api, world: World) -> None:
     free = create(api, {"name": "A's spare"}, world.a.token)["id"]
     check = _unchanged(api, [free, world.a.class_id])
     payload = _delete(api, [free, world.a.class_id], world.b.token)
@@ -466,7 +466,7 @@ def _share(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[s
     "target", ["own class", "shared class", "admin class", "other reseller", "guessed", "malformed"]
 )
 @pytest.mark.parametrize("shared", [True, False])
-def test_reseller_sharing_is_forbidden(api: Api, world: Any, target: str, shared: bool) -> None:
+def test_reseller_sharing_is_forbidden(api: Api, world: World, target: str, shared: bool) -> None:
     given = {
         "own class": world.a.class_id,
         "shared class": world.shared_class_id,
@@ -484,7 +484,7 @@ def test_reseller_sharing_is_forbidden(api: Api, world: Any, target: str, shared
     check()
 
 
-def test_forbidden_sharing_undoes_the_whole_request(api: Api, world: Any) -> None:
+def test_forbidden_sharing_undoes_the_whole_request(api: Api, world: World) -> None:
     # A top-level error undoes every root field of the request, even the successful ones.
     check = _unchanged(api, [world.a.class_id])
     count = class_count(api)
@@ -508,7 +508,7 @@ def test_forbidden_sharing_undoes_the_whole_request(api: Api, world: Any) -> Non
     check()
 
 
-def test_share_and_unshare_administrator_class(api: Api, world: Any) -> None:
+def test_share_and_unshare_administrator_class(api: Api, world: World) -> None:
     class_id = world.admin_class_id
     assert read_class(api, class_id, world.a.token) is None
     payload = _share(api, {"id": class_id, "shared": True, "expectedVersion": 1})
@@ -531,7 +531,7 @@ def test_share_and_unshare_administrator_class(api: Api, world: Any) -> None:
     assert [e["action"] for e in events(api, class_id)] == ["UNSHARE", "SHARE", "CREATE"]
 
 
-def test_sharing_that_changes_nothing(api: Api, world: Any) -> None:
+def test_sharing_that_changes_nothing(api: Api, world: World) -> None:
     check = _unchanged(api, [world.shared_class_id, world.admin_class_id, world.a.class_id])
     for class_id, shared in (
         (world.shared_class_id, True),
@@ -545,7 +545,7 @@ def test_sharing_that_changes_nothing(api: Api, world: Any) -> None:
     check()
 
 
-def test_sharing_reseller_class_is_a_dependency(api: Api, world: Any) -> None:
+def test_sharing_reseller_class_is_a_dependency(api: Api, world: World) -> None:
     check = _unchanged(api, [world.a.class_id])
     payload = _share(api, {"id": world.a.class_id, "shared": True})
     assert payload["customerClass"] is None
@@ -555,7 +555,7 @@ def test_sharing_reseller_class_is_a_dependency(api: Api, world: Any) -> None:
     check()
 
 
-def test_default_class_cannot_be_unshared(api: Api, world: Any) -> None:
+def test_default_class_cannot_be_unshared(api: Api, world: World) -> None:
     check = _unchanged(api, [world.default_class_id])
     payload = _share(api, {"id": world.default_class_id, "shared": False})
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
@@ -564,7 +564,7 @@ def test_default_class_cannot_be_unshared(api: Api, world: Any) -> None:
     check()
 
 
-def test_unshare_in_use_by_reseller_customer(api: Api, world: Any) -> None:
+def test_unshare_in_use_by_reseller_customer(api: Api, world: World) -> None:
     class_id = world.shared_class_id
     api.create_customer(world.a.token, name="A uses shared", customerClassId=class_id)
     check = _unchanged(api, [class_id])
@@ -574,7 +574,7 @@ def test_unshare_in_use_by_reseller_customer(api: Api, world: Any) -> None:
     check()
 
 
-def test_unshare_used_only_by_direct_customers(api: Api, world: Any) -> None:
+def test_unshare_used_only_by_direct_customers(api: Api, world: World) -> None:
     # A direct customer (and a reseller itself, parent null) may keep an unshared class.
     class_id = create(api, {"name": "Direct use", "sharedWithResellers": True})["id"]
     api.create_customer(name="Direct customer", customerClassId=class_id)
@@ -585,7 +585,7 @@ def test_unshare_used_only_by_direct_customers(api: Api, world: Any) -> None:
 
 
 @pytest.mark.parametrize("which", ["guessed", "malformed", "wrong type"])
-def test_sharing_unknown_class_is_not_found(api: Api, world: Any, which: str) -> None:
+def test_sharing_unknown_class_is_not_found(api: Api, world: World, which: str) -> None:
     given = {
         "guessed": guessed_class_id(),
         "malformed": MALFORMED_ID,
@@ -599,7 +599,7 @@ def test_sharing_unknown_class_is_not_found(api: Api, world: Any, which: str) ->
     assert event_count(api) == before
 
 
-def test_sharing_version_conflict(api: Api, world: Any) -> None:
+def test_sharing_version_conflict(api: Api, world: World) -> None:
     check = _unchanged(api, [world.admin_class_id, world.a.class_id])
     for class_id in (world.admin_class_id, world.a.class_id):
         payload = _share(api, {"id": class_id, "shared": True, "expectedVersion": 5})
@@ -695,7 +695,7 @@ def test_copy_regular_settings_to_out_of_turn(api: Api) -> None:
     assert len(events(api, source["id"])) == 2
 
 
-def test_copy_by_reseller_and_isolation(api: Api, world: Any) -> None:
+def test_copy_by_reseller_and_isolation(api: Api, world: World) -> None:
     source = _regular_with_terms(api, world.a.token)
     check = _unchanged(api, [source["id"], world.shared_class_id])
     for token, class_id, code in (
@@ -758,7 +758,7 @@ def test_copy_that_breaks_an_out_of_turn_rule_is_refused(api: Api) -> None:
 # =========================================================================== audit, isolation
 
 
-def test_every_successful_mutation_writes_exactly_one_event(api: Api, world: Any) -> None:
+def test_every_successful_mutation_writes_exactly_one_event(api: Api, world: World) -> None:
     def counted(action: Any, expected: int = 1) -> Any:
         before = event_count(api)
         result = action()
@@ -788,7 +788,7 @@ def test_every_successful_mutation_writes_exactly_one_event(api: Api, world: Any
     assert [e["action"] for e in events(api, copy_id)] == ["DELETE", "CLONE"]
 
 
-def test_refused_mutations_write_no_event(api: Api, world: Any) -> None:
+def test_refused_mutations_write_no_event(api: Api, world: World) -> None:
     check = _unchanged(
         api,
         [
@@ -820,7 +820,7 @@ def test_refused_mutations_write_no_event(api: Api, world: Any) -> None:
     check()
 
 
-def test_tenant_isolation_from_the_wrong_side(api: Api, world: Any) -> None:
+def test_tenant_isolation_from_the_wrong_side(api: Api, world: World) -> None:
     """Reseller B on each of reseller A's classes, through every class mutation: exactly
     what a nonexistent ID gets, and nothing changes."""
     spare = create(api, {"name": "A spare", "currencyCode": "USD"}, world.a.token)["id"]

@@ -12,12 +12,12 @@ from tests.api.customer_support import (
     customer_class,
     customer_ids,
     customers,
-    errors,
     events,
     gid,
     state,
 )
 from tests.api_client import Api
+from tests.support.errors import errors_of
 
 CREATE_SELECTION = f"customer {{ {CUSTOMER} createdAt }}"
 
@@ -84,7 +84,7 @@ def test_admin_create_unknown_parent_is_not_found(world, api: Api) -> None:
     before = state(api)
     for bad in (gid("Customer", 12345), "garbage", world.admin_class_id):
         payload = create(api, {"name": "X", "currencyCode": "USD", "parentId": bad})
-        assert errors(payload) == [("NOT_FOUND", ["input", "parentId"])]
+        assert errors_of(payload) == [("NOT_FOUND", ["input", "parentId"])]
         assert payload["customer"] is None
     assert state(api) == before
 
@@ -93,10 +93,10 @@ def test_parent_must_be_a_reseller(world, api: Api) -> None:
     retail = api.create_customer(name="Retail parent")
     before = state(api)
     payload = create(api, {"name": "Child", "currencyCode": "USD", "parentId": retail})
-    assert errors(payload) == [("INVALID", ["input", "parentId"])]
+    assert errors_of(payload) == [("INVALID", ["input", "parentId"])]
     # A reseller's retail customer is no parent either.
     payload = create(api, {"name": "Child", "currencyCode": "USD", "parentId": world.a.customer_id})
-    assert errors(payload) == [("INVALID", ["input", "parentId"])]
+    assert errors_of(payload) == [("INVALID", ["input", "parentId"])]
     assert state(api) == before
 
 
@@ -109,7 +109,7 @@ def test_at_most_three_reseller_levels(api: Api) -> None:
         api,
         {"name": "Level 4", "customerType": "RESELLER", "currencyCode": "USD", "parentId": level3},
     )
-    assert errors(payload) == [("INVALID", ["input", "customerType"])]
+    assert errors_of(payload) == [("INVALID", ["input", "customerType"])]
     assert state(api) == before
     # A retail customer of the third level is fine.
     retail = create(api, {"name": "Leaf", "currencyCode": "USD", "parentId": level3})
@@ -117,7 +117,7 @@ def test_at_most_three_reseller_levels(api: Api) -> None:
     # The third-level reseller itself cannot nest further either.
     token3 = api.reseller_token(level3, "level 3 token")
     payload = create(api, {"name": "L4", "customerType": "RESELLER", "currencyCode": "USD"}, token3)
-    assert errors(payload) == [("INVALID", ["input", "customerType"])]
+    assert errors_of(payload) == [("INVALID", ["input", "customerType"])]
     # The second level still can (that makes a third level).
     token2 = api.reseller_token(level2, "level 2 token")
     payload = create(
@@ -131,7 +131,7 @@ def test_at_most_three_reseller_levels(api: Api) -> None:
 def test_unknown_currency_is_invalid(api: Api, code: str) -> None:
     before = state(api)
     payload = create(api, {"name": "Money", "currencyCode": code})
-    assert errors(payload) == [("INVALID", ["input", "currencyCode"])]
+    assert errors_of(payload) == [("INVALID", ["input", "currencyCode"])]
     assert state(api) == before
 
 
@@ -158,7 +158,7 @@ def test_currency_with_other_minor_units(api: Api) -> None:
 def test_name_rules(api: Api, name: str, code: str) -> None:
     before = state(api)
     payload = create(api, {"name": name, "currencyCode": "USD"})
-    assert errors(payload) == [(code, ["input", "name"])]
+    assert errors_of(payload) == [(code, ["input", "name"])]
     assert state(api) == before
 
 
@@ -176,7 +176,7 @@ def test_name_normalised_and_not_unique(api: Api) -> None:
 def test_several_validation_errors_together(api: Api) -> None:
     before = state(api)
     payload = create(api, {"name": "", "currencyCode": "ZZZ"})
-    assert sorted(errors(payload)) == [
+    assert sorted(errors_of(payload)) == [
         ("INVALID", ["input", "currencyCode"]),
         ("REQUIRED", ["input", "name"]),
     ]
@@ -188,7 +188,7 @@ def test_create_checks_the_class_with_assignment_rules(world, api: Api) -> None:
     before = state(api)
     # Currency.
     payload = create(api, {"name": "X", "currencyCode": "USD", "customerClassId": eur_class})
-    assert errors(payload) == [("CURRENCY_MISMATCH", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("CURRENCY_MISMATCH", ["input", "customerClassId"])]
     # Ownership: a private administrator class for a reseller's customer.
     payload = create(
         api,
@@ -199,13 +199,13 @@ def test_create_checks_the_class_with_assignment_rules(world, api: Api) -> None:
             "customerClassId": world.admin_class_id,
         },
     )
-    assert errors(payload) == [("OWNERSHIP_MISMATCH", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("OWNERSHIP_MISMATCH", ["input", "customerClassId"])]
     # Both at once.
     payload = create(
         api,
         {"name": "X", "currencyCode": "USD", "parentId": world.a.id, "customerClassId": eur_class},
     )
-    assert errors(payload) == [
+    assert errors_of(payload) == [
         ("CURRENCY_MISMATCH", ["input", "customerClassId"]),
         ("OWNERSHIP_MISMATCH", ["input", "customerClassId"]),
     ]
@@ -219,11 +219,11 @@ def test_create_checks_the_class_with_assignment_rules(world, api: Api) -> None:
             "customerClassId": world.a.class_id,
         },
     )
-    assert errors(payload) == [("NOT_PERMITTED", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("NOT_PERMITTED", ["input", "customerClassId"])]
     # Unknown class.
     for bad in (gid("CustomerClass", 999), "nope", world.a.customer_id):
         payload = create(api, {"name": "X", "currencyCode": "USD", "customerClassId": bad})
-        assert errors(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
+        assert errors_of(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
     assert state(api) == before
 
 
@@ -278,7 +278,7 @@ def test_reseller_naming_another_parent_is_not_permitted(world, api: Api) -> Non
         payload = create(
             api, {"name": "Sneaky", "currencyCode": "USD", "parentId": other}, world.a.token
         )
-        assert errors(payload) == [("NOT_PERMITTED", ["input", "parentId"])], other
+        assert errors_of(payload) == [("NOT_PERMITTED", ["input", "parentId"])], other
         assert payload["customer"] is None
     assert state(api) == before
 
@@ -289,7 +289,7 @@ def test_reseller_create_with_hidden_class_is_not_found(world, api: Api) -> None
         payload = create(
             api, {"name": "X", "currencyCode": "USD", "customerClassId": hidden}, world.a.token
         )
-        assert errors(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
+        assert errors_of(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
     assert state(api) == before
 
 
@@ -300,7 +300,7 @@ def test_reseller_create_currency_mismatch(world, api: Api) -> None:
         {"name": "Euro", "currencyCode": "EUR", "customerClassId": world.a.class_id},
         world.a.token,
     )
-    assert errors(payload) == [("CURRENCY_MISMATCH", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("CURRENCY_MISMATCH", ["input", "customerClassId"])]
     assert state(api) == before
 
 
@@ -780,17 +780,17 @@ def test_create_precedence_not_found_then_not_permitted_then_validation(world, a
         },
         world.a.token,
     )
-    assert errors(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
     # Another parent and invalid fields: only NOT_PERMITTED.
     payload = create(
         api, {"name": "", "currencyCode": "ZZZ", "parentId": world.b.id}, world.a.token
     )
-    assert errors(payload) == [("NOT_PERMITTED", ["input", "parentId"])]
+    assert errors_of(payload) == [("NOT_PERMITTED", ["input", "parentId"])]
     # Administrator: an unknown parent and an unknown class are both reported.
     payload = create(
         api, {"name": "", "currencyCode": "ZZZ", "parentId": "junk", "customerClassId": "junk"}
     )
-    assert errors(payload) == [
+    assert errors_of(payload) == [
         ("NOT_FOUND", ["input", "parentId"]),
         ("NOT_FOUND", ["input", "customerClassId"]),
     ]
@@ -804,5 +804,5 @@ def test_create_precedence_not_found_then_not_permitted_then_validation(world, a
             "customerClassId": world.a.class_id,
         },
     )
-    assert errors(payload) == [("NOT_PERMITTED", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("NOT_PERMITTED", ["input", "customerClassId"])]
     assert state(api) == before

@@ -15,12 +15,12 @@ from tests.api.customer_support import (
     OVERRIDES,
     create_template,
     customer,
-    errors,
     events,
     gid,
     state,
 )
-from tests.api_client import Api
+from tests.api_client import Api, World
+from tests.support.errors import errors_of
 
 SELECTION = f"customer {{ id {OVERRIDES} {EFFECTIVE} }}"
 
@@ -58,7 +58,7 @@ def refused(
 ) -> None:
     before = state(api)
     payload = update(api, input_, token)
-    assert errors(payload) == expected
+    assert errors_of(payload) == expected
     assert payload["customer"] is None
     assert state(api) == before
 
@@ -352,7 +352,7 @@ def test_overrides_survive_a_class_assignment(world, api: Api) -> None:
 # --------------------------------------------------------------------------- validation
 
 
-def no_statistics_customer(api: Api, world: Any) -> str:
+def no_statistics_customer(api: Api, world: World) -> str:
     class_id = api.create_class(
         world.a.token,
         name="No statistics",

@@ -20,8 +20,9 @@ from db.currencies import CURRENCIES
 from db.settings import Settings
 from gql.rate_limits import Bucket, LocalBuckets, RateLimiter, RedisBuckets
 from tenancy.principal import Principal, Role
-from tests.api.protection_support import app_with, recording, top_error
+from tests.api.protection_support import app_with, top_error
 from tests.api_client import Api, World
+from tests.support.sql import recording
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Costs as much as it returns: nothing is refunded, so buckets drain predictably.

@@ -11,6 +11,7 @@ from db.settings import Settings
 from tenancy.ids import to_global_id
 from tests.api.protection_support import app_with, audit_rows, token_rows
 from tests.api_client import Api
+from tests.support.audit import event_count
 
 TOKEN = "id name role reseller { id } createdAt expiresAt revokedAt lastUsedAt"
 CREATED = f"secret apiToken {{ {TOKEN} }}"
@@ -59,10 +60,6 @@ def in_days(days: float) -> str:
 def reseller(api: Api, name: str = "Reseller A", label: str = "portal") -> tuple[str, str]:
     reseller_id = api.create_reseller(name)
     return reseller_id, api.reseller_token(reseller_id, label)
-
-
-def event_count(api: Api) -> int:
-    return api.data(EVENTS, {"id": None})["auditEvents"]["totalCount"]
 
 
 # --------------------------------------------------------------------------- creation

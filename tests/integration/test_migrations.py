@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import secrets
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, TypeVar
@@ -23,14 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import migrate
 from db.currencies import CURRENCIES
-from db.engine import make_engine
 from db.models import SQLModel, class_table, currency_table
 from db.settings import Settings
 from tenancy import class_rows, fields, tabs
 from tenancy.ids import to_global_id
-from tenancy.principal import CLI
-from tenancy.scoping import enter_tenant
 from tests.databases import POSTGRES, Databases
+from tests.support.cli import run_as_cli
 from tests.test_cli import billclass
 
 T = TypeVar("T")
@@ -48,19 +45,6 @@ pytestmark = [
 ]
 
 
-def as_cli(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    async def main() -> T:
-        engine = make_engine(settings=settings)
-        try:
-            async with engine.connect() as conn, conn.begin():
-                await enter_tenant(conn, CLI)
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
-
-
 def differences(settings: Settings, metadata: sa.MetaData) -> list[Any]:
     def compare(sync_conn: sa.Connection) -> list[Any]:
         context = MigrationContext.configure(
@@ -71,7 +55,7 @@ def differences(settings: Settings, metadata: sa.MetaData) -> list[Any]:
     async def work(conn: AsyncConnection) -> list[Any]:
         return await conn.run_sync(compare)
 
-    found = as_cli(settings, work)
+    found = run_as_cli(settings, work)
     return [diff for diff in found if not _ignorable(diff)]
 
 
@@ -105,7 +89,7 @@ def test_default_class_is_the_tenancy_default(settings: Settings) -> None:
         statement = sa.select(*class_rows.ALL_COLUMNS).where(class_table.c.is_default)
         return list(await conn.execute(statement))
 
-    rows = as_cli(settings, work)
+    rows = run_as_cli(settings, work)
     assert len(rows) == 1, "exactly one Default class"
     row = rows[0]
     assert row.name == "Default"
@@ -132,7 +116,7 @@ def test_currencies_are_seeded(settings: Settings) -> None:
         rows = await conn.execute(sa.select(currency_table))
         return {row.code: (row.name, row.minor_units) for row in rows}
 
-    currencies = as_cli(settings, work)
+    currencies = run_as_cli(settings, work)
     assert {code: currencies[code][1] for code in ("USD", "JPY", "BHD", "EUR")} == {
         "USD": 2,
         "JPY": 0,
@@ -148,7 +132,7 @@ def _tables(settings: Settings) -> set[str]:
     async def work(conn: AsyncConnection) -> set[str]:
         return set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
 def _upgrade(settings: Settings, revision: str = "head") -> None:
@@ -186,7 +170,7 @@ def test_downgrade_then_upgrade(settings: Settings) -> None:
         ).scalar_one()
         return version, defaults, currencies
 
-    assert as_cli(settings, work) == (migrate.head_revision(), 1, len(CURRENCIES))
+    assert run_as_cli(settings, work) == (migrate.head_revision(), 1, len(CURRENCIES))
     test_default_class_is_the_tenancy_default(settings)
 
 
@@ -207,7 +191,7 @@ def test_downgrade_then_upgrade_restores_row_level_security(settings: Settings) 
             )
         )
 
-    rows = as_cli(settings, work)
+    rows = run_as_cli(settings, work)
     assert len(rows) == len(SQLModel.metadata.tables)
     for row in rows:
         assert row.relrowsecurity and row.relforcerowsecurity and row.policies >= 2, row
@@ -362,7 +346,7 @@ def _keyed_rows(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
             found[table] = [tuple(row) for row in rows]
         return found
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
 def _policies(settings: Settings) -> set[tuple[Any, ...]]:
@@ -375,7 +359,7 @@ def _policies(settings: Settings) -> set[tuple[Any, ...]]:
         )
         return {tuple(row) for row in rows}
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
 def _key_columns(settings: Settings) -> dict[str, tuple[int, str | None]]:
@@ -392,7 +376,7 @@ def _key_columns(settings: Settings) -> dict[str, tuple[int, str | None]]:
     async def work(conn: AsyncConnection) -> dict[str, tuple[int, str | None]]:
         return await conn.run_sync(inspect)
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
 def _version(settings: Settings) -> str:
@@ -401,7 +385,7 @@ def _version(settings: Settings) -> str:
             (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
         )
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
 def _at_0001(settings: Settings) -> None:
@@ -413,7 +397,7 @@ def _at_0001(settings: Settings) -> None:
 
 def test_0002_recomputes_every_key_and_widens_the_columns(settings: Settings) -> None:
     _at_0001(settings)
-    as_cli(
+    run_as_cli(
         settings,
         lambda conn: _seed_0001(
             conn, {None: ["\uff32etail", "a\u200db"], "R": ["\u2168 Premium", "Retail"]}
@@ -447,7 +431,7 @@ def test_0002_recomputes_every_key_and_widens_the_columns(settings: Settings) ->
 
 def test_0002_stops_on_names_that_now_collide_and_changes_nothing(settings: Settings) -> None:
     _at_0001(settings)
-    ids = as_cli(
+    ids = run_as_cli(
         settings,
         lambda conn: _seed_0001(
             conn,
@@ -470,7 +454,7 @@ def test_0002_stops_on_names_that_now_collide_and_changes_nothing(settings: Sett
         )
         await _insert_0001(conn, "invoice_template", name="invoice IX")
 
-    as_cli(settings, more)
+    run_as_cli(settings, more)
     before = _keyed_rows(settings)
 
     with pytest.raises(migrate.MigrationRefused) as refused:
@@ -506,7 +490,7 @@ def test_0002_stops_on_names_that_now_collide_and_changes_nothing(settings: Sett
 def test_0002_stops_on_keys_longer_than_400(settings: Settings) -> None:
     _at_0001(settings)
     name = "\ufdfa" * 30  # 30 ligatures of 18 characters each once NFKC'd
-    ids = as_cli(settings, lambda conn: _seed_0001(conn, {None: [name]}))
+    ids = run_as_cli(settings, lambda conn: _seed_0001(conn, {None: [name]}))
     before = _keyed_rows(settings)
 
     with pytest.raises(migrate.MigrationRefused) as refused:
@@ -521,7 +505,7 @@ def test_0002_stops_on_keys_longer_than_400(settings: Settings) -> None:
 
 def test_cli_migrate_prints_every_colliding_name(settings: Settings) -> None:
     _at_0001(settings)
-    as_cli(settings, lambda conn: _seed_0001(conn, {None: ["Retail", "\uff32etail"]}))
+    run_as_cli(settings, lambda conn: _seed_0001(conn, {None: ["Retail", "\uff32etail"]}))
     owner = {"BILLCLASS_MIGRATION_DATABASE_URL": Databases.owner_url(settings.database_url)}
     done = billclass(settings.database_url, "migrate", env=owner if POSTGRES else None)
     assert done.returncode == 2, done.stderr
