@@ -28,6 +28,7 @@ from tests.api.class_support import (
 )
 from tests.api_client import Api, World
 from tests.support.audit import event_count
+from tests.support.errors import errors_of
 
 SHARING = """mutation($input: SetCustomerClassSharingInput!) {
   setCustomerClassSharing(input: $input) {
@@ -336,7 +337,7 @@ def test_delete_partial_success_as_administrator(api: Api, world: World) -> None
         [free_1, guessed_class_id(), world.default_class_id, used, world.a.class_id, free_2],
     )
     assert payload["deletedIds"] == [free_1, free_2]
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+    assert errors_of(payload) == [
         ("NOT_FOUND", ["input", "ids", "1"]),
         ("DEFAULT_CLASS", ["input", "ids", "2"]),
         ("IN_USE", ["input", "ids", "3"]),
@@ -390,7 +391,7 @@ def test_delete_precedence_for_a_reseller(api: Api, world: World) -> None:
         world.a.token,
     )
     assert payload["deletedIds"] == [free["id"]]
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+    assert errors_of(payload) == [
         ("NOT_PERMITTED", ["input", "ids", "0"]),
         ("NOT_PERMITTED", ["input", "ids", "1"]),
         ("NOT_FOUND", ["input", "ids", "2"]),
@@ -412,9 +413,7 @@ def test_delete_in_use_counts_reseller_customers(api: Api, world: World) -> None
     api.create_customer(world.b.token, name="B's customer", customerClassId=shared)
     payload = _delete(api, [shared])
     assert payload["deletedIds"] == []
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("IN_USE", ["input", "ids", "0"])
-    ]
+    assert errors_of(payload) == [("IN_USE", ["input", "ids", "0"])]
 
 
 def test_delete_then_reuse_of_the_name(api: Api) -> None:
@@ -437,9 +436,7 @@ def test_delete_empty_and_too_many(api: Api) -> None:
     class_id = create(api, {"name": "Survivor"})["id"]
     payload = _delete(api, [class_id] + [guessed_class_id() for _ in range(100)])
     assert payload["deletedIds"] == []
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("OUT_OF_RANGE", ["input", "ids"])
-    ]
+    assert errors_of(payload) == [("OUT_OF_RANGE", ["input", "ids"])]
     assert read_class(api, class_id) is not None
 
 
@@ -448,7 +445,7 @@ def test_tenant_isolation_on_delete(api: Api, world: World) -> None:
     check = _unchanged(api, [free, world.a.class_id])
     payload = _delete(api, [free, world.a.class_id], world.b.token)
     assert payload["deletedIds"] == []
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+    assert errors_of(payload) == [
         ("NOT_FOUND", ["input", "ids", "0"]),
         ("NOT_FOUND", ["input", "ids", "1"]),
     ]
@@ -549,18 +546,14 @@ def test_sharing_reseller_class_is_a_dependency(api: Api, world: World) -> None:
     check = _unchanged(api, [world.a.class_id])
     payload = _share(api, {"id": world.a.class_id, "shared": True})
     assert payload["customerClass"] is None
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("DEPENDENCY", ["input", "shared"])
-    ]
+    assert errors_of(payload) == [("DEPENDENCY", ["input", "shared"])]
     check()
 
 
 def test_default_class_cannot_be_unshared(api: Api, world: World) -> None:
     check = _unchanged(api, [world.default_class_id])
     payload = _share(api, {"id": world.default_class_id, "shared": False})
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("DEFAULT_CLASS", ["input", "id"])
-    ]
+    assert errors_of(payload) == [("DEFAULT_CLASS", ["input", "id"])]
     check()
 
 
@@ -570,7 +563,7 @@ def test_unshare_in_use_by_reseller_customer(api: Api, world: World) -> None:
     check = _unchanged(api, [class_id])
     payload = _share(api, {"id": class_id, "shared": False})
     assert payload["customerClass"] is None
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("IN_USE", ["input", "id"])]
+    assert errors_of(payload) == [("IN_USE", ["input", "id"])]
     check()
 
 
@@ -593,9 +586,7 @@ def test_sharing_unknown_class_is_not_found(api: Api, world: World, which: str) 
     }[which]
     before = event_count(api)
     payload = _share(api, {"id": given, "shared": True, "expectedVersion": 99})
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("NOT_FOUND", ["input", "id"])
-    ]
+    assert errors_of(payload) == [("NOT_FOUND", ["input", "id"])]
     assert event_count(api) == before
 
 
@@ -603,9 +594,7 @@ def test_sharing_version_conflict(api: Api, world: World) -> None:
     check = _unchanged(api, [world.admin_class_id, world.a.class_id])
     for class_id in (world.admin_class_id, world.a.class_id):
         payload = _share(api, {"id": class_id, "shared": True, "expectedVersion": 5})
-        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-            ("VERSION_CONFLICT", ["input", "expectedVersion"])
-        ]
+        assert errors_of(payload) == [("VERSION_CONFLICT", ["input", "expectedVersion"])]
     check()
 
 
@@ -709,9 +698,7 @@ def test_copy_by_reseller_and_isolation(api: Api, world: World) -> None:
     ):
         payload = _copy(api, {"id": class_id, "expectedVersion": 42}, token)
         assert payload["customerClass"] is None
-        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-            (code, ["input", "id"])
-        ], class_id
+        assert errors_of(payload) == [(code, ["input", "id"])], class_id
     check()
     payload = _copy(api, {"id": source["id"]}, world.a.token)
     assert payload["userErrors"] == []
@@ -725,9 +712,7 @@ def test_copy_version_conflict(api: Api) -> None:
     source = _regular_with_terms(api)
     check = _unchanged(api, [source["id"]])
     payload = _copy(api, {"id": source["id"], "expectedVersion": 2})
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("VERSION_CONFLICT", ["input", "expectedVersion"])
-    ]
+    assert errors_of(payload) == [("VERSION_CONFLICT", ["input", "expectedVersion"])]
     check()
 
 
@@ -748,9 +733,7 @@ def test_copy_that_breaks_an_out_of_turn_rule_is_refused(api: Api) -> None:
     check = _unchanged(api, [source["id"]])
     payload = _copy(api, {"id": source["id"]})
     assert payload["customerClass"] is None
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("DEPENDENCY", ["input", "id"])
-    ]
+    assert errors_of(payload) == [("DEPENDENCY", ["input", "id"])]
     assert "outOfTurnInvoices.paymentTerms.autoCharge" in payload["userErrors"][0]["message"]
     check()
 
@@ -838,9 +821,7 @@ def test_tenant_isolation_from_the_wrong_side(api: Api, world: World) -> None:
             api, "cloneCustomerClass", {"id": class_id, "name": "B's copy"}, world.b.token
         ) == [("NOT_FOUND", ["input", "id"])]
         payload = _copy(api, {"id": class_id}, world.b.token)
-        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-            ("NOT_FOUND", ["input", "id"])
-        ]
+        assert errors_of(payload) == [("NOT_FOUND", ["input", "id"])]
         payload = _delete(api, [class_id], world.b.token)
         assert payload == {
             "deletedIds": [],

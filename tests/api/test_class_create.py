@@ -22,6 +22,7 @@ from tests.api.class_support import (
 )
 from tests.api_client import Api, World
 from tests.support.audit import event_count
+from tests.support.errors import errors_of
 
 
 def _payment_terms() -> dict[str, Any]:
@@ -648,6 +649,4 @@ def test_blank_description_is_null_and_control_characters_are_refused(api: Api) 
     )
     assert kept["customerClass"]["description"] == "first\nsecond"
     refused = api.mutate("createCustomerClass", {"name": "Nul", "description": "a\x00b"})
-    assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [
-        ("INVALID", ["input", "description"])
-    ]
+    assert errors_of(refused) == [("INVALID", ["input", "description"])]

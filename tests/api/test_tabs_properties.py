@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.api_client import Api
+from tests.support.errors import errors_of
 
 EXAMPLES = settings(
     max_examples=25,
@@ -287,6 +288,6 @@ def test_money_round_trip_without_currency(api: Api, any_money: str, raw: str) -
 @given(number=st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
 def test_json_numbers_are_never_money(api: Api, usd_money: str, number: float) -> None:
     payload = update(api, usd_money, regularInvoices={"pastDue": {"collectionThreshold": number}})
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+    assert errors_of(payload) == [
         ("INVALID", ["input", "regularInvoices", "pastDue", "collectionThreshold"])
     ]

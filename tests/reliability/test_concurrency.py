@@ -25,6 +25,7 @@ from tests.api_client import Api, World
 from tests.conftest import cli_token
 from tests.databases import Databases
 from tests.reliability.server import Server, free_port, running_server
+from tests.support.errors import errors_of
 
 pytestmark = pytest.mark.slow
 
@@ -230,9 +231,7 @@ def test_same_expected_version_exactly_one_wins(target: Target) -> None:
             assert result["customerClass"]["description"] == f"writer {i}"
         else:
             assert result["customerClass"] is None, result
-            assert [(e["code"], e["field"]) for e in result["userErrors"]] == [
-                ("VERSION_CONFLICT", ["input", "expectedVersion"])
-            ], result
+            assert errors_of(result) == [("VERSION_CONFLICT", ["input", "expectedVersion"])], result
 
     after = _state(api, class_id)
     assert after["version"] == 2
