@@ -16,7 +16,7 @@ from tests.api.customer_support import (
     gid,
     state,
 )
-from tests.api_client import Api
+from tests.api_client import Api, World
 from tests.support.errors import errors_of
 
 CREATE_SELECTION = f"customer {{ {CUSTOMER} createdAt }}"
@@ -43,7 +43,9 @@ def test_admin_creates_direct_customer_with_default_class(api: Api) -> None:
     assert customer(api, created["id"]) == {k: created[k] for k in created if k != "createdAt"}
 
 
-def test_admin_creates_direct_reseller_and_customers_under_any_reseller(world, api: Api) -> None:
+def test_admin_creates_direct_reseller_and_customers_under_any_reseller(
+    world: World, api: Api
+) -> None:
     reseller = create(api, {"name": "Direct R", "customerType": "RESELLER", "currencyCode": "USD"})
     assert reseller["userErrors"] == []
     assert reseller["customer"]["customerType"] == "RESELLER"
@@ -60,7 +62,7 @@ def test_admin_creates_direct_reseller_and_customers_under_any_reseller(world, a
         assert seen["parent"] == {"id": parent.id, "name": parent.name}
 
 
-def test_admin_creates_with_a_class(world, api: Api) -> None:
+def test_admin_creates_with_a_class(world: World, api: Api) -> None:
     payload = create(
         api, {"name": "Classy", "currencyCode": "USD", "customerClassId": world.admin_class_id}
     )
@@ -80,7 +82,7 @@ def test_admin_creates_with_a_class(world, api: Api) -> None:
     assert payload["customer"]["customerClass"]["id"] == world.shared_class_id
 
 
-def test_admin_create_unknown_parent_is_not_found(world, api: Api) -> None:
+def test_admin_create_unknown_parent_is_not_found(world: World, api: Api) -> None:
     before = state(api)
     for bad in (gid("Customer", 12345), "garbage", world.admin_class_id):
         payload = create(api, {"name": "X", "currencyCode": "USD", "parentId": bad})
@@ -89,7 +91,7 @@ def test_admin_create_unknown_parent_is_not_found(world, api: Api) -> None:
     assert state(api) == before
 
 
-def test_parent_must_be_a_reseller(world, api: Api) -> None:
+def test_parent_must_be_a_reseller(world: World, api: Api) -> None:
     retail = api.create_customer(name="Retail parent")
     before = state(api)
     payload = create(api, {"name": "Child", "currencyCode": "USD", "parentId": retail})
@@ -183,7 +185,7 @@ def test_several_validation_errors_together(api: Api) -> None:
     assert state(api) == before
 
 
-def test_create_checks_the_class_with_assignment_rules(world, api: Api) -> None:
+def test_create_checks_the_class_with_assignment_rules(world: World, api: Api) -> None:
     eur_class = api.create_class(name="Euro class", currencyCode="EUR")
     before = state(api)
     # Currency.
@@ -238,7 +240,7 @@ def test_class_without_currency_accepts_any_currency(api: Api) -> None:
 # --------------------------------------------------------------------------- create: reseller
 
 
-def test_reseller_creates_own_customers(world, api: Api) -> None:
+def test_reseller_creates_own_customers(world: World, api: Api) -> None:
     for input_ in (
         {"name": "Omitted", "currencyCode": "USD"},
         {"name": "Own id", "currencyCode": "USD", "parentId": world.a.id},
@@ -253,7 +255,7 @@ def test_reseller_creates_own_customers(world, api: Api) -> None:
         assert customer(api, created["id"], world.b.token) is None
 
 
-def test_reseller_creates_with_own_or_shared_class(world, api: Api) -> None:
+def test_reseller_creates_with_own_or_shared_class(world: World, api: Api) -> None:
     for class_id in (world.a.class_id, world.shared_class_id, world.default_class_id):
         payload = create(
             api,
@@ -264,7 +266,7 @@ def test_reseller_creates_with_own_or_shared_class(world, api: Api) -> None:
         assert payload["customer"]["customerClass"]["id"] == class_id
 
 
-def test_reseller_naming_another_parent_is_not_permitted(world, api: Api) -> None:
+def test_reseller_naming_another_parent_is_not_permitted(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     before = state(api)
     for other in (
@@ -283,7 +285,7 @@ def test_reseller_naming_another_parent_is_not_permitted(world, api: Api) -> Non
     assert state(api) == before
 
 
-def test_reseller_create_with_hidden_class_is_not_found(world, api: Api) -> None:
+def test_reseller_create_with_hidden_class_is_not_found(world: World, api: Api) -> None:
     before = state(api)
     for hidden in (world.b.class_id, world.admin_class_id, gid("CustomerClass", 77)):
         payload = create(
@@ -293,7 +295,7 @@ def test_reseller_create_with_hidden_class_is_not_found(world, api: Api) -> None
     assert state(api) == before
 
 
-def test_reseller_create_currency_mismatch(world, api: Api) -> None:
+def test_reseller_create_currency_mismatch(world: World, api: Api) -> None:
     before = state(api)
     payload = create(
         api,
@@ -304,7 +306,7 @@ def test_reseller_create_currency_mismatch(world, api: Api) -> None:
     assert state(api) == before
 
 
-def test_reseller_creates_sub_reseller_which_creates_its_own(world, api: Api) -> None:
+def test_reseller_creates_sub_reseller_which_creates_its_own(world: World, api: Api) -> None:
     payload = create(
         api, {"name": "Sub", "customerType": "RESELLER", "currencyCode": "USD"}, world.a.token
     )
@@ -327,7 +329,7 @@ def test_reseller_creates_sub_reseller_which_creates_its_own(world, api: Api) ->
 # --------------------------------------------------------------------------- create: audit
 
 
-def test_create_writes_one_create_event_for_the_parent_tenant(world, api: Api) -> None:
+def test_create_writes_one_create_event_for_the_parent_tenant(world: World, api: Api) -> None:
     payload = create(api, {"name": "Audited", "currencyCode": "USD"}, world.a.token)
     created = payload["customer"]["id"]
     found = events(api, created)
@@ -351,7 +353,9 @@ def test_create_writes_one_create_event_for_the_parent_tenant(world, api: Api) -
     assert events(api, created, world.b.token) == []
 
 
-def test_admin_created_customer_event_visible_to_the_parent_anonymised(world, api: Api) -> None:
+def test_admin_created_customer_event_visible_to_the_parent_anonymised(
+    world: World, api: Api
+) -> None:
     created = api.create_customer(name="By admin", parentId=world.b.id)
     seen_by_b = events(api, created, world.b.token)
     assert len(seen_by_b) == 1
@@ -367,7 +371,7 @@ def test_admin_created_customer_event_visible_to_the_parent_anonymised(world, ap
     assert events(api, direct, world.b.token) == []
 
 
-def test_refused_create_writes_no_event(world, api: Api) -> None:
+def test_refused_create_writes_no_event(world: World, api: Api) -> None:
     before = state(api)
     seen_by_a = events(api, token=world.a.token)
     create(api, {"name": "", "currencyCode": "USD"}, world.a.token)
@@ -394,7 +398,7 @@ def test_create_records_a_class_with_a_business_model(api: Api) -> None:
 # --------------------------------------------------------------------------- visibility
 
 
-def test_admin_sees_every_customer(world, api: Api) -> None:
+def test_admin_sees_every_customer(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub", world.a.id)
     deep = api.create_customer(name="Deep", parentId=sub)
     direct = api.create_customer(name="Direct")
@@ -413,7 +417,7 @@ def test_admin_sees_every_customer(world, api: Api) -> None:
     assert customers(api)["totalCount"] == len(ids) == 7
 
 
-def test_reseller_sees_itself_and_its_direct_customers_only(world, api: Api) -> None:
+def test_reseller_sees_itself_and_its_direct_customers_only(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     deep = api.create_customer(name="Customer of sub", parentId=sub)
     direct = api.create_customer(name="Direct")
@@ -427,7 +431,7 @@ def test_reseller_sees_itself_and_its_direct_customers_only(world, api: Api) -> 
         assert customer(api, shown, world.a.token)["id"] == shown
 
 
-def test_reseller_does_not_see_its_parent(world, api: Api) -> None:
+def test_reseller_does_not_see_its_parent(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     sub_token = api.reseller_token(sub, "sub token")
     own = customer(api, sub, sub_token)
@@ -448,7 +452,7 @@ def test_reseller_does_not_see_its_parent(world, api: Api) -> None:
     assert customer(api, sub, world.a.token)["parent"]["id"] == world.a.id
 
 
-def test_customer_by_bad_ids_is_null(world, api: Api) -> None:
+def test_customer_by_bad_ids_is_null(world: World, api: Api) -> None:
     for bad in (
         "",
         "garbage",
@@ -463,7 +467,7 @@ def test_customer_by_bad_ids_is_null(world, api: Api) -> None:
         assert customer(api, bad, world.a.token) is None
 
 
-def test_node_and_nodes_follow_customer_visibility(world, api: Api) -> None:
+def test_node_and_nodes_follow_customer_visibility(world: World, api: Api) -> None:
     query = """
       query($ids: [ID!]!, $id: ID!) {
         node(id: $id) { id ... on Customer { name } }
@@ -478,7 +482,7 @@ def test_node_and_nodes_follow_customer_visibility(world, api: Api) -> None:
     assert data["nodes"][:4] == [{"id": i} for i in ids[:4]]
 
 
-def test_nested_parent_and_class_follow_visibility(world, api: Api) -> None:
+def test_nested_parent_and_class_follow_visibility(world: World, api: Api) -> None:
     # The administrator gives A's own record its private class: A sees the record but not
     # the class.
     api.ok(
@@ -501,7 +505,9 @@ def test_nested_parent_and_class_follow_visibility(world, api: Api) -> None:
     assert by_id[world.a.customer_id]["parent"] == {"id": world.a.id}
 
 
-def test_own_record_with_a_hidden_class_still_has_effective_settings(world, api: Api) -> None:
+def test_own_record_with_a_hidden_class_still_has_effective_settings(
+    world: World, api: Api
+) -> None:
     private = api.create_class(
         name="Private no stats", currencyCode="USD", generalInfo={"generateStatistics": False}
     )
@@ -519,7 +525,7 @@ def test_own_record_with_a_hidden_class_still_has_effective_settings(world, api:
     }
 
 
-def test_viewer_reseller_is_own_record(world, api: Api) -> None:
+def test_viewer_reseller_is_own_record(world: World, api: Api) -> None:
     data = api.data(f"{{ viewer {{ reseller {{ {CUSTOMER} }} }} }}", token=world.b.token)
     assert data["viewer"]["reseller"]["id"] == world.b.id
     assert data["viewer"]["reseller"]["parent"] is None
@@ -556,7 +562,7 @@ def test_name_contains_treats_wildcards_literally(api: Api) -> None:
     assert axb not in customer_ids(api, nameContains="a_b")
 
 
-def test_filter_by_customer_type(world, api: Api) -> None:
+def test_filter_by_customer_type(world: World, api: Api) -> None:
     assert set(customer_ids(api, customerType="RESELLER")) == {world.a.id, world.b.id}
     assert set(customer_ids(api, customerType="RETAIL")) == {
         world.a.customer_id,
@@ -566,7 +572,7 @@ def test_filter_by_customer_type(world, api: Api) -> None:
     assert customer_ids(api, world.a.token, customerType="RETAIL") == [world.a.customer_id]
 
 
-def test_filter_by_parent_as_admin(world, api: Api) -> None:
+def test_filter_by_parent_as_admin(world: World, api: Api) -> None:
     extra = api.create_customer(name="Second of A", parentId=world.a.id)
     assert set(customer_ids(api, parentId=world.a.id)) == {world.a.customer_id, extra}
     assert customer_ids(api, parentId=world.b.id) == [world.b.customer_id]
@@ -576,7 +582,7 @@ def test_filter_by_parent_as_admin(world, api: Api) -> None:
     assert customer_ids(api, parentId=world.a.customer_id) == []
 
 
-def test_filter_by_parent_as_reseller(world, api: Api) -> None:
+def test_filter_by_parent_as_reseller(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     api.create_customer(name="Deep", parentId=sub)
     assert set(customer_ids(api, world.a.token, parentId=world.a.id)) == {
@@ -589,7 +595,7 @@ def test_filter_by_parent_as_reseller(world, api: Api) -> None:
         assert listing["nodes"] == [] and listing["totalCount"] == 0, other
 
 
-def test_filter_by_class(world, api: Api) -> None:
+def test_filter_by_class(world: World, api: Api) -> None:
     second = api.create_customer(
         world.a.token, name="Also A class", customerClassId=world.a.class_id
     )
@@ -613,7 +619,7 @@ def test_filter_by_class(world, api: Api) -> None:
     assert customer_ids(api, world.a.token, customerClassId=world.default_class_id) == [world.a.id]
 
 
-def test_filter_by_hidden_class_matches_nothing(world, api: Api) -> None:
+def test_filter_by_hidden_class_matches_nothing(world: World, api: Api) -> None:
     """Hidden = nonexistent: even the reseller's own record, which uses a class the
     reseller may not see, is not found through that class's ID."""
     api.ok(
@@ -624,7 +630,7 @@ def test_filter_by_hidden_class_matches_nothing(world, api: Api) -> None:
     assert customer_ids(api, customerClassId=world.admin_class_id) == [world.a.id]
 
 
-def test_filters_combine(world, api: Api) -> None:
+def test_filters_combine(world: World, api: Api) -> None:
     match = api.create_customer(world.a.token, name="Blue Retail", customerClassId=world.a.class_id)
     api.create_customer(world.a.token, name="Blue Other")  # Default class
     api.create_reseller("Blue Reseller", world.a.id)
@@ -661,7 +667,7 @@ def test_sorted_by_name_key_then_id(api: Api) -> None:
         assert [key(i) for i in ids] == sorted(key(i) for i in ids)
 
 
-def test_keyset_pagination(world, api: Api) -> None:
+def test_keyset_pagination(world: World, api: Api) -> None:
     for index in range(7):
         api.create_customer(world.a.token, name=f"Page {index}")
     all_ids = customer_ids(api, world.a.token)
@@ -701,7 +707,7 @@ def test_pagination_is_stable_under_inserts(api: Api) -> None:
     assert [n["name"] for n in rest["nodes"]] == ["e", "f"]
 
 
-def test_cursor_of_another_filter_is_refused(world, api: Api) -> None:
+def test_cursor_of_another_filter_is_refused(world: World, api: Api) -> None:
     for index in range(3):
         api.create_customer(name=f"Cursor {index}")
     page = customers(api, first=1)
@@ -727,7 +733,7 @@ def test_page_size_limits(api: Api) -> None:
     assert api.data(query, {"first": 100})["customers"]["nodes"] == []
 
 
-def test_total_count_counts_only_visible_rows(world, api: Api) -> None:
+def test_total_count_counts_only_visible_rows(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub", world.a.id)
     for index in range(3):
         api.create_customer(name=f"Deep {index}", parentId=sub)
@@ -743,7 +749,7 @@ def test_total_count_counts_only_visible_rows(world, api: Api) -> None:
 # --------------------------------------------------------------------------- nested class side
 
 
-def test_class_customers_seen_per_tenant(world, api: Api) -> None:
+def test_class_customers_seen_per_tenant(world: World, api: Api) -> None:
     api.create_customer(world.a.token, name="A shared 1", customerClassId=world.shared_class_id)
     api.create_customer(world.a.token, name="A shared 2", customerClassId=world.shared_class_id)
     b_shared = api.create_customer(
@@ -767,7 +773,9 @@ def test_class_customers_seen_per_tenant(world, api: Api) -> None:
 # --------------------------------------------------------------------------- precedence
 
 
-def test_create_precedence_not_found_then_not_permitted_then_validation(world, api: Api) -> None:
+def test_create_precedence_not_found_then_not_permitted_then_validation(
+    world: World, api: Api
+) -> None:
     before = state(api)
     # Reseller: a hidden class and another parent: only NOT_FOUND.
     payload = create(

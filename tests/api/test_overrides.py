@@ -66,7 +66,7 @@ def refused(
 # --------------------------------------------------------------------------- inheritance
 
 
-def test_new_customer_follows_its_class(world, api: Api) -> None:
+def test_new_customer_follows_its_class(world: World, api: Api) -> None:
     seen = read(api, world.a.customer_id, world.a.token)
     assert seen["overrides"] == NO_OVERRIDES
     assert seen["effectiveSettings"]["overriddenFields"] == []
@@ -75,7 +75,7 @@ def test_new_customer_follows_its_class(world, api: Api) -> None:
     assert effective == class_tabs(api, world.a.class_id)
 
 
-def test_effective_settings_of_a_rich_class(world, api: Api) -> None:
+def test_effective_settings_of_a_rich_class(world: World, api: Api) -> None:
     template = create_template(api)
     class_id = api.create_class(
         world.a.token,
@@ -102,7 +102,7 @@ def test_effective_settings_of_a_rich_class(world, api: Api) -> None:
     assert tabs["measuredServices"][0]["pricePerItem"] == "1.50"
 
 
-def test_override_each_field(world, api: Api) -> None:
+def test_override_each_field(world: World, api: Api) -> None:
     template = create_template(api)
     other_template = create_template(api)
     done = ok(
@@ -167,7 +167,7 @@ def test_override_each_field(world, api: Api) -> None:
     ],
 )
 def test_overridden_fields_paths(
-    world, api: Api, input_: dict, path: tuple, overridden: Any
+    world: World, api: Api, input_: dict, path: tuple, overridden: Any
 ) -> None:
     """An override equal to the class value is still an override (it no longer follows)."""
     done = ok(api, {"customerId": world.b.customer_id, **input_}, world.b.token)
@@ -175,7 +175,7 @@ def test_overridden_fields_paths(
     assert done["effectiveSettings"][path[0]][path[1]] == overridden
 
 
-def test_template_override_none_and_inherit(world, api: Api) -> None:
+def test_template_override_none_and_inherit(world: World, api: Api) -> None:
     class_template = create_template(api, "Class template")
     own_template = create_template(api, "Own template")
     update_class(
@@ -222,7 +222,7 @@ def test_template_override_none_and_inherit(world, api: Api) -> None:
     assert done["effectiveSettings"]["overriddenFields"] == []
 
 
-def test_out_of_turn_template_override(world, api: Api) -> None:
+def test_out_of_turn_template_override(world: World, api: Api) -> None:
     template = create_template(api)
     done = ok(
         api,
@@ -241,7 +241,7 @@ def test_out_of_turn_template_override(world, api: Api) -> None:
     assert done["effectiveSettings"]["overriddenFields"] == ["outOfTurnInvoices.invoiceTemplate"]
 
 
-def test_omitted_fields_keep_their_value_and_null_clears(world, api: Api) -> None:
+def test_omitted_fields_keep_their_value_and_null_clears(world: World, api: Api) -> None:
     customer_id = world.a.customer_id
     ok(
         api,
@@ -276,7 +276,7 @@ def test_omitted_fields_keep_their_value_and_null_clears(world, api: Api) -> Non
     assert done["effectiveSettings"]["overriddenFields"] == []
 
 
-def test_class_change_reaches_customers_without_override(world, api: Api) -> None:
+def test_class_change_reaches_customers_without_override(world: World, api: Api) -> None:
     follower = api.create_customer(world.a.token, name="Follower", customerClassId=world.a.class_id)
     overridden = world.a.customer_id
     ok(
@@ -327,7 +327,7 @@ def test_class_change_reaches_customers_without_override(world, api: Api) -> Non
     assert done["effectiveSettings"]["overriddenFields"] == []
 
 
-def test_overrides_survive_a_class_assignment(world, api: Api) -> None:
+def test_overrides_survive_a_class_assignment(world: World, api: Api) -> None:
     ok(api, {"customerId": world.a.customer_id, "suspendOnInsufficientFunds": True}, world.a.token)
     update_class(
         api, {"id": world.shared_class_id, "generalInfo": {"sendStatistics": "SUMMARY_ONLY"}}
@@ -362,7 +362,7 @@ def no_statistics_customer(api: Api, world: World) -> str:
     return api.create_customer(world.a.token, name="Quiet", customerClassId=class_id)
 
 
-def test_regular_invoices_need_class_statistics(world, api: Api) -> None:
+def test_regular_invoices_need_class_statistics(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     refused(
         api,
@@ -391,7 +391,7 @@ def test_regular_invoices_need_class_statistics(world, api: Api) -> None:
     assert done["effectiveSettings"]["regularInvoices"]["enabled"] is False
 
 
-def test_send_statistics_needs_class_statistics(world, api: Api) -> None:
+def test_send_statistics_needs_class_statistics(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     for value in ("FULL_STATISTICS", "SUMMARY_ONLY"):
         refused(
@@ -402,7 +402,7 @@ def test_send_statistics_needs_class_statistics(world, api: Api) -> None:
         )
 
 
-def test_validation_errors_together_and_nothing_written(world, api: Api) -> None:
+def test_validation_errors_together_and_nothing_written(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     template = create_template(api)
     refused(
@@ -422,7 +422,7 @@ def test_validation_errors_together_and_nothing_written(world, api: Api) -> None
     )
 
 
-def test_unknown_template_is_not_found(world, api: Api) -> None:
+def test_unknown_template_is_not_found(world: World, api: Api) -> None:
     for bad in (gid("InvoiceTemplate", 5), "junk", world.a.class_id):
         refused(
             api,
@@ -442,7 +442,7 @@ def test_unknown_template_is_not_found(world, api: Api) -> None:
         )
 
 
-def test_not_found_before_validation(world, api: Api) -> None:
+def test_not_found_before_validation(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     refused(
         api,
@@ -459,7 +459,7 @@ def test_not_found_before_validation(world, api: Api) -> None:
 # --------------------------------------------------------------------------- tenancy
 
 
-def test_other_reseller_cannot_read_or_write(world, api: Api) -> None:
+def test_other_reseller_cannot_read_or_write(world: World, api: Api) -> None:
     ok(api, {"customerId": world.a.customer_id, "suspendOnInsufficientFunds": True}, world.a.token)
     assert read(api, world.a.customer_id, world.b.token) is None
     refused(
@@ -487,7 +487,9 @@ def test_other_reseller_cannot_read_or_write(world, api: Api) -> None:
     assert read(api, world.a.customer_id)["overrides"]["suspendOnInsufficientFunds"] is True
 
 
-def test_reseller_cannot_touch_sub_reseller_customers_or_direct_customers(world, api: Api) -> None:
+def test_reseller_cannot_touch_sub_reseller_customers_or_direct_customers(
+    world: World, api: Api
+) -> None:
     sub = api.create_reseller("Sub", world.a.id)
     deep = api.create_customer(name="Deep", parentId=sub)
     direct = api.create_customer(name="Direct")
@@ -507,7 +509,7 @@ def test_reseller_cannot_touch_sub_reseller_customers_or_direct_customers(world,
     )
 
 
-def test_reseller_cannot_change_its_own_record(world, api: Api) -> None:
+def test_reseller_cannot_change_its_own_record(world: World, api: Api) -> None:
     for input_ in (
         {"suspendOnInsufficientFunds": True},
         {"regularInvoicesEnabled": None},
@@ -528,7 +530,7 @@ def test_reseller_cannot_change_its_own_record(world, api: Api) -> None:
     ]
 
 
-def test_own_record_not_permitted_after_not_found(world, api: Api) -> None:
+def test_own_record_not_permitted_after_not_found(world: World, api: Api) -> None:
     refused(
         api,
         {"customerId": world.a.id, "regularInvoiceTemplate": {"templateId": "junk"}},
@@ -537,7 +539,7 @@ def test_own_record_not_permitted_after_not_found(world, api: Api) -> None:
     )
 
 
-def test_admin_edits_any_customer(world, api: Api) -> None:
+def test_admin_edits_any_customer(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub", world.a.id)
     deep = api.create_customer(name="Deep", parentId=sub)
     for customer_id in (world.a.customer_id, world.b.customer_id, deep, world.b.id):
@@ -545,7 +547,7 @@ def test_admin_edits_any_customer(world, api: Api) -> None:
         assert done["overrides"]["outOfTurnInvoicesEnabled"] is True
 
 
-def test_effective_settings_of_hidden_customer_are_unreachable(world, api: Api) -> None:
+def test_effective_settings_of_hidden_customer_are_unreachable(world: World, api: Api) -> None:
     query = f"""query($ids: [ID!]!) {{
       nodes(ids: $ids) {{ ... on Customer {{ id {OVERRIDES} {EFFECTIVE} }} }}
       customers {{ nodes {{ id }} }}
@@ -559,7 +561,7 @@ def test_effective_settings_of_hidden_customer_are_unreachable(world, api: Api) 
 # --------------------------------------------------------------------------- audit
 
 
-def test_update_event_with_override_paths(world, api: Api) -> None:
+def test_update_event_with_override_paths(world: World, api: Api) -> None:
     template = create_template(api)
     ok(
         api,
@@ -619,7 +621,7 @@ def test_update_event_with_override_paths(world, api: Api) -> None:
     assert events(api, world.a.customer_id, world.b.token) == []
 
 
-def test_admin_override_event_seen_by_reseller(world, api: Api) -> None:
+def test_admin_override_event_seen_by_reseller(world: World, api: Api) -> None:
     ok(api, {"customerId": world.b.customer_id, "suspendOnInsufficientFunds": True})
     event = events(api, world.b.customer_id, world.b.token)[0]
     assert event["action"] == "UPDATE"
@@ -630,7 +632,7 @@ def test_admin_override_event_seen_by_reseller(world, api: Api) -> None:
     }
 
 
-def test_no_change_no_event(world, api: Api) -> None:
+def test_no_change_no_event(world: World, api: Api) -> None:
     ok(api, {"customerId": world.a.customer_id, "suspendOnInsufficientFunds": True}, world.a.token)
     before = state(api)
     for input_ in (
@@ -644,7 +646,7 @@ def test_no_change_no_event(world, api: Api) -> None:
     assert state(api) == before
 
 
-def test_refusals_write_nothing(world, api: Api) -> None:
+def test_refusals_write_nothing(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     before = state(api)
     snapshot = copy.deepcopy(events(api))
