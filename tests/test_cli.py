@@ -172,9 +172,10 @@ def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
 
     # Nothing was created by the refusals.
     async def count(conn: Any) -> int:
-        return (
+        found: int = (
             await conn.execute(sa.select(sa.func.count()).select_from(token_table))
         ).scalar_one()
+        return found
 
     assert _run_async(db_url, count) == 1
 
@@ -348,11 +349,11 @@ def test_serve_demo(db_url: str, tmp_path: Path) -> None:
             f"not serving; exit {process.poll()}: {(tmp_path / 'serve.stderr').read_text()}"
         )
 
-        tokens_printed = dict(
-            match.groups()
+        tokens_printed = {
+            match[1]: match[2]
             for line in printed
             if (match := re.fullmatch(r"\s+(ADMINISTRATOR|RESELLER)[^:]*: (bc_\S+)", line))
-        )
+        }
         assert set(tokens_printed) == {"ADMINISTRATOR", "RESELLER"}, printed
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in printed
 

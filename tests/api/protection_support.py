@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from db.models import event_table, token_table
@@ -48,15 +49,21 @@ def set_token_expiry(settings: Settings, name: str, when: datetime) -> None:
     run_as_cli(settings, work)
 
 
+class AppApi(Api):
+    """An Api that also holds its app (to record the app's SQL)."""
+
+    def __init__(self, client: TestClient, admin_token: str, app: Starlette) -> None:
+        super().__init__(client, admin_token)
+        self.app = app
+
+
 @contextmanager
-def app_with(settings: Settings, admin_token: str, **overrides: Any) -> Iterator[Api]:
+def app_with(settings: Settings, admin_token: str, **overrides: Any) -> Iterator[AppApi]:
     """An app of its own, with settings overrides (e.g. token_cache_seconds=0)."""
     own = Settings(database_url=settings.database_url, **overrides)
     app = create_app(own)
     with TestClient(app) as client:
-        api = Api(client, admin_token)
-        api.app = app  # type: ignore[attr-defined]
-        yield api
+        yield AppApi(client, admin_token, app)
 
 
 def post_raw(
@@ -78,4 +85,5 @@ def top_error(response: Any, status: int = 200) -> dict[str, Any]:
     body = response.json()
     assert body.get("data") is None, body
     assert len(body["errors"]) >= 1, body
-    return body["errors"][0]
+    found: dict[str, Any] = body["errors"][0]
+    return found

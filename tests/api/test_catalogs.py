@@ -70,7 +70,8 @@ def create(api: Api, mutation: str, input_: dict[str, Any], token: str | None = 
 def created(api: Api, mutation: str, input_: dict[str, Any]) -> dict[str, Any]:
     payload = create(api, mutation, input_)
     assert payload["userErrors"] == [], payload["userErrors"]
-    return payload[PAYLOAD_FIELD[mutation]]
+    found: dict[str, Any] = payload[PAYLOAD_FIELD[mutation]]
+    return found
 
 
 def refused(api: Api, mutation: str, input_: dict[str, Any]) -> list[UserError]:
@@ -550,7 +551,10 @@ def test_create_event_changes(api: Api) -> None:
     )
 
     def changes(object_id: str) -> dict[str, Any]:
-        return api.data(EVENTS_QUERY, {"id": object_id})["auditEvents"]["nodes"][0]["changes"]
+        found: dict[str, Any] = api.data(EVENTS_QUERY, {"id": object_id})["auditEvents"]["nodes"][
+            0
+        ]["changes"]
+        return found
 
     assert changes(model["id"]) == {
         "code": {"before": None, "after": "Code-1"},
@@ -569,7 +573,10 @@ def test_create_event_changes(api: Api) -> None:
 
 def test_reseller_event_totals_ignore_catalog_events(api: Api, world: World) -> None:
     def total(token: str) -> int:
-        return api.data("{ auditEvents { totalCount } }", token=token)["auditEvents"]["totalCount"]
+        found: int = api.data("{ auditEvents { totalCount } }", token=token)["auditEvents"][
+            "totalCount"
+        ]
+        return found
 
     before = {token: total(token) for token in (world.a.token, world.b.token)}
     for mutation, (_type, _selection, valid) in CREATES.items():

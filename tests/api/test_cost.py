@@ -26,7 +26,8 @@ def cost_of(api: Api, query: str, token: str | None = None, **variables: Any) ->
     assert response.status_code == 200, response.text
     body = response.json()
     assert "errors" not in body, body
-    return body["extensions"]["cost"]
+    found: dict[str, Any] = body["extensions"]["cost"]
+    return found
 
 
 # --------------------------------------------------------------------------- maxima

@@ -3,6 +3,8 @@ from the administrator's side and from both resellers' sides (SPEC §1, §2)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.api.customer_support import (
@@ -16,13 +18,13 @@ from tests.api.customer_support import (
     gid,
     state,
 )
-from tests.api_client import Api, World
+from tests.api_client import Api, World, shown
 from tests.support.errors import errors_of
 
 CREATE_SELECTION = f"customer {{ {CUSTOMER} createdAt }}"
 
 
-def create(api: Api, input_: dict, token: str | None = None) -> dict:
+def create(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     return api.mutate("createCustomer", input_, token, CREATE_SELECTION)
 
 
@@ -58,7 +60,7 @@ def test_admin_creates_direct_reseller_and_customers_under_any_reseller(
         assert payload["customer"]["parent"] == {"id": parent.id, "name": parent.name}
         assert payload["customer"]["customerClass"]["id"] == world.default_class_id
         # The parent reseller sees it.
-        seen = customer(api, payload["customer"]["id"], parent.token)
+        seen = shown(customer(api, payload["customer"]["id"], parent.token))
         assert seen["parent"] == {"id": parent.id, "name": parent.name}
 
 
@@ -251,7 +253,7 @@ def test_reseller_creates_own_customers(world: World, api: Api) -> None:
         created = payload["customer"]
         assert created["parent"] == {"id": world.a.id, "name": "Reseller A"}
         assert created["customerClass"]["id"] == world.default_class_id
-        assert customer(api, created["id"])["parent"]["id"] == world.a.id
+        assert shown(customer(api, created["id"]))["parent"]["id"] == world.a.id
         assert customer(api, created["id"], world.b.token) is None
 
 
@@ -321,7 +323,7 @@ def test_reseller_creates_sub_reseller_which_creates_its_own(world: World, api: 
     assert customer(api, grandchild_id, world.a.token) is None
     assert grandchild_id not in customer_ids(api, world.a.token)
     # The sub-reseller does not see its own parent.
-    own = customer(api, sub, sub_token)
+    own = shown(customer(api, sub, sub_token))
     assert own["parent"] is None
     assert customer(api, world.a.id, sub_token) is None
 
@@ -413,7 +415,7 @@ def test_admin_sees_every_customer(world: World, api: Api) -> None:
         direct,
     ):
         assert expected in ids
-        assert customer(api, expected)["id"] == expected
+        assert shown(customer(api, expected))["id"] == expected
     assert customers(api)["totalCount"] == len(ids) == 7
 
 
@@ -427,8 +429,8 @@ def test_reseller_sees_itself_and_its_direct_customers_only(world: World, api: A
     assert listing["totalCount"] == 3
     for hidden in (world.b.id, world.b.customer_id, deep, direct):
         assert customer(api, hidden, world.a.token) is None
-    for shown in visible:
-        assert customer(api, shown, world.a.token)["id"] == shown
+    for visible_id in visible:
+        assert shown(customer(api, visible_id, world.a.token))["id"] == visible_id
 
 
 def test_reseller_does_not_see_its_parent(world: World, api: Api) -> None:
@@ -448,8 +450,8 @@ def test_reseller_does_not_see_its_parent(world: World, api: Api) -> None:
     viewer = api.data("{ viewer { reseller { id parent { id } } } }", token=sub_token)
     assert viewer["viewer"]["reseller"] == {"id": sub, "parent": None}
     # The administrator and A both see the relation.
-    assert customer(api, sub)["parent"]["id"] == world.a.id
-    assert customer(api, sub, world.a.token)["parent"]["id"] == world.a.id
+    assert shown(customer(api, sub))["parent"]["id"] == world.a.id
+    assert shown(customer(api, sub, world.a.token))["parent"]["id"] == world.a.id
 
 
 def test_customer_by_bad_ids_is_null(world: World, api: Api) -> None:
@@ -488,14 +490,14 @@ def test_nested_parent_and_class_follow_visibility(world: World, api: Api) -> No
     api.ok(
         "assignCustomerClass", {"customerId": world.a.id, "customerClassId": world.admin_class_id}
     )
-    own = customer(api, world.a.id, world.a.token)
+    own = shown(customer(api, world.a.id, world.a.token))
     assert own["customerClass"] is None
     assert own["parent"] is None
-    mine = customer(api, world.a.customer_id, world.a.token)
+    mine = shown(customer(api, world.a.customer_id, world.a.token))
     assert mine["parent"] == {"id": world.a.id, "name": "Reseller A"}
     assert mine["customerClass"] == {"id": world.a.class_id, "name": "Reseller A class"}
     # The administrator sees everything.
-    assert customer(api, world.a.id)["customerClass"]["id"] == world.admin_class_id
+    assert shown(customer(api, world.a.id))["customerClass"]["id"] == world.admin_class_id
     # Through a list too.
     listing = api.data(
         "{ customers { nodes { id customerClass { id } parent { id } } } }", token=world.a.token
@@ -756,18 +758,18 @@ def test_class_customers_seen_per_tenant(world: World, api: Api) -> None:
         world.b.token, name="B shared", customerClassId=world.shared_class_id
     )
     direct = api.create_customer(name="Direct shared", customerClassId=world.shared_class_id)
-    as_admin = customer_class(api, world.shared_class_id)
+    as_admin = shown(customer_class(api, world.shared_class_id))
     assert as_admin["customerCount"] == 4
     assert as_admin["customers"]["totalCount"] == 4
-    as_b = customer_class(api, world.shared_class_id, world.b.token)
+    as_b = shown(customer_class(api, world.shared_class_id, world.b.token))
     assert as_b["customerCount"] == 1
     assert as_b["customers"] == {"totalCount": 1, "nodes": [{"id": b_shared}]}
-    as_a = customer_class(api, world.shared_class_id, world.a.token)
+    as_a = shown(customer_class(api, world.shared_class_id, world.a.token))
     assert as_a["customerCount"] == 2
     assert direct not in [n["id"] for n in as_a["customers"]["nodes"]]
     # B cannot read A's class at all.
     assert customer_class(api, world.a.class_id, world.b.token) is None
-    assert customer_class(api, world.a.class_id)["customerCount"] == 1
+    assert shown(customer_class(api, world.a.class_id))["customerCount"] == 1
 
 
 # --------------------------------------------------------------------------- precedence

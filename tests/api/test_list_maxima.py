@@ -69,7 +69,8 @@ def update_class(api: Api, token: str | None, class_id: str, **input_: Any) -> d
 
 def read_class(api: Api, class_id: str) -> dict[str, Any]:
     query = f"query($id: ID!) {{ customerClass(id: $id) {{ {CLASS_FIELDS} }} }}"
-    return api.data(query, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(query, {"id": class_id})["customerClass"]
+    return found
 
 
 def custom_taxation(tax_ids: list[str]) -> dict[str, Any]:

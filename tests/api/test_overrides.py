@@ -19,7 +19,7 @@ from tests.api.customer_support import (
     gid,
     state,
 )
-from tests.api_client import Api, World
+from tests.api_client import Api, World, shown
 from tests.support.errors import errors_of
 
 SELECTION = f"customer {{ id {OVERRIDES} {EFFECTIVE} }}"
@@ -32,21 +32,25 @@ def update(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[s
 def ok(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     payload = update(api, input_, token)
     assert payload["userErrors"] == [], payload["userErrors"]
-    return payload["customer"]
+    found: dict[str, Any] = payload["customer"]
+    return found
 
 
 def read(api: Api, customer_id: str, token: str | None = None) -> dict[str, Any] | None:
-    return customer(api, customer_id, token, f"id {OVERRIDES} {EFFECTIVE}")
+    found: dict[str, Any] | None = customer(api, customer_id, token, f"id {OVERRIDES} {EFFECTIVE}")
+    return found
 
 
 def effective_all(api: Api, customer_id: str, token: str | None = None) -> dict[str, Any]:
     selection = f"effectiveSettings {{ overriddenFields {ALL_TABS} }}"
-    return customer(api, customer_id, token, selection)["effectiveSettings"]
+    found: dict[str, Any] = shown(customer(api, customer_id, token, selection))["effectiveSettings"]
+    return found
 
 
 def class_tabs(api: Api, class_id: str) -> dict[str, Any]:
     query = f"query($id: ID!) {{ customerClass(id: $id) {{ {ALL_TABS} }} }}"
-    return api.data(query, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(query, {"id": class_id})["customerClass"]
+    return found
 
 
 def update_class(api: Api, input_: dict[str, Any], token: str | None = None) -> None:
@@ -67,7 +71,7 @@ def refused(
 
 
 def test_new_customer_follows_its_class(world: World, api: Api) -> None:
-    seen = read(api, world.a.customer_id, world.a.token)
+    seen = shown(read(api, world.a.customer_id, world.a.token))
     assert seen["overrides"] == NO_OVERRIDES
     assert seen["effectiveSettings"]["overriddenFields"] == []
     effective = effective_all(api, world.a.customer_id, world.a.token)
@@ -167,7 +171,7 @@ def test_override_each_field(world: World, api: Api) -> None:
     ],
 )
 def test_overridden_fields_paths(
-    world: World, api: Api, input_: dict, path: tuple, overridden: Any
+    world: World, api: Api, input_: dict[str, Any], path: tuple[str, ...], overridden: Any
 ) -> None:
     """An override equal to the class value is still an override (it no longer follows)."""
     done = ok(api, {"customerId": world.b.customer_id, **input_}, world.b.token)
@@ -184,7 +188,7 @@ def test_template_override_none_and_inherit(world: World, api: Api) -> None:
         world.a.token,
     )
     customer_id = world.a.customer_id
-    inherited = read(api, customer_id, world.a.token)
+    inherited = shown(read(api, customer_id, world.a.token))
     assert inherited["overrides"]["regularInvoiceTemplate"] is None
     assert inherited["effectiveSettings"]["regularInvoices"]["invoiceTemplate"] == {
         "id": class_template
@@ -301,12 +305,12 @@ def test_class_change_reaches_customers_without_override(world: World, api: Api)
         },
         world.a.token,
     )
-    follows = read(api, follower, world.a.token)["effectiveSettings"]
+    follows = shown(read(api, follower, world.a.token))["effectiveSettings"]
     assert follows["generalInfo"]["suspendOnInsufficientFunds"] is True
     assert follows["generalInfo"]["sendStatistics"] == "FULL_STATISTICS"
     assert follows["regularInvoices"] == {"enabled": True, "invoiceTemplate": {"id": template}}
     assert follows["overriddenFields"] == []
-    kept = read(api, overridden, world.a.token)["effectiveSettings"]
+    kept = shown(read(api, overridden, world.a.token))["effectiveSettings"]
     assert kept["generalInfo"]["suspendOnInsufficientFunds"] is False  # its override
     assert kept["generalInfo"]["sendStatistics"] == "FULL_STATISTICS"  # follows the class
     assert kept["regularInvoices"] == {"enabled": True, "invoiceTemplate": None}
@@ -337,7 +341,7 @@ def test_overrides_survive_a_class_assignment(world: World, api: Api) -> None:
         {"customerId": world.a.customer_id, "customerClassId": world.shared_class_id},
         world.a.token,
     )
-    seen = read(api, world.a.customer_id, world.a.token)
+    seen = shown(read(api, world.a.customer_id, world.a.token))
     assert seen["overrides"]["suspendOnInsufficientFunds"] is True
     assert seen["effectiveSettings"]["generalInfo"] == {
         "generateStatistics": True,
@@ -484,7 +488,7 @@ def test_other_reseller_cannot_read_or_write(world: World, api: Api) -> None:
             ("NOT_FOUND", ["input", "regularInvoiceTemplate", "templateId"]),
         ],
     )
-    assert read(api, world.a.customer_id)["overrides"]["suspendOnInsufficientFunds"] is True
+    assert shown(read(api, world.a.customer_id))["overrides"]["suspendOnInsufficientFunds"] is True
 
 
 def test_reseller_cannot_touch_sub_reseller_customers_or_direct_customers(
@@ -523,7 +527,7 @@ def test_reseller_cannot_change_its_own_record(world: World, api: Api) -> None:
         )
     # The administrator may, and the reseller then reads it (read-only).
     ok(api, {"customerId": world.a.id, "suspendOnInsufficientFunds": True})
-    own = read(api, world.a.id, world.a.token)
+    own = shown(read(api, world.a.id, world.a.token))
     assert own["overrides"]["suspendOnInsufficientFunds"] is True
     assert own["effectiveSettings"]["overriddenFields"] == [
         "generalInfo.suspendOnInsufficientFunds"

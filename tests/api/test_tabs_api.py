@@ -84,7 +84,8 @@ def sorted_errors(payload: Mapping[str, Any]) -> list[Error]:
 
 
 def read(api: Api, class_id: str) -> dict[str, Any]:
-    return api.data(CLASS_QUERY, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(CLASS_QUERY, {"id": class_id})["customerClass"]
+    return found
 
 
 def create(api: Api, name: str = "Tabs", currency: str | None = "USD", **tabs: Any) -> Any:
@@ -97,7 +98,8 @@ def create(api: Api, name: str = "Tabs", currency: str | None = "USD", **tabs: A
 def create_ok(api: Api, name: str = "Tabs", currency: str | None = "USD", **tabs: Any) -> str:
     payload = create(api, name, currency, **tabs)
     assert payload["userErrors"] == [], payload["userErrors"]
-    return payload["customerClass"]["id"]
+    found: str = payload["customerClass"]["id"]
+    return found
 
 
 def update(api: Api, class_id: str, **patch: Any) -> Any:
@@ -145,7 +147,8 @@ def make_catalogs(api: Api) -> Catalogs:
             selection=f"{result} {{ id }}",
             input_type="CreateNamedCatalogEntryInput",
         )
-        return payload[result]["id"]
+        found: str = payload[result]["id"]
+        return found
 
     def custom_tax(name: str, applied_to: str) -> str:
         payload = api.ok(
@@ -153,7 +156,8 @@ def make_catalogs(api: Api) -> Catalogs:
             {"name": name, "ratePercent": "7.5", "appliedTo": applied_to},
             selection="customTax { id }",
         )
-        return payload["customTax"]["id"]
+        found: str = payload["customTax"]["id"]
+        return found
 
     return Catalogs(
         notification_set=named("createNotificationSet", "Standard set", "notificationSet"),
@@ -170,7 +174,8 @@ def custom_field(api: Api, name: str, obj: str = "CUSTOMER") -> str:
         {"object": obj, "name": name, "type": "TEXT"},
         selection="customFieldDefinition { id }",
     )
-    return payload["customFieldDefinition"]["id"]
+    found: str = payload["customFieldDefinition"]["id"]
+    return found
 
 
 # --------------------------------------------------------------------------- rule matrix
@@ -935,13 +940,13 @@ def test_a_new_class_has_the_documented_defaults(api: Api) -> None:
         entry["email"] == entry["sms"] == {"send": False, "template": "SYSTEM"}
         for entry in state["notifications"]["settings"]
     )
-    terms = {
+    terms: dict[str, Any] = {
         "netDays": 0,
         "dueDateReminderDays": [],
         "autoCharge": False,
         "autoChargeTiming": "UPON_INVOICE_GENERATION",
     }
-    policy = {
+    policy: dict[str, Any] = {
         "collectionThreshold": "0.00",
         "resendInvoiceDays": [],
         "lateFee": None,

@@ -47,7 +47,8 @@ def create_class(api: Api, name: str, currency: str | None, **tabs: Any) -> str:
     if currency is not None:
         data["currencyCode"] = currency
     payload = api.ok("createCustomerClass", data, selection="customerClass { id }")
-    return payload["customerClass"]["id"]
+    found: str = payload["customerClass"]["id"]
+    return found
 
 
 def update(api: Api, class_id: str, **patch: Any) -> dict[str, Any]:
@@ -55,7 +56,8 @@ def update(api: Api, class_id: str, **patch: Any) -> dict[str, Any]:
 
 
 def read(api: Api, class_id: str) -> dict[str, Any]:
-    return api.data(QUERY, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(QUERY, {"id": class_id})["customerClass"]
+    return found
 
 
 def codes(payload: dict[str, Any]) -> set[tuple[str, tuple[str, ...]]]:

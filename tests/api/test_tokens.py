@@ -51,7 +51,8 @@ def names(api: Api, token: str | None = None, include_revoked: bool = False) -> 
 
 def token_id(api: Api, name: str, token: str | None = None) -> str:
     tokens = api.data(LIST, {"r": True}, token)["apiTokens"]
-    return next(t["id"] for t in tokens if t["name"] == name)
+    found: str = next(t["id"] for t in tokens if t["name"] == name)
+    return found
 
 
 def in_days(days: float) -> str:
@@ -116,7 +117,7 @@ def test_reseller_id_rules_for_the_administrator(api: Api) -> None:
     retail_id = api.create_customer(name="Retail", customerType="RETAIL")
     class_id = api.create_class(name="A class")
     before = event_count(api)
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"role": "RESELLER"}, "REQUIRED"),
         ({"role": "RESELLER", "resellerId": None}, "REQUIRED"),
         ({"role": "RESELLER", "resellerId": retail_id}, "INVALID"),

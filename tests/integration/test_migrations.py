@@ -19,10 +19,11 @@ from hypothesis import given
 from hypothesis import settings as settings_
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
 
 from db import migrate
 from db.currencies import CURRENCIES
-from db.models import SQLModel, class_table, currency_table
+from db.models import class_table, currency_table
 from db.settings import Settings
 from tenancy import class_rows, fields, tabs
 from tenancy.ids import to_global_id
@@ -50,7 +51,8 @@ def differences(settings: Settings, metadata: sa.MetaData) -> list[Any]:
         context = MigrationContext.configure(
             sync_conn, opts={"compare_type": True, "compare_server_default": True}
         )
-        return compare_metadata(context, metadata)
+        found: list[Any] = compare_metadata(context, metadata)
+        return found
 
     async def work(conn: AsyncConnection) -> list[Any]:
         return await conn.run_sync(compare)
@@ -158,7 +160,7 @@ def test_downgrade_then_upgrade(settings: Settings) -> None:
     assert model_tables | {"alembic_version"} == _tables(settings)
     _upgrade(settings)  # at head: nothing to do
 
-    async def work(conn: AsyncConnection) -> tuple[str, int, int]:
+    async def work(conn: AsyncConnection) -> tuple[str | None, int, int]:
         version = (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
         defaults = (
             await conn.execute(
@@ -362,18 +364,20 @@ def _policies(settings: Settings) -> set[tuple[Any, ...]]:
     return run_as_cli(settings, work)
 
 
-def _key_columns(settings: Settings) -> dict[str, tuple[int, str | None]]:
+def _key_columns(settings: Settings) -> dict[str, tuple[int | None, str | None]]:
     """Width (and, on PostgreSQL, collation) of every key column as the database has it."""
 
-    def inspect(sync: sa.Connection) -> dict[str, tuple[int, str | None]]:
+    def inspect(sync: sa.Connection) -> dict[str, tuple[int | None, str | None]]:
         inspector = sa.inspect(sync)
         found = {}
         for table, key in KEYED_TABLES.items():
             column = next(c for c in inspector.get_columns(table) if c["name"] == key)
-            found[table] = (column["type"].length, getattr(column["type"], "collation", None))
+            column_type = column["type"]
+            assert isinstance(column_type, sa.String), column
+            found[table] = (column_type.length, column_type.collation)
         return found
 
-    async def work(conn: AsyncConnection) -> dict[str, tuple[int, str | None]]:
+    async def work(conn: AsyncConnection) -> dict[str, tuple[int | None, str | None]]:
         return await conn.run_sync(inspect)
 
     return run_as_cli(settings, work)

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import httpx2 as httpx
@@ -69,7 +70,7 @@ def _live(databases: Databases, env: dict[str, str]) -> Iterator[tuple[Server, A
             running_server(url, workers=1, env=env) as server,
             httpx.Client(base_url=server.url, timeout=60) as http,
         ):
-            api = Api(http, admin)  # type: ignore[arg-type]  # same post() as TestClient
+            api = Api(http, admin)
             yield server, api, api.world(), url
 
 
@@ -257,7 +258,8 @@ def test_a_worker_out_of_connections_answers_503_at_once_and_recovers(
         ):
             holders = [
                 _in_background(
-                    lambda i=i: _on_own_socket(
+                    partial(
+                        _on_own_socket,
                         server.url,
                         token,
                         UPDATE,
@@ -341,7 +343,8 @@ def test_a_tenant_runs_at_most_8_requests_at_once_and_the_9th_is_throttled(
         ):
             holders = [
                 _in_background(
-                    lambda i=i, token=token: _on_own_socket(
+                    partial(
+                        _on_own_socket,
                         server.url,
                         token,
                         UPDATE,

@@ -145,7 +145,7 @@ def live(databases: Databases) -> Iterator[tuple[Server, Api, World]]:
             httpx.Client(base_url=server.url, timeout=30) as http,
         ):
             assert len(server.worker_pids()) == 2, server.output()
-            api = Api(http, admin)  # type: ignore[arg-type]  # same post() as TestClient
+            api = Api(http, admin)
             yield server, api, api.world()
 
 
@@ -185,11 +185,13 @@ def _update(client: httpx.Client, token: str, input_: dict[str, Any]) -> dict[st
     assert response.status_code == 200, response.text
     body = response.json()
     assert not body.get("errors"), body
-    return body["data"]["updateCustomerClass"]
+    found: dict[str, Any] = body["data"]["updateCustomerClass"]
+    return found
 
 
 def _state(api: Api, class_id: str) -> dict[str, Any]:
-    return api.data(STATE, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(STATE, {"id": class_id})["customerClass"]
+    return found
 
 
 def _updates(api: Api, class_id: str) -> list[dict[str, Any]]:
@@ -385,13 +387,17 @@ def test_assign_against_unshare_never_leaves_a_reseller_customer_on_an_unshared_
 
         def work(i: int, client: httpx.Client, class_id: str = shared_class) -> dict[str, Any]:
             if i == THREADS - 1:
-                return _payload(client, api.admin_token, SHARING, {"id": class_id, "shared": False})
-            return _payload(
+                found: dict[str, Any] = _payload(
+                    client, api.admin_token, SHARING, {"id": class_id, "shared": False}
+                )
+                return found
+            found = _payload(
                 client,
                 world.a.token,
                 ASSIGN,
                 {"customerId": customers[i], "customerClassId": class_id},
             )
+            return found
 
         results = _in_threads(server.url, work)
         unshare, assignments = results[-1], results[:-1]

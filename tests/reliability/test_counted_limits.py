@@ -59,7 +59,7 @@ def live(databases: Databases) -> Iterator[tuple[str, Api, Settings]]:
             httpx.Client(base_url=server.url, timeout=30) as http,
         ):
             assert len(server.worker_pids()) == 2, server.output()
-            yield server.url, Api(http, admin), settings  # type: ignore[arg-type]
+            yield server.url, Api(http, admin), settings
 
 
 def _at_once(base_url: str, work: Callable[[int, httpx.Client], Any]) -> list[Any]:

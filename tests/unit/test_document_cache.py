@@ -169,7 +169,8 @@ def test_budget_verdicts_per_document_are_bounded_and_keep_no_traceback() -> Non
             verdicts.remember(verdicts.key("Op", [i, "c" * 60_000]), limit)
     assert len(verdicts) == MAX_BUDGET_VERDICTS
     newest = verdicts.get(verdicts.key("Op", [3 * MAX_BUDGET_VERDICTS - 1, "c" * 60_000]))
-    assert newest is not None and newest.message == f"verdict {3 * MAX_BUDGET_VERDICTS - 1}"
+    assert isinstance(newest, LimitExceeded)
+    assert newest.message == f"verdict {3 * MAX_BUDGET_VERDICTS - 1}"
     assert newest.__traceback__ is None
     assert verdicts.key("Op", [0, "c" * 60_000]) not in verdicts  # the oldest went first
     assert len(verdicts.key("Op", ["c" * 60_000])) == 16
