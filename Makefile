@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Packages mypy checks (strict, configured in pyproject.toml).
-MYPY_PATHS ?= gql tenancy db
+MYPY_PATHS ?= gql tenancy db tests bench
 # Line coverage of the service's packages; the floor is fail_under in pyproject.toml.
 COVERAGE := --cov=gql --cov=tenancy --cov=db --cov-report=term
 # Extra options for a benchmark, e.g. make bench BENCH_ARGS='--duration 30'.

@@ -84,7 +84,8 @@ def timestamp(value: Any) -> str:
     """The service's DateTime output: UTC, ISO 8601, ``Z``."""
     if isinstance(value, str):  # SQLite stores UTC without an offset
         return datetime.fromisoformat(value).isoformat() + "Z"
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    moment: datetime = value
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def header(row: Sequence[Any]) -> dict[str, Any]:

@@ -251,13 +251,13 @@ def in_process(
             response = client.post(
                 "/graphql", content=payload, headers={**headers, "Authorization": f"Bearer {token}"}
             )
-            result = response.json()
+            result: dict[str, Any] = response.json()
             if response.status_code != 200 or result.get("errors"):
                 raise SystemExit(f"request failed ({response.status_code}): {result}")
             return result
 
         deep = post(admin, body(DEEP_CURSOR_QUERY, "DeepCursor"))
-        cursor = deep["data"]["customerClasses"]["edges"][0]["cursor"]
+        cursor: str = deep["data"]["customerClasses"]["edges"][0]["cursor"]
         for op in operations:
             if op.key == "admin_deep":
                 op.bodies = [body(PAGE_QUERY, "ClassPage", {"first": 50, "after": cursor})]
@@ -659,7 +659,8 @@ def _ms(us: float) -> str:
 
 def _cpu_ratio(ours: dict[str, Any], raw: dict[str, Any]) -> float:
     """R measured by server CPU time per request instead of req/s."""
-    return raw["cpu_ms_per_request"] / max(ours["cpu_ms_per_request"], 1e-9)
+    ratio: float = raw["cpu_ms_per_request"] / max(ours["cpu_ms_per_request"], 1e-9)
+    return ratio
 
 
 def report(

@@ -440,7 +440,9 @@ def _moment(rng: random.Random, start: datetime, days: int) -> datetime:
     return start + timedelta(seconds=seconds, microseconds=rng.randint(1, 999_999))
 
 
-def _catalog_rows(rng: random.Random, now: datetime) -> tuple[Catalogs, dict[sa.Table, list]]:
+def _catalog_rows(
+    rng: random.Random, now: datetime
+) -> tuple[Catalogs, dict[sa.Table, list[dict[str, Any]]]]:
     catalogs = Catalogs()
     rows: dict[sa.Table, list[dict[str, Any]]] = {}
 
@@ -481,7 +483,7 @@ def _catalog_rows(rng: random.Random, now: datetime) -> tuple[Catalogs, dict[sa.
         "Customer since", "Language", "Billing contact", "Tax exemption ID", "Referral code",
         "Installation address", "Partner ID", "Credit score", "Contract end", "SLA level",
     ]  # fmt: skip
-    field_rows = []
+    field_rows: list[dict[str, Any]] = []
     for index, name in enumerate(field_names * 2):
         obj = "CUSTOMER" if index < len(field_names) else "ACCOUNT"
         kind = ["TEXT", "NUMBER", "DATE", "DATE_TIME", "LIST"][index % 5]
@@ -600,7 +602,7 @@ async def seed(url: str, *, resellers_count: int = RESELLERS) -> SeedReport:
                 await conn.execute(table.insert(), rows)
 
             # Resellers (direct customers of the administrator).
-            resellers = []
+            resellers: list[dict[str, Any]] = []
             for index in range(resellers_count):
                 name = (
                     f"{COMPANY[index % len(COMPANY)]} {rng.choice(COMPANY_KIND)}"

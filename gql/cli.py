@@ -9,7 +9,10 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # imported lazily at run time: the command line starts fast
+    from db.settings import Settings
 
 T = TypeVar("T")
 
@@ -126,14 +129,15 @@ def _safe(url: str) -> str:
         return "<unparsable URL>"
 
 
-def _as_cli(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``work(conn)`` in one committed transaction, as the administrator "cli"."""
+def as_cli(work: Callable[[Any], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run ``work(conn)`` in one committed transaction, as the administrator "cli" (on
+    ``settings``' database; the environment's by default; the tests use it too)."""
     from db.engine import make_engine
     from tenancy.principal import CLI
     from tenancy.scoping import enter_tenant
 
     async def main() -> T:
-        engine = make_engine()
+        engine = make_engine(settings=settings)
         try:
             async with engine.connect() as conn, conn.begin():
                 await enter_tenant(conn, CLI)
@@ -169,7 +173,7 @@ def serve(args: argparse.Namespace) -> None:
                 return await demo.tokens_for_demo(conn, skyline)
             return await demo.seed(conn)
 
-        secrets = _as_cli(seed)
+        secrets = as_cli(seed)
         print("Demo data ready. Tokens (shown once):")
         for role, secret in secrets.items():
             print(f"  {role}: {secret}")
@@ -228,7 +232,7 @@ def token_create(args: argparse.Namespace) -> None:
         return secret
 
     try:
-        secret = _as_cli(create)
+        secret = as_cli(create)
     except Refused as refusal:
         for error in refusal.errors:
             where = ".".join((error.field or ())[1:]) or "input"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2 as httpx
-from starlette.testclient import TestClient
 
 CLASS_FIELDS = "id name version managedBy isDefault sharedWithResellers"
 
@@ -21,6 +20,15 @@ def without_cost(body: dict[str, Any]) -> dict[str, Any]:
     if extensions:
         rest["extensions"] = extensions
     return rest
+
+
+T = TypeVar("T")
+
+
+def shown(value: T | None) -> T:
+    """The value of a nullable field that the caller must see (a visible object)."""
+    assert value is not None, "hidden or missing"
+    return value
 
 
 class GraphQLFailure(AssertionError):
@@ -50,7 +58,10 @@ class World:
 
 
 class Api:
-    def __init__(self, client: TestClient, admin_token: str) -> None:
+    """GraphQL requests to the app through ``client`` (a TestClient in process, an
+    httpx.Client against a server), as the administrator unless a token is given."""
+
+    def __init__(self, client: httpx.Client, admin_token: str) -> None:
         self.client = client
         self.admin_token = admin_token
 
@@ -75,7 +86,8 @@ class Api:
         """The whole response body (status 200 asserted)."""
         response = self.post(query, variables, token)
         assert response.status_code == 200, response.text
-        return response.json()
+        found: dict[str, Any] = response.json()
+        return found
 
     def data(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
@@ -84,14 +96,16 @@ class Api:
         body = self.run(query, variables, token)
         if body.get("errors"):
             raise GraphQLFailure(body["errors"])
-        return body["data"]
+        found: dict[str, Any] = body["data"]
+        return found
 
     def error_code(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
     ) -> str:
         body = self.run(query, variables, token)
         assert body.get("errors"), body
-        return body["errors"][0]["extensions"]["code"]
+        found: str = body["errors"][0]["extensions"]["code"]
+        return found
 
     def mutate(
         self,
@@ -107,7 +121,8 @@ class Api:
             f"mutation($input: {input_type}!) {{ {name}(input: $input) {{"
             f" {selection} userErrors {{ field message code }} }} }}"
         )
-        return self.data(query, {"input": input_}, token)[name]
+        found: dict[str, Any] = self.data(query, {"input": input_}, token)[name]
+        return found
 
     def ok(
         self,
@@ -126,7 +141,8 @@ class Api:
     def create_customer(self, token: str | None = None, **input_: Any) -> str:
         input_.setdefault("currencyCode", "USD")
         payload = self.ok("createCustomer", input_, token, "customer { id }")
-        return payload["customer"]["id"]
+        found: str = payload["customer"]["id"]
+        return found
 
     def create_reseller(
         self, name: str, parent_id: str | None = None, token: str | None = None
@@ -138,11 +154,13 @@ class Api:
 
     def create_class(self, token: str | None = None, **input_: Any) -> str:
         payload = self.ok("createCustomerClass", input_, token, "customerClass { id }")
-        return payload["customerClass"]["id"]
+        found: str = payload["customerClass"]["id"]
+        return found
 
     def create_token(self, token: str | None = None, **input_: Any) -> str:
         payload = self.ok("createApiToken", input_, token, "secret apiToken { id }")
-        return payload["secret"]
+        found: str = payload["secret"]
+        return found
 
     def reseller_token(self, reseller_id: str, name: str) -> str:
         return self.create_token(
@@ -153,7 +171,8 @@ class Api:
         nodes = self.data(
             '{ customerClasses(filter: {nameContains: "default"}) { nodes { id isDefault } } }'
         )["customerClasses"]["nodes"]
-        return next(n["id"] for n in nodes if n["isDefault"])
+        found: str = next(n["id"] for n in nodes if n["isDefault"])
+        return found
 
     def world(self) -> World:
         """Administrator classes (one shared), resellers A and B with a class and a

@@ -3,23 +3,23 @@ one administrator and two resellers (A and B) to test every operation from both 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from db.engine import make_engine
 from db.settings import Settings
 from gql.app import create_app
 from tenancy import tokens
 from tenancy.principal import CLI
-from tenancy.scoping import enter_tenant
-from tests.api_client import Api
+from tests.api_client import Api, World
 from tests.databases import POSTGRES, Databases
+from tests.support.cli import run_as_cli
+from tests.support.sql import recording
 
 
 def pytest_report_header() -> str:
@@ -60,12 +60,12 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Any:
+def app(settings: Settings) -> Starlette:
     return create_app(settings)
 
 
 @pytest.fixture
-def client(app: Any) -> Iterator[TestClient]:
+def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
 
@@ -73,19 +73,13 @@ def client(app: Any) -> Iterator[TestClient]:
 def cli_token(settings: Settings, name: str = "root", **data: Any) -> str:
     """A token made the way the first administrator token is: by the command line."""
 
-    async def create() -> str:
-        engine = make_engine(settings=settings)
-        try:
-            async with engine.connect() as conn, conn.begin():
-                await enter_tenant(conn, CLI)
-                _row, secret = await tokens.create_api_token(
-                    conn, principal=CLI, data={"name": name, "role": "ADMINISTRATOR", **data}
-                )
-                return secret
-        finally:
-            await engine.dispose()
+    async def create(conn: AsyncConnection) -> str:
+        _row, secret = await tokens.create_api_token(
+            conn, principal=CLI, data={"name": name, "role": "ADMINISTRATOR", **data}
+        )
+        return secret
 
-    return asyncio.run(create())
+    return run_as_cli(settings, create)
 
 
 @pytest.fixture
@@ -99,22 +93,14 @@ def api(client: TestClient, admin_token: str) -> Api:
 
 
 @pytest.fixture
-def sql_statements(app: Any) -> Iterator[list[str]]:
+def sql_statements(app: Starlette) -> Iterator[list[str]]:
     """Every SQL statement the app runs, in order (clear it before the request to count)."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    for engine in app.state.engines:
-        event.listen(engine, "before_cursor_execute", record)
-    yield statements
-    for engine in app.state.engines:
-        event.remove(engine, "before_cursor_execute", record)
+    with recording(app) as statements:
+        yield statements
 
 
 @pytest.fixture
-def world(api: Api) -> Any:
+def world(api: Api) -> World:
     return api.world()
 
 

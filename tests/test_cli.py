@@ -3,7 +3,6 @@ by the environment, on a temporary SQLite file."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -14,24 +13,26 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import migrate
-from db.engine import make_engine
 from db.models import token_table
 from db.settings import Settings
 from gql.schema import sdl
 from tenancy import customers, tokens
 from tenancy.ids import to_global_id
 from tenancy.principal import CLI
-from tenancy.scoping import enter_tenant
+from tests.support.cli import run_as_cli
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
+T = TypeVar("T")
 
 
 def _env(database_url: str) -> dict[str, str]:
@@ -73,17 +74,8 @@ def _error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("billclass:")]
 
 
-def _run_async(database_url: str, work: Any) -> Any:
-    async def main() -> Any:
-        engine = make_engine(settings=Settings(database_url=database_url))
-        try:
-            async with engine.connect() as conn, conn.begin():
-                await enter_tenant(conn, CLI)
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+def _run_async(database_url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    return run_as_cli(Settings(database_url=database_url), work)
 
 
 def _token_row(database_url: str, secret: str) -> Any:
@@ -180,9 +172,10 @@ def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
 
     # Nothing was created by the refusals.
     async def count(conn: Any) -> int:
-        return (
+        found: int = (
             await conn.execute(sa.select(sa.func.count()).select_from(token_table))
         ).scalar_one()
+        return found
 
     assert _run_async(db_url, count) == 1
 
@@ -356,11 +349,11 @@ def test_serve_demo(db_url: str, tmp_path: Path) -> None:
             f"not serving; exit {process.poll()}: {(tmp_path / 'serve.stderr').read_text()}"
         )
 
-        tokens_printed = dict(
-            match.groups()
+        tokens_printed = {
+            match[1]: match[2]
             for line in printed
             if (match := re.fullmatch(r"\s+(ADMINISTRATOR|RESELLER)[^:]*: (bc_\S+)", line))
-        )
+        }
         assert set(tokens_printed) == {"ADMINISTRATOR", "RESELLER"}, printed
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in printed
 

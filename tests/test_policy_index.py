@@ -60,10 +60,11 @@ def created_rls_policies() -> set[str]:
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     statements: list[str] = []
-    migration.op = SimpleNamespace(
+    recorder = SimpleNamespace(
         get_bind=lambda: SimpleNamespace(dialect=SimpleNamespace(name="postgresql")),
         execute=statements.append,
     )
+    setattr(migration, "op", recorder)  # noqa: B010 (a module attribute mypy cannot see)
     migration.upgrade()
     created = {m.group(1) for s in statements if (m := re.match(r"CREATE POLICY (\w+) ", s))}
     # The index says "catalog_<command>" for each catalog table.

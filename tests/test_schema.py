@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 from graphql import (
     BreakingChangeType,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
     build_schema,
     find_breaking_changes,
     print_schema,
@@ -28,7 +33,7 @@ CONTRACT = SHARED_CONTRACT if SHARED_CONTRACT.is_file() else CONTRACT_COPY
 
 
 @pytest.fixture(scope="module")
-def contract_schema():
+def contract_schema() -> GraphQLSchema:
     return build_schema(CONTRACT.read_text(encoding="utf-8"))
 
 
@@ -52,17 +57,19 @@ def test_committed_sdl_builds_the_served_schema() -> None:
     assert print_schema(rebuilt) == print_schema(build_schema(sdl()))
 
 
-def test_contract_has_no_breaking_change(contract_schema) -> None:
+def test_contract_has_no_breaking_change(contract_schema: GraphQLSchema) -> None:
     changes = find_breaking_changes(contract_schema, graphql_schema)
     assert changes == [], "\n".join(f"{c.type.name}: {c.description}" for c in changes)
 
 
-def test_committed_file_has_no_breaking_change_against_contract(contract_schema) -> None:
+def test_committed_file_has_no_breaking_change_against_contract(
+    contract_schema: GraphQLSchema,
+) -> None:
     committed = build_schema(COMMITTED.read_text(encoding="utf-8"))
     assert find_breaking_changes(contract_schema, committed) == []
 
 
-def test_contract_types_and_fields_are_all_served(contract_schema) -> None:
+def test_contract_types_and_fields_are_all_served(contract_schema: GraphQLSchema) -> None:
     """A belt to find_breaking_changes' braces: every contract type, field and argument
     is served with the same printed type."""
     served = graphql_schema.type_map
@@ -73,16 +80,22 @@ def test_contract_types_and_fields_are_all_served(contract_schema) -> None:
         fields = getattr(contract_type, "fields", None)
         if fields is None:
             continue
-        served_fields = served[name].fields  # type: ignore[union-attr]
+        served_type = served[name]
+        assert isinstance(
+            served_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
+        ), name
+        served_fields = served_type.fields
         for field_name, field in fields.items():
             assert field_name in served_fields, f"{name}.{field_name}"
-            assert str(served_fields[field_name].type) == str(field.type), f"{name}.{field_name}"
+            served_field = served_fields[field_name]
+            assert str(served_field.type) == str(field.type), f"{name}.{field_name}"
             for arg_name, arg in getattr(field, "args", {}).items():
-                served_arg = served_fields[field_name].args[arg_name]
+                assert isinstance(served_field, GraphQLField), f"{name}.{field_name}"
+                served_arg = served_field.args[arg_name]
                 assert str(served_arg.type) == str(arg.type), f"{name}.{field_name}({arg_name})"
 
 
-def test_breaking_change_detection_works(contract_schema) -> None:
+def test_breaking_change_detection_works(contract_schema: GraphQLSchema) -> None:
     """The check above would notice a removed field (so an empty list means something)."""
     broken_sdl = CONTRACT.read_text(encoding="utf-8").replace("  minorUnits: Int!\n", "", 1)
     broken = build_schema(broken_sdl)

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from tests.api_client import Api
+from tests.support.errors import UserError, errors_of
 
 NOTIFICATION_TYPES = [
     "INVOICE_ISSUED",
@@ -74,7 +75,8 @@ TAB_KEYS = (
 def read_class(api: Api, class_id: str, token: str | None = None) -> dict[str, Any] | None:
     """Every field of a class as the caller sees it (None when hidden)."""
     query = f"query($id: ID!) {{ customerClass(id: $id) {{ {FULL_CLASS} }} }}"
-    return api.data(query, {"id": class_id}, token)["customerClass"]
+    found: dict[str, Any] | None = api.data(query, {"id": class_id}, token)["customerClass"]
+    return found
 
 
 def tabs_of(document: dict[str, Any]) -> dict[str, Any]:
@@ -87,15 +89,13 @@ def events(api: Api, object_id: str, token: str | None = None) -> list[dict[str,
         action objectType objectId actorRole actorTokenName changes } } }"""
     page = api.data(query, {"id": object_id}, token)["auditEvents"]
     assert page["totalCount"] == len(page["nodes"])
-    return page["nodes"]
-
-
-def event_count(api: Api) -> int:
-    return api.data("{ auditEvents { totalCount } }")["auditEvents"]["totalCount"]
+    found: list[dict[str, Any]] = page["nodes"]
+    return found
 
 
 def class_count(api: Api) -> int:
-    return api.data("{ customerClasses { totalCount } }")["customerClasses"]["totalCount"]
+    found: int = api.data("{ customerClasses { totalCount } }")["customerClasses"]["totalCount"]
+    return found
 
 
 def one_event(api: Api, object_id: str, token: str | None = None) -> dict[str, Any]:
@@ -107,14 +107,9 @@ def one_event(api: Api, object_id: str, token: str | None = None) -> dict[str, A
 # --------------------------------------------------------------------------- writes
 
 
-def errors_of(payload: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """userErrors as (code, field) pairs, in order."""
-    return [(e["code"], e["field"]) for e in payload["userErrors"]]
-
-
 def refused(
     api: Api, name: str, input_: dict[str, Any], token: str | None = None, selection: str = ""
-) -> list[tuple[str, list[str]]]:
+) -> list[UserError]:
     """Run a mutation that must be refused; returns its (code, field) pairs."""
     payload = api.mutate(name, input_, token, selection)
     assert payload["userErrors"], payload
@@ -128,17 +123,20 @@ def refused(
 def update(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     """A successful updateCustomerClass; returns the class fully read from the payload."""
     payload = api.ok("updateCustomerClass", input_, token, f"customerClass {{ {FULL_CLASS} }}")
-    return payload["customerClass"]
+    found: dict[str, Any] = payload["customerClass"]
+    return found
 
 
 def create(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     payload = api.ok("createCustomerClass", input_, token, f"customerClass {{ {FULL_CLASS} }}")
-    return payload["customerClass"]
+    found: dict[str, Any] = payload["customerClass"]
+    return found
 
 
 def clone(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     payload = api.ok("cloneCustomerClass", input_, token, f"customerClass {{ {FULL_CLASS} }}")
-    return payload["customerClass"]
+    found: dict[str, Any] = payload["customerClass"]
+    return found
 
 
 # --------------------------------------------------------------------------- catalogs
@@ -150,7 +148,8 @@ def business_model(api: Api, code: str = "VOIP") -> str:
         {"code": code, "name": f"{code} model"},
         selection="businessModel { id }",
     )
-    return payload["businessModel"]["id"]
+    found: str = payload["businessModel"]["id"]
+    return found
 
 
 def invoice_template(api: Api, name: str) -> str:
@@ -160,7 +159,8 @@ def invoice_template(api: Api, name: str) -> str:
         selection="invoiceTemplate { id }",
         input_type="CreateNamedCatalogEntryInput",
     )
-    return payload["invoiceTemplate"]["id"]
+    found: str = payload["invoiceTemplate"]["id"]
+    return found
 
 
 def notification_set(api: Api, name: str) -> str:
@@ -170,7 +170,8 @@ def notification_set(api: Api, name: str) -> str:
         selection="notificationSet { id }",
         input_type="CreateNamedCatalogEntryInput",
     )
-    return payload["notificationSet"]["id"]
+    found: str = payload["notificationSet"]["id"]
+    return found
 
 
 def custom_field(api: Api, name: str, object_: str = "CUSTOMER") -> str:
@@ -179,7 +180,8 @@ def custom_field(api: Api, name: str, object_: str = "CUSTOMER") -> str:
         {"object": object_, "name": name, "type": "TEXT"},
         selection="customFieldDefinition { id }",
     )
-    return payload["customFieldDefinition"]["id"]
+    found: str = payload["customFieldDefinition"]["id"]
+    return found
 
 
 def custom_tax(api: Api, name: str, rate: str = "5", applied_to: str = "ALL_CHARGES") -> str:
@@ -188,7 +190,8 @@ def custom_tax(api: Api, name: str, rate: str = "5", applied_to: str = "ALL_CHAR
         {"name": name, "ratePercent": rate, "appliedTo": applied_to},
         selection="customTax { id }",
     )
-    return payload["customTax"]["id"]
+    found: str = payload["customTax"]["id"]
+    return found
 
 
 # --------------------------------------------------------------------------- IDs

@@ -52,9 +52,13 @@ def unique(prefix: str) -> str:
     return f"{prefix} {next(_counter)}"
 
 
-def customer(api: Api, customer_id: str, token: str | None = None, selection: str = CUSTOMER):
+def customer(
+    api: Api, customer_id: str, token: str | None = None, selection: str = CUSTOMER
+) -> dict[str, Any] | None:
+    """The customer as the caller sees it (None when hidden)."""
     query = f"query($id: ID!) {{ customer(id: $id) {{ {selection} }} }}"
-    return api.data(query, {"id": customer_id}, token)["customer"]
+    found: dict[str, Any] | None = api.data(query, {"id": customer_id}, token)["customer"]
+    return found
 
 
 def customers(
@@ -74,20 +78,27 @@ def customers(
         }
       }"""
     variables = {"filter": filter_, "first": first or 50, "after": after}
-    return api.data(query, variables, token)["customers"]
+    found: dict[str, Any] = api.data(query, variables, token)["customers"]
+    return found
 
 
 def customer_ids(api: Api, token: str | None = None, **filter_: Any) -> list[str]:
     return [n["id"] for n in customers(api, token, filter_ or None, first=100)["nodes"]]
 
 
-def customer_class(api: Api, class_id: str, token: str | None = None, selection: str = ""):
+def customer_class(
+    api: Api, class_id: str, token: str | None = None, selection: str = ""
+) -> dict[str, Any] | None:
+    """The class as the caller sees it (None when hidden)."""
     selection = selection or "id name customerCount customers { totalCount nodes { id } }"
     query = f"query($id: ID!) {{ customerClass(id: $id) {{ {selection} }} }}"
-    return api.data(query, {"id": class_id}, token)["customerClass"]
+    found: dict[str, Any] | None = api.data(query, {"id": class_id}, token)["customerClass"]
+    return found
 
 
-def events(api: Api, object_id: str | None = None, token: str | None = None) -> list[dict]:
+def events(
+    api: Api, object_id: str | None = None, token: str | None = None
+) -> list[dict[str, Any]]:
     query = """
       query($objectId: ID) {
         auditEvents(first: 100, objectId: $objectId) {
@@ -96,11 +107,10 @@ def events(api: Api, object_id: str | None = None, token: str | None = None) -> 
                   actorReseller { id } }
         }
       }"""
-    return api.data(query, {"objectId": object_id}, token)["auditEvents"]["nodes"]
-
-
-def event_count(api: Api) -> int:
-    return api.data("{ auditEvents { totalCount } }")["auditEvents"]["totalCount"]
+    found: list[dict[str, Any]] = api.data(query, {"objectId": object_id}, token)["auditEvents"][
+        "nodes"
+    ]
+    return found
 
 
 def create_template(api: Api, name: str | None = None) -> str:
@@ -110,7 +120,8 @@ def create_template(api: Api, name: str | None = None) -> str:
         selection="invoiceTemplate { id }",
         input_type="CreateNamedCatalogEntryInput",
     )
-    return payload["invoiceTemplate"]["id"]
+    found: str = payload["invoiceTemplate"]["id"]
+    return found
 
 
 def create_business_model(api: Api) -> str:
@@ -118,12 +129,8 @@ def create_business_model(api: Api) -> str:
     payload = api.ok(
         "createBusinessModel", {"code": code, "name": code}, selection="businessModel { id }"
     )
-    return payload["businessModel"]["id"]
-
-
-def errors(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
-    """The userErrors of a payload as (code, field) pairs, in order."""
-    return [(e["code"], e["field"]) for e in payload["userErrors"]]
+    found: str = payload["businessModel"]["id"]
+    return found
 
 
 def state(api: Api) -> dict[str, Any]:

@@ -103,6 +103,7 @@ def set_at(value: dict[str, Any], type_: Any, path: Path, payload: Any) -> None:
         if rest == ("0",):
             value[name] = [payload]
             return
+        assert isinstance(inner, graphql.GraphQLInputObjectType), path
         existing = value.get(name)
         element = existing[0] if existing else required_values(inner)
         set_at(element, inner, rest[1:], payload)
@@ -206,7 +207,8 @@ class Request:
 def build(root: str, field_name: str, values: Mapping[Path, Any], targets: Targets) -> Request:
     """A request of ``root.field_name`` with each value at its path."""
     if root == "Mutation":
-        field = SCHEMA.mutation_type.fields[field_name]  # type: ignore[union-attr]
+        assert SCHEMA.mutation_type is not None
+        field = SCHEMA.mutation_type.fields[field_name]
         input_type = graphql.get_named_type(field.args["input"].type)
         value = mutation_base(field_name, list(values), targets)
         for path, payload in values.items():
@@ -218,7 +220,9 @@ def build(root: str, field_name: str, values: Mapping[Path, Any], targets: Targe
         return Request(field_name, document, {"input": value}, True)
     if root == "CustomerClass":
         assert field_name == "customers", field_name
-        args = _arguments(SCHEMA.get_type("CustomerClass").fields["customers"], values)  # type: ignore[union-attr]
+        class_type = SCHEMA.get_type("CustomerClass")
+        assert isinstance(class_type, graphql.GraphQLObjectType)
+        args = _arguments(class_type.fields["customers"], values)
         declared = ", ".join(f"${name}: {type_}" for name, (type_, _v) in args.items())
         passed = ", ".join(f"{name}: ${name}" for name in args)
         document = (
@@ -228,7 +232,8 @@ def build(root: str, field_name: str, values: Mapping[Path, Any], targets: Targe
         variables = {name: value for name, (_t, value) in args.items()}
         return Request(field_name, document, {"id": targets.class_id, **variables}, False)
     assert root == "Query", root
-    field = SCHEMA.query_type.fields[field_name]  # type: ignore[union-attr]
+    assert SCHEMA.query_type is not None
+    field = SCHEMA.query_type.fields[field_name]
     args = _arguments(field, values)
     declared = ", ".join(f"${name}: {type_}" for name, (type_, _v) in args.items())
     passed = ", ".join(f"{name}: ${name}" for name in args)
@@ -253,7 +258,7 @@ def _arguments(field: Any, values: Mapping[Path, Any]) -> dict[str, tuple[Any, A
             args[arg] = (arg_type, [payload])
             continue
         named = graphql.get_named_type(arg_type)
-        value = current if isinstance(current, dict) else required_values(named)  # type: ignore[arg-type]
+        value = current if isinstance(current, dict) else required_values(named)
         set_at(value, named, path[1:], payload)
         args[arg] = (arg_type, value)
     return args

@@ -134,7 +134,8 @@ def list_variables(**args: Any) -> dict[str, Any]:
 
 def classes(api: Api, token: str | None = None, **args: Any) -> dict[str, Any]:
     """The customerClasses connection (must succeed)."""
-    return api.data(list_query(), list_variables(**args), token)["customerClasses"]
+    found: dict[str, Any] = api.data(list_query(), list_variables(**args), token)["customerClasses"]
+    return found
 
 
 def class_names(api: Api, token: str | None = None, **args: Any) -> list[str]:
@@ -145,4 +146,5 @@ def list_error(api: Api, token: str | None = None, **args: Any) -> dict[str, Any
     """The first top-level error of a customerClasses request that must fail."""
     body = api.run(list_query(), list_variables(**args), token)
     assert body.get("errors"), body
-    return body["errors"][0]
+    found: dict[str, Any] = body["errors"][0]
+    return found

@@ -25,7 +25,7 @@ from tenancy import fields
 from tenancy.ids import decode
 from tenancy.principal import CLI
 from tenancy.scoping import visible
-from tests.api.protection_support import run_as_cli
+from tests.support.cli import run_as_cli
 
 # Catalog type -> (its create mutation, input type, payload field, a valid input for name n).
 CATALOGS: dict[str, tuple[str, str, str, Any]] = {

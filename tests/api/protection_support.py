@@ -4,39 +4,22 @@ an app with its own settings, and SQL recording."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from db.engine import make_engine
 from db.models import event_table, token_table
 from db.settings import Settings
 from gql.app import create_app
 from tenancy.principal import CLI
-from tenancy.scoping import changeable, enter_tenant, visible
+from tenancy.scoping import changeable, visible
 from tests.api_client import Api
-
-
-def run_as_cli(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Run ``work(conn)`` in one transaction with the command line's (administrator's)
-    row-level security context."""
-
-    async def main() -> Any:
-        engine = make_engine(settings=settings)
-        try:
-            async with engine.connect() as conn, conn.begin():
-                await enter_tenant(conn, CLI)
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+from tests.support.cli import run_as_cli
 
 
 def token_rows(settings: Settings) -> list[dict[str, Any]]:
@@ -66,43 +49,21 @@ def set_token_expiry(settings: Settings, name: str, when: datetime) -> None:
     run_as_cli(settings, work)
 
 
+class AppApi(Api):
+    """An Api that also holds its app (to record the app's SQL)."""
+
+    def __init__(self, client: TestClient, admin_token: str, app: Starlette) -> None:
+        super().__init__(client, admin_token)
+        self.app = app
+
+
 @contextmanager
-def app_with(settings: Settings, admin_token: str, **overrides: Any) -> Iterator[Api]:
+def app_with(settings: Settings, admin_token: str, **overrides: Any) -> Iterator[AppApi]:
     """An app of its own, with settings overrides (e.g. token_cache_seconds=0)."""
     own = Settings(database_url=settings.database_url, **overrides)
     app = create_app(own)
     with TestClient(app) as client:
-        api = Api(client, admin_token)
-        api.app = app  # type: ignore[attr-defined]
-        yield api
-
-
-@contextmanager
-def recording(app: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    for engine in app.state.engines:
-        event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        for engine in app.state.engines:
-            event.remove(engine, "before_cursor_execute", record)
-
-
-def touching(statements: list[str], table: str) -> list[str]:
-    return [s for s in statements if table in s.lower()]
-
-
-def writes(statements: list[str]) -> list[str]:
-    return [
-        s
-        for s in statements
-        if s.lstrip().lower().startswith(("insert", "update", "delete")) and "set_config" not in s
-    ]
+        yield AppApi(client, admin_token, app)
 
 
 def post_raw(
@@ -124,4 +85,5 @@ def top_error(response: Any, status: int = 200) -> dict[str, Any]:
     body = response.json()
     assert body.get("data") is None, body
     assert len(body["errors"]) >= 1, body
-    return body["errors"][0]
+    found: dict[str, Any] = body["errors"][0]
+    return found

@@ -3,6 +3,8 @@ administrator's side and from both resellers' sides, and what the class side sho
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tenancy import policy
@@ -12,19 +14,21 @@ from tests.api.customer_support import (
     customer,
     customer_class,
     customer_ids,
-    errors,
     events,
     gid,
     state,
 )
-from tests.api_client import Api
+from tests.api_client import Api, World, shown
+from tests.support.errors import errors_of
 
 SELECTION = "customer { id customerClass { id } }"
 CUSTOMER_FIELD = ["input", "customerId"]
 CLASS_FIELD = ["input", "customerClassId"]
 
 
-def assign(api: Api, customer_id: str, class_id: str | None, token: str | None = None) -> dict:
+def assign(
+    api: Api, customer_id: str, class_id: str | None, token: str | None = None
+) -> dict[str, Any]:
     return api.mutate(
         "assignCustomerClass",
         {"customerId": customer_id, "customerClassId": class_id},
@@ -34,7 +38,10 @@ def assign(api: Api, customer_id: str, class_id: str | None, token: str | None =
 
 
 def class_of(api: Api, customer_id: str) -> str:
-    return customer(api, customer_id, selection="customerClass { id }")["customerClass"]["id"]
+    found: str = shown(customer(api, customer_id, selection="customerClass { id }"))[
+        "customerClass"
+    ]["id"]
+    return found
 
 
 def refused(
@@ -47,7 +54,7 @@ def refused(
     """The assignment is refused with exactly these errors and changes nothing."""
     before = state(api)
     payload = assign(api, customer_id, class_id, token)
-    assert errors(payload) == expected
+    assert errors_of(payload) == expected
     assert payload["customer"] is None
     assert state(api) == before
 
@@ -55,7 +62,7 @@ def refused(
 # --------------------------------------------------------------------------- success
 
 
-def test_admin_assigns_admin_class_to_direct_customer(world, api: Api) -> None:
+def test_admin_assigns_admin_class_to_direct_customer(world: World, api: Api) -> None:
     direct = api.create_customer(name="Direct")
     payload = assign(api, direct, world.admin_class_id)
     assert payload["userErrors"] == []
@@ -63,13 +70,13 @@ def test_admin_assigns_admin_class_to_direct_customer(world, api: Api) -> None:
     assert class_of(api, direct) == world.admin_class_id
 
 
-def test_admin_assigns_admin_class_to_direct_reseller(world, api: Api) -> None:
+def test_admin_assigns_admin_class_to_direct_reseller(world: World, api: Api) -> None:
     payload = assign(api, world.a.id, world.admin_class_id)
     assert payload["userErrors"] == []
     assert class_of(api, world.a.id) == world.admin_class_id
 
 
-def test_admin_assigns_shared_class_to_reseller_customer(world, api: Api) -> None:
+def test_admin_assigns_shared_class_to_reseller_customer(world: World, api: Api) -> None:
     payload = assign(api, world.a.customer_id, world.shared_class_id)
     assert payload["userErrors"] == []
     assert class_of(api, world.a.customer_id) == world.shared_class_id
@@ -79,7 +86,7 @@ def test_admin_assigns_shared_class_to_reseller_customer(world, api: Api) -> Non
     assert assign(api, deep, world.shared_class_id)["userErrors"] == []
 
 
-def test_reseller_assigns_own_and_shared_classes(world, api: Api) -> None:
+def test_reseller_assigns_own_and_shared_classes(world: World, api: Api) -> None:
     other = api.create_class(world.a.token, name="A second class", currencyCode="USD")
     for class_id in (other, world.shared_class_id, world.default_class_id, world.a.class_id):
         payload = assign(api, world.a.customer_id, class_id, world.a.token)
@@ -88,7 +95,7 @@ def test_reseller_assigns_own_and_shared_classes(world, api: Api) -> None:
         assert class_of(api, world.a.customer_id) == class_id
 
 
-def test_null_class_assigns_default(world, api: Api) -> None:
+def test_null_class_assigns_default(world: World, api: Api) -> None:
     payload = assign(api, world.a.customer_id, None, world.a.token)
     assert payload["userErrors"] == []
     assert payload["customer"]["customerClass"] == {"id": world.default_class_id}
@@ -97,7 +104,7 @@ def test_null_class_assigns_default(world, api: Api) -> None:
     assert assign(api, direct, None)["customer"]["customerClass"] == {"id": world.default_class_id}
 
 
-def test_omitted_class_assigns_default(world, api: Api) -> None:
+def test_omitted_class_assigns_default(world: World, api: Api) -> None:
     """The code's choice: an omitted customerClassId reads like null (the Default class)."""
     payload = api.mutate(
         "assignCustomerClass", {"customerId": world.b.customer_id}, world.b.token, SELECTION
@@ -106,14 +113,14 @@ def test_omitted_class_assigns_default(world, api: Api) -> None:
     assert payload["customer"]["customerClass"] == {"id": world.default_class_id}
 
 
-def test_class_without_currency_fits_any_customer(world, api: Api) -> None:
+def test_class_without_currency_fits_any_customer(world: World, api: Api) -> None:
     anything = api.create_class(world.a.token, name="A any currency")
     euro = api.create_customer(world.a.token, name="Euro", currencyCode="EUR")
     assert assign(api, euro, anything, world.a.token)["userErrors"] == []
     assert assign(api, world.a.customer_id, anything, world.a.token)["userErrors"] == []
 
 
-def test_assign_writes_assign_event_on_the_customer(world, api: Api) -> None:
+def test_assign_writes_assign_event_on_the_customer(world: World, api: Api) -> None:
     payload = assign(api, world.a.customer_id, world.shared_class_id, world.a.token)
     assert payload["userErrors"] == []
     found = events(api, world.a.customer_id)
@@ -134,7 +141,7 @@ def test_assign_writes_assign_event_on_the_customer(world, api: Api) -> None:
     assert events(api, world.a.customer_id, world.b.token) == []
 
 
-def test_admin_assignment_event_is_anonymous_to_the_reseller(world, api: Api) -> None:
+def test_admin_assignment_event_is_anonymous_to_the_reseller(world: World, api: Api) -> None:
     assert assign(api, world.b.customer_id, world.shared_class_id)["userErrors"] == []
     seen = events(api, world.b.customer_id, world.b.token)[0]
     assert seen["action"] == "ASSIGN"
@@ -165,7 +172,7 @@ def test_business_model_change_is_audited(api: Api) -> None:
     }
 
 
-def test_assigning_the_same_class_again_writes_nothing(world, api: Api) -> None:
+def test_assigning_the_same_class_again_writes_nothing(world: World, api: Api) -> None:
     before = state(api)
     payload = assign(api, world.a.customer_id, world.a.class_id, world.a.token)
     assert payload["userErrors"] == []
@@ -178,7 +185,7 @@ def test_assigning_the_same_class_again_writes_nothing(world, api: Api) -> None:
     assert state(api) == before
 
 
-def test_assignment_does_not_touch_the_class(world, api: Api) -> None:
+def test_assignment_does_not_touch_the_class(world: World, api: Api) -> None:
     query = "query($id: ID!) { customerClass(id: $id) { version updatedAt } }"
     before = api.data(query, {"id": world.shared_class_id})
     assert (
@@ -190,7 +197,7 @@ def test_assignment_does_not_touch_the_class(world, api: Api) -> None:
 # --------------------------------------------------------------------------- refusals
 
 
-def test_currency_mismatch(world, api: Api) -> None:
+def test_currency_mismatch(world: World, api: Api) -> None:
     euro_class = api.create_class(name="Euro", currencyCode="EUR")
     direct = api.create_customer(name="Direct")
     refused(api, direct, euro_class, None, [("CURRENCY_MISMATCH", CLASS_FIELD)])
@@ -202,7 +209,9 @@ def test_currency_mismatch(world, api: Api) -> None:
     )
 
 
-def test_admin_private_class_to_reseller_customer_is_ownership_mismatch(world, api: Api) -> None:
+def test_admin_private_class_to_reseller_customer_is_ownership_mismatch(
+    world: World, api: Api
+) -> None:
     refused(
         api, world.a.customer_id, world.admin_class_id, None, [("OWNERSHIP_MISMATCH", CLASS_FIELD)]
     )
@@ -210,7 +219,7 @@ def test_admin_private_class_to_reseller_customer_is_ownership_mismatch(world, a
     refused(api, sub, world.admin_class_id, None, [("OWNERSHIP_MISMATCH", CLASS_FIELD)])
 
 
-def test_currency_and_ownership_reported_together(world, api: Api) -> None:
+def test_currency_and_ownership_reported_together(world: World, api: Api) -> None:
     euro_private = api.create_class(name="Euro private", currencyCode="EUR")
     refused(
         api,
@@ -221,7 +230,7 @@ def test_currency_and_ownership_reported_together(world, api: Api) -> None:
     )
 
 
-def test_admin_cannot_assign_reseller_class(world, api: Api) -> None:
+def test_admin_cannot_assign_reseller_class(world: World, api: Api) -> None:
     # Not even to that reseller's own customer, and whatever else would be wrong.
     refused(api, world.a.customer_id, world.a.class_id, None, [("NOT_PERMITTED", CLASS_FIELD)])
     refused(api, world.b.customer_id, world.a.class_id, None, [("NOT_PERMITTED", CLASS_FIELD)])
@@ -229,7 +238,7 @@ def test_admin_cannot_assign_reseller_class(world, api: Api) -> None:
     refused(api, direct, world.a.class_id, None, [("NOT_PERMITTED", CLASS_FIELD)])
 
 
-def test_reseller_cannot_assign_its_own_record(world, api: Api) -> None:
+def test_reseller_cannot_assign_its_own_record(world: World, api: Api) -> None:
     for class_id in (world.a.class_id, world.shared_class_id, None):
         refused(api, world.a.id, class_id, world.a.token, [("NOT_PERMITTED", CUSTOMER_FIELD)])
 
@@ -254,7 +263,7 @@ def test_reseller_class_to_another_parent_is_ownership_mismatch() -> None:
     assert policy.assignment_problems(principal, Row, reseller_r, "USD") == []
 
 
-def test_hidden_customer_is_not_found(world, api: Api) -> None:
+def test_hidden_customer_is_not_found(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     deep = api.create_customer(name="Deep", parentId=sub)
     direct = api.create_customer(name="Direct")
@@ -273,7 +282,7 @@ def test_hidden_customer_is_not_found(world, api: Api) -> None:
         refused(api, unknown, world.shared_class_id, None, [("NOT_FOUND", CUSTOMER_FIELD)])
 
 
-def test_hidden_class_is_not_found(world, api: Api) -> None:
+def test_hidden_class_is_not_found(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     sub_token = api.reseller_token(sub, "sub token")
     sub_class = api.create_class(sub_token, name="Sub class", currencyCode="USD")
@@ -289,7 +298,7 @@ def test_hidden_class_is_not_found(world, api: Api) -> None:
     refused(api, world.a.customer_id, gid("CustomerClass", 3), None, [("NOT_FOUND", CLASS_FIELD)])
 
 
-def test_hidden_customer_and_class_both_reported(world, api: Api) -> None:
+def test_hidden_customer_and_class_both_reported(world: World, api: Api) -> None:
     refused(
         api,
         world.b.customer_id,
@@ -299,7 +308,7 @@ def test_hidden_customer_and_class_both_reported(world, api: Api) -> None:
     )
 
 
-def test_not_found_comes_before_not_permitted(world, api: Api) -> None:
+def test_not_found_comes_before_not_permitted(world: World, api: Api) -> None:
     # Own record (NOT_PERMITTED) with a hidden class: only NOT_FOUND.
     refused(api, world.a.id, world.b.class_id, world.a.token, [("NOT_FOUND", CLASS_FIELD)])
     # Own record with a class of the wrong currency: only NOT_PERMITTED.
@@ -307,7 +316,7 @@ def test_not_found_comes_before_not_permitted(world, api: Api) -> None:
     refused(api, world.a.id, euro, world.a.token, [("NOT_PERMITTED", CUSTOMER_FIELD)])
 
 
-def test_refusal_writes_no_event(world, api: Api) -> None:
+def test_refusal_writes_no_event(world: World, api: Api) -> None:
     before = events(api)
     assign(api, world.a.customer_id, world.admin_class_id)
     assign(api, world.a.customer_id, world.b.class_id, world.a.token)
@@ -315,7 +324,7 @@ def test_refusal_writes_no_event(world, api: Api) -> None:
     assert events(api) == before
 
 
-def test_failed_field_does_not_undo_another_field(world, api: Api) -> None:
+def test_failed_field_does_not_undo_another_field(world: World, api: Api) -> None:
     """Each root field runs in its own savepoint: the refused one changes nothing, the
     accepted one is kept."""
     query = """
@@ -340,7 +349,7 @@ def test_failed_field_does_not_undo_another_field(world, api: Api) -> None:
 # --------------------------------------------------------------------------- class side
 
 
-def test_counts_and_customers_follow_assignment(world, api: Api) -> None:
+def test_counts_and_customers_follow_assignment(world: World, api: Api) -> None:
     a_second = api.create_customer(world.a.token, name="A second")
     b_second = api.create_customer(world.b.token, name="B second")
     direct = api.create_customer(name="Direct")
@@ -351,7 +360,7 @@ def test_counts_and_customers_follow_assignment(world, api: Api) -> None:
         (world.a.customer_id, world.a.token),
     ):
         assert assign(api, customer_id, world.shared_class_id, token)["userErrors"] == []
-    as_admin = customer_class(api, world.shared_class_id)
+    as_admin = shown(customer_class(api, world.shared_class_id))
     assert as_admin["customerCount"] == 4
     assert as_admin["customers"]["totalCount"] == 4
     assert {n["id"] for n in as_admin["customers"]["nodes"]} == {
@@ -360,16 +369,19 @@ def test_counts_and_customers_follow_assignment(world, api: Api) -> None:
         direct,
         world.a.customer_id,
     }
-    as_a = customer_class(api, world.shared_class_id, world.a.token)
+    as_a = shown(customer_class(api, world.shared_class_id, world.a.token))
     assert as_a["customerCount"] == 2
     assert as_a["customers"]["totalCount"] == 2
     assert {n["id"] for n in as_a["customers"]["nodes"]} == {a_second, world.a.customer_id}
-    as_b = customer_class(api, world.shared_class_id, world.b.token)
+    as_b = shown(customer_class(api, world.shared_class_id, world.b.token))
     assert as_b["customerCount"] == 1
     assert as_b["customers"]["nodes"] == [{"id": b_second}]
     # A's class lost its only customer.
-    assert customer_class(api, world.a.class_id, world.a.token)["customerCount"] == 0
-    assert customer_class(api, world.a.class_id)["customers"] == {"totalCount": 0, "nodes": []}
+    assert shown(customer_class(api, world.a.class_id, world.a.token))["customerCount"] == 0
+    assert shown(customer_class(api, world.a.class_id))["customers"] == {
+        "totalCount": 0,
+        "nodes": [],
+    }
     # The customers filter agrees.
     assert set(customer_ids(api, world.a.token, customerClassId=world.shared_class_id)) == {
         a_second,
@@ -377,7 +389,7 @@ def test_counts_and_customers_follow_assignment(world, api: Api) -> None:
     }
 
 
-def test_counts_in_the_class_list_are_per_caller(world, api: Api) -> None:
+def test_counts_in_the_class_list_are_per_caller(world: World, api: Api) -> None:
     api.create_customer(world.b.token, name="B shared", customerClassId=world.shared_class_id)
     api.create_customer(world.b.token, name="B shared 2", customerClassId=world.shared_class_id)
     query = "{ customerClasses(first: 100) { nodes { id customerCount } } }"
@@ -394,7 +406,7 @@ def test_counts_in_the_class_list_are_per_caller(world, api: Api) -> None:
     assert counts(None)[world.default_class_id] == 2
 
 
-def test_class_customers_pagination(world, api: Api) -> None:
+def test_class_customers_pagination(world: World, api: Api) -> None:
     ids = [
         api.create_customer(
             world.a.token, name=f"Member {i}", customerClassId=world.shared_class_id
@@ -420,19 +432,19 @@ def test_class_customers_pagination(world, api: Api) -> None:
     assert seen == ids  # names Member 0..4 in order
 
 
-def test_other_reseller_sees_nothing_of_the_assignment(world, api: Api) -> None:
+def test_other_reseller_sees_nothing_of_the_assignment(world: World, api: Api) -> None:
     assert (
         assign(api, world.a.customer_id, world.shared_class_id, world.a.token)["userErrors"] == []
     )
     assert customer(api, world.a.customer_id, world.b.token) is None
-    as_b = customer_class(api, world.shared_class_id, world.b.token)
+    as_b = shown(customer_class(api, world.shared_class_id, world.b.token))
     assert as_b["customerCount"] == 0
     assert as_b["customers"] == {"totalCount": 0, "nodes": []}
     assert events(api, world.a.customer_id, world.b.token) == []
 
 
 @pytest.mark.parametrize("side", ["admin", "reseller"])
-def test_moving_between_classes_updates_both_counts(world, api: Api, side: str) -> None:
+def test_moving_between_classes_updates_both_counts(world: World, api: Api, side: str) -> None:
     token = None if side == "admin" else world.a.token
     other = (
         api.create_class(name="Other shared", currencyCode="USD", sharedWithResellers=True)
@@ -441,7 +453,7 @@ def test_moving_between_classes_updates_both_counts(world, api: Api, side: str) 
     )
     start = world.shared_class_id
     assert assign(api, world.a.customer_id, start, token)["userErrors"] == []
-    assert customer_class(api, start, token)["customerCount"] == 1
+    assert shown(customer_class(api, start, token))["customerCount"] == 1
     assert assign(api, world.a.customer_id, other, token)["userErrors"] == []
-    assert customer_class(api, start, token)["customerCount"] == 0
-    assert customer_class(api, other, token)["customerCount"] == 1
+    assert shown(customer_class(api, start, token))["customerCount"] == 0
+    assert shown(customer_class(api, other, token))["customerCount"] == 1

@@ -27,13 +27,15 @@ query($first: Int! = 50, $after: String, $objectId: ID) {
 
 def events(api: Api, token: str | None = None, **args: Any) -> dict[str, Any]:
     variables = {key: value for key, value in args.items() if value is not None}
-    return api.data(EVENTS, variables, token)["auditEvents"]
+    found: dict[str, Any] = api.data(EVENTS, variables, token)["auditEvents"]
+    return found
 
 
 def error(api: Api, token: str | None = None, **args: Any) -> dict[str, Any]:
     body = api.run(EVENTS, {k: v for k, v in args.items() if v is not None}, token)
     assert body.get("errors"), body
-    return body["errors"][0]
+    found: dict[str, Any] = body["errors"][0]
+    return found
 
 
 def newest_first(nodes: list[dict[str, Any]]) -> bool:

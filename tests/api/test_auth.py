@@ -6,7 +6,9 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx2 as httpx
 import pydantic
 import pytest
 
@@ -15,14 +17,12 @@ from tests.api.protection_support import (
     app_with,
     audit_rows,
     post_raw,
-    recording,
     set_token_expiry,
     token_rows,
-    touching,
-    writes,
 )
 from tests.api_client import Api
 from tests.conftest import cli_token
+from tests.support.sql import recording, touching, writes
 
 VIEWER = "{ viewer { role tokenName } }"
 CLASSES = "{ customerClasses { totalCount nodes { id name } } }"
@@ -32,19 +32,24 @@ CREATE_CLASS = (
 )
 
 
-def _post(api: Api, query: str, authorization: str | bytes | None) -> object:
-    headers = {} if authorization is None else {"Authorization": authorization}
+def _post(api: Api, query: str, authorization: str | bytes | None) -> httpx.Response:
+    headers: dict[str, str] | dict[bytes, bytes] = {}
+    if isinstance(authorization, bytes):
+        headers = {b"Authorization": authorization}
+    elif authorization is not None:
+        headers = {"Authorization": authorization}
     return api.client.post("/graphql", json={"query": query}, headers=headers)
 
 
-def _assert_401(response: object) -> dict:
+def _assert_401(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"].startswith("Bearer")
     body = response.json()
     assert "data" not in body
     assert len(body["errors"]) == 1
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    return body
+    found: dict[str, Any] = body
+    return found
 
 
 def _future(**delta: float) -> str:
@@ -55,7 +60,7 @@ def _reseller(api: Api, name: str = "Reseller A") -> str:
     return api.create_reseller(name)
 
 
-def _token_named(api: Api, name: str, include_revoked: bool = True) -> dict:
+def _token_named(api: Api, name: str, include_revoked: bool = True) -> dict[str, Any]:
     tokens = api.data(
         "query($r: Boolean!) { apiTokens(includeRevoked: $r) {"
         " id name lastUsedAt revokedAt expiresAt } }",
@@ -273,7 +278,7 @@ def test_last_used_at_is_recorded_at_most_once_a_minute(api: Api, settings: Sett
     reseller = _reseller(api)
     token = api.reseller_token(reseller, "busy")
     with app_with(settings, api.admin_token, token_cache_seconds=0) as fresh:
-        with recording(fresh.app) as statements:  # type: ignore[attr-defined]
+        with recording(fresh.app) as statements:
             for _ in range(5):
                 fresh.data(VIEWER, token=token)
         updates = [s for s in writes(statements) if "api_token" in s.lower()]

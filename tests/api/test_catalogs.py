@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from tests.api_client import Api, World
+from tests.support.audit import event_count
+from tests.support.errors import UserError, errors_of
 
 CATALOG_QUERY = """{
   currencies { code name minorUnits }
@@ -68,25 +70,18 @@ def create(api: Api, mutation: str, input_: dict[str, Any], token: str | None = 
 def created(api: Api, mutation: str, input_: dict[str, Any]) -> dict[str, Any]:
     payload = create(api, mutation, input_)
     assert payload["userErrors"] == [], payload["userErrors"]
-    return payload[PAYLOAD_FIELD[mutation]]
+    found: dict[str, Any] = payload[PAYLOAD_FIELD[mutation]]
+    return found
 
 
-def errors(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
-    return [(e["field"], e["code"]) for e in payload["userErrors"]]
-
-
-def refused(api: Api, mutation: str, input_: dict[str, Any]) -> list[tuple[Any, str]]:
+def refused(api: Api, mutation: str, input_: dict[str, Any]) -> list[UserError]:
     payload = create(api, mutation, input_)
     assert payload[PAYLOAD_FIELD[mutation]] is None
-    return errors(payload)
+    return errors_of(payload)
 
 
 def catalogs(api: Api, token: str | None = None) -> dict[str, Any]:
     return api.data(CATALOG_QUERY, token=token)
-
-
-def event_count(api: Api) -> int:
-    return api.data("{ auditEvents { totalCount } }")["auditEvents"]["totalCount"]
 
 
 # --------------------------------------------------------------------------- reading
@@ -189,7 +184,7 @@ def test_business_model_code_taken_ignoring_case(api: Api, duplicate: str) -> No
     created(api, "createBusinessModel", {"code": "sip-trunk", "name": "SIP trunk"})
     before = event_count(api)
     assert refused(api, "createBusinessModel", {"code": duplicate, "name": "Other"}) == [
-        (["input", "code"], "TAKEN")
+        ("TAKEN", ["input", "code"])
     ]
     assert event_count(api) == before
     assert len(catalogs(api)["businessModels"]) == 1
@@ -204,22 +199,22 @@ def test_business_model_names_need_not_be_unique(api: Api) -> None:
 @pytest.mark.parametrize(
     ("input_", "expected"),
     [
-        ({"code": "", "name": "x"}, [(["input", "code"], "REQUIRED")]),
-        ({"code": "   ", "name": "x"}, [(["input", "code"], "REQUIRED")]),
-        ({"code": "c" * 51, "name": "x"}, [(["input", "code"], "TOO_LONG")]),
-        ({"code": "has space", "name": "x"}, [(["input", "code"], "INVALID")]),
-        ({"code": "ok", "name": ""}, [(["input", "name"], "REQUIRED")]),
-        ({"code": "ok", "name": " \t "}, [(["input", "name"], "REQUIRED")]),
-        ({"code": "ok", "name": "n" * 101}, [(["input", "name"], "TOO_LONG")]),
-        ({"code": "ok", "name": "bad\x07name"}, [(["input", "name"], "INVALID")]),
+        ({"code": "", "name": "x"}, [("REQUIRED", ["input", "code"])]),
+        ({"code": "   ", "name": "x"}, [("REQUIRED", ["input", "code"])]),
+        ({"code": "c" * 51, "name": "x"}, [("TOO_LONG", ["input", "code"])]),
+        ({"code": "has space", "name": "x"}, [("INVALID", ["input", "code"])]),
+        ({"code": "ok", "name": ""}, [("REQUIRED", ["input", "name"])]),
+        ({"code": "ok", "name": " \t "}, [("REQUIRED", ["input", "name"])]),
+        ({"code": "ok", "name": "n" * 101}, [("TOO_LONG", ["input", "name"])]),
+        ({"code": "ok", "name": "bad\x07name"}, [("INVALID", ["input", "name"])]),
         (
             {"code": "", "name": "n" * 101},
-            [(["input", "code"], "REQUIRED"), (["input", "name"], "TOO_LONG")],
+            [("REQUIRED", ["input", "code"]), ("TOO_LONG", ["input", "name"])],
         ),
     ],
 )
 def test_business_model_validation(
-    api: Api, input_: dict[str, str], expected: list[tuple[list[str], str]]
+    api: Api, input_: dict[str, str], expected: list[UserError]
 ) -> None:
     before = event_count(api)
     assert refused(api, "createBusinessModel", input_) == expected
@@ -238,10 +233,10 @@ def test_named_entries(api: Api, mutation: str) -> None:
     assert entry["name"] == "Monthly"
     before = event_count(api)
     for duplicate in ["Monthly", "MONTHLY", " monthly"]:
-        assert refused(api, mutation, {"name": duplicate}) == [(["input", "name"], "TAKEN")]
-    assert refused(api, mutation, {"name": ""}) == [(["input", "name"], "REQUIRED")]
-    assert refused(api, mutation, {"name": "   "}) == [(["input", "name"], "REQUIRED")]
-    assert refused(api, mutation, {"name": "x" * 101}) == [(["input", "name"], "TOO_LONG")]
+        assert refused(api, mutation, {"name": duplicate}) == [("TAKEN", ["input", "name"])]
+    assert refused(api, mutation, {"name": ""}) == [("REQUIRED", ["input", "name"])]
+    assert refused(api, mutation, {"name": "   "}) == [("REQUIRED", ["input", "name"])]
+    assert refused(api, mutation, {"name": "x" * 101}) == [("TOO_LONG", ["input", "name"])]
     assert event_count(api) == before
     assert created(api, mutation, {"name": "x" * 100})["name"] == "x" * 100
 
@@ -257,11 +252,11 @@ def test_template_and_set_namespaces_are_separate(api: Api) -> None:
 def test_name_uniqueness_is_nfc_and_casefold(api: Api) -> None:
     created(api, "createInvoiceTemplate", {"name": "Straße"})
     assert refused(api, "createInvoiceTemplate", {"name": "STRASSE"}) == [
-        (["input", "name"], "TAKEN")
+        ("TAKEN", ["input", "name"])
     ]
     created(api, "createInvoiceTemplate", {"name": "Café"})
     assert refused(api, "createInvoiceTemplate", {"name": "cafe\u0301"}) == [
-        (["input", "name"], "TAKEN")
+        ("TAKEN", ["input", "name"])
     ]
 
 
@@ -310,11 +305,11 @@ def test_custom_field_name_taken_per_object(api: Api) -> None:
     created(api, "createCustomFieldDefinition", base)
     for duplicate in ["Region", "REGION", " region "]:
         assert refused(api, "createCustomFieldDefinition", {**base, "name": duplicate}) == [
-            (["input", "name"], "TAKEN")
+            ("TAKEN", ["input", "name"])
         ]
     # Another type does not make it another name.
     assert refused(api, "createCustomFieldDefinition", {**base, "type": "NUMBER"}) == [
-        (["input", "name"], "TAKEN")
+        ("TAKEN", ["input", "name"])
     ]
     created(api, "createCustomFieldDefinition", {**base, "object": "ACCOUNT"})
 
@@ -322,41 +317,41 @@ def test_custom_field_name_taken_per_object(api: Api) -> None:
 @pytest.mark.parametrize(
     ("input_", "expected"),
     [
-        ({"type": "LIST"}, [(["input", "listValues"], "REQUIRED")]),
-        ({"type": "LIST", "listValues": []}, [(["input", "listValues"], "REQUIRED")]),
-        ({"type": "TEXT", "listValues": ["a"]}, [(["input", "listValues"], "DEPENDENCY")]),
-        ({"type": "NUMBER", "listValues": ["1"]}, [(["input", "listValues"], "DEPENDENCY")]),
+        ({"type": "LIST"}, [("REQUIRED", ["input", "listValues"])]),
+        ({"type": "LIST", "listValues": []}, [("REQUIRED", ["input", "listValues"])]),
+        ({"type": "TEXT", "listValues": ["a"]}, [("DEPENDENCY", ["input", "listValues"])]),
+        ({"type": "NUMBER", "listValues": ["1"]}, [("DEPENDENCY", ["input", "listValues"])]),
         (
             {"type": "LIST", "listValues": ["a", "b", "a"]},
-            [(["input", "listValues", "2"], "INVALID")],
+            [("INVALID", ["input", "listValues", "2"])],
         ),
         (
             {"type": "LIST", "listValues": ["a", " "]},
-            [(["input", "listValues", "1"], "REQUIRED")],
+            [("REQUIRED", ["input", "listValues", "1"])],
         ),
         (
             {"type": "LIST", "listValues": ["a", "v" * 101]},
-            [(["input", "listValues", "1"], "TOO_LONG")],
+            [("TOO_LONG", ["input", "listValues", "1"])],
         ),
         (
             {"type": "LIST", "listValues": ["a", "b"], "defaultValue": "c"},
-            [(["input", "defaultValue"], "INVALID")],
+            [("INVALID", ["input", "defaultValue"])],
         ),
-        ({"type": "NUMBER", "defaultValue": "abc"}, [(["input", "defaultValue"], "INVALID")]),
-        ({"type": "NUMBER", "defaultValue": "1e3"}, [(["input", "defaultValue"], "INVALID")]),
-        ({"type": "DATE", "defaultValue": "2023-02-29"}, [(["input", "defaultValue"], "INVALID")]),
-        ({"type": "DATE", "defaultValue": "tomorrow"}, [(["input", "defaultValue"], "INVALID")]),
+        ({"type": "NUMBER", "defaultValue": "abc"}, [("INVALID", ["input", "defaultValue"])]),
+        ({"type": "NUMBER", "defaultValue": "1e3"}, [("INVALID", ["input", "defaultValue"])]),
+        ({"type": "DATE", "defaultValue": "2023-02-29"}, [("INVALID", ["input", "defaultValue"])]),
+        ({"type": "DATE", "defaultValue": "tomorrow"}, [("INVALID", ["input", "defaultValue"])]),
         (
             {"type": "DATE_TIME", "defaultValue": "2024-01-01T10:00:00"},
-            [(["input", "defaultValue"], "INVALID")],
+            [("INVALID", ["input", "defaultValue"])],
         ),
-        ({"type": "TEXT", "defaultValue": "d" * 501}, [(["input", "defaultValue"], "TOO_LONG")]),
-        ({"type": "TEXT", "name": ""}, [(["input", "name"], "REQUIRED")]),
-        ({"type": "TEXT", "name": "n" * 101}, [(["input", "name"], "TOO_LONG")]),
+        ({"type": "TEXT", "defaultValue": "d" * 501}, [("TOO_LONG", ["input", "defaultValue"])]),
+        ({"type": "TEXT", "name": ""}, [("REQUIRED", ["input", "name"])]),
+        ({"type": "TEXT", "name": "n" * 101}, [("TOO_LONG", ["input", "name"])]),
     ],
 )
 def test_custom_field_validation(
-    api: Api, input_: dict[str, Any], expected: list[tuple[list[str], str]]
+    api: Api, input_: dict[str, Any], expected: list[UserError]
 ) -> None:
     data = {"object": "CUSTOMER", "name": "Field", **input_}
     before = event_count(api)
@@ -439,7 +434,7 @@ def test_custom_tax_rate_is_a_decimal_string(api: Api, rate: str, stored: str) -
 def test_custom_tax_rate_validation(api: Api, rate: Any, code: str) -> None:
     assert refused(
         api, "createCustomTax", {"name": "T", "ratePercent": rate, "appliedTo": "USAGE"}
-    ) == [(["input", "ratePercent"], code)]
+    ) == [(code, ["input", "ratePercent"])]
     assert catalogs(api)["customTaxes"] == []
 
 
@@ -447,10 +442,10 @@ def test_custom_tax_name_rules(api: Api) -> None:
     created(api, "createCustomTax", {"name": "VAT", "ratePercent": "20", "appliedTo": "USAGE"})
     assert refused(
         api, "createCustomTax", {"name": "vat", "ratePercent": "10", "appliedTo": "SUBSCRIPTIONS"}
-    ) == [(["input", "name"], "TAKEN")]
+    ) == [("TAKEN", ["input", "name"])]
     assert refused(
         api, "createCustomTax", {"name": "", "ratePercent": "x", "appliedTo": "USAGE"}
-    ) == [(["input", "name"], "REQUIRED"), (["input", "ratePercent"], "INVALID")]
+    ) == [("REQUIRED", ["input", "name"]), ("INVALID", ["input", "ratePercent"])]
 
 
 # ---- refusals for resellers
@@ -556,7 +551,10 @@ def test_create_event_changes(api: Api) -> None:
     )
 
     def changes(object_id: str) -> dict[str, Any]:
-        return api.data(EVENTS_QUERY, {"id": object_id})["auditEvents"]["nodes"][0]["changes"]
+        found: dict[str, Any] = api.data(EVENTS_QUERY, {"id": object_id})["auditEvents"]["nodes"][
+            0
+        ]["changes"]
+        return found
 
     assert changes(model["id"]) == {
         "code": {"before": None, "after": "Code-1"},
@@ -575,7 +573,10 @@ def test_create_event_changes(api: Api) -> None:
 
 def test_reseller_event_totals_ignore_catalog_events(api: Api, world: World) -> None:
     def total(token: str) -> int:
-        return api.data("{ auditEvents { totalCount } }", token=token)["auditEvents"]["totalCount"]
+        found: int = api.data("{ auditEvents { totalCount } }", token=token)["auditEvents"][
+            "totalCount"
+        ]
+        return found
 
     before = {token: total(token) for token in (world.a.token, world.b.token)}
     for mutation, (_type, _selection, valid) in CREATES.items():

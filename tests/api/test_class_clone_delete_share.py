@@ -16,7 +16,6 @@ from tests.api.class_support import (
     create,
     custom_field,
     custom_tax,
-    event_count,
     events,
     guessed_class_id,
     invoice_template,
@@ -27,7 +26,9 @@ from tests.api.class_support import (
     tabs_of,
     update,
 )
-from tests.api_client import Api
+from tests.api_client import Api, World, shown
+from tests.support.audit import event_count
+from tests.support.errors import errors_of
 
 SHARING = """mutation($input: SetCustomerClassSharingInput!) {
   setCustomerClassSharing(input: $input) {
@@ -176,7 +177,7 @@ def test_administrator_clone_copies_everything(api: Api) -> None:
     assert [e["action"] for e in events(api, source["id"])] == ["UPDATE", "CREATE"]
 
 
-def test_clone_event(api: Api, world: Any) -> None:
+def test_clone_event(api: Api, world: World) -> None:
     before = event_count(api)
     copy = clone(api, {"id": world.shared_class_id, "name": "Cloned"})
     assert event_count(api) == before + 1
@@ -192,11 +193,11 @@ def test_clone_event(api: Api, world: Any) -> None:
     assert all(change["before"] is None for change in changes.values())
 
 
-def test_administrator_clone_keeps_reseller_manager(api: Api, world: Any) -> None:
+def test_administrator_clone_keeps_reseller_manager(api: Api, world: World) -> None:
     copy = clone(api, {"id": world.a.class_id, "name": "A copy by admin"})
     assert copy["managedBy"] == "RESELLER"
     assert copy["managingReseller"] == {"id": world.a.id}
-    assert read_class(api, copy["id"], world.a.token)["id"] == copy["id"]
+    assert shown(read_class(api, copy["id"], world.a.token))["id"] == copy["id"]
     assert read_class(api, copy["id"], world.b.token) is None
     # The CLONE event belongs to A's tenant.
     event = one_event(api, copy["id"], world.a.token)
@@ -205,8 +206,8 @@ def test_administrator_clone_keeps_reseller_manager(api: Api, world: Any) -> Non
     assert events(api, copy["id"], world.b.token) == []
 
 
-def test_reseller_clone_of_shared_class_is_its_own(api: Api, world: Any) -> None:
-    source = read_class(api, world.shared_class_id)
+def test_reseller_clone_of_shared_class_is_its_own(api: Api, world: World) -> None:
+    source = shown(read_class(api, world.shared_class_id))
     copy = clone(api, {"id": world.shared_class_id, "name": "My shared copy"}, world.a.token)
     assert copy["managedBy"] == "RESELLER"
     assert copy["managingReseller"] == {"id": world.a.id}
@@ -223,7 +224,7 @@ def test_reseller_clone_of_shared_class_is_its_own(api: Api, world: Any) -> None
     assert update(api, {"id": copy["id"], "description": "mine"}, world.a.token)["version"] == 2
 
 
-def test_reseller_clones_rich_shared_class(api: Api, world: Any) -> None:
+def test_reseller_clones_rich_shared_class(api: Api, world: World) -> None:
     source = _rich_source(api, sharedWithResellers=True)
     copy = clone(api, {"id": source["id"], "name": "Rich for A"}, world.a.token)
     assert tabs_of(copy) == tabs_of(source)
@@ -231,13 +232,13 @@ def test_reseller_clones_rich_shared_class(api: Api, world: Any) -> None:
         assert copy[key] == source[key], key
 
 
-def test_reseller_clones_its_own_class(api: Api, world: Any) -> None:
+def test_reseller_clones_its_own_class(api: Api, world: World) -> None:
     copy = clone(api, {"id": world.a.class_id, "name": "A again"}, world.a.token)
     assert copy["managingReseller"] == {"id": world.a.id}
 
 
-def test_clone_of_default_class(api: Api, world: Any) -> None:
-    default = read_class(api, world.default_class_id)
+def test_clone_of_default_class(api: Api, world: World) -> None:
+    default = shown(read_class(api, world.default_class_id))
     copy = clone(api, {"id": world.default_class_id, "name": "Not default"})
     assert copy["isDefault"] is False
     assert copy["sharedWithResellers"] is False
@@ -251,7 +252,7 @@ def test_clone_of_default_class(api: Api, world: Any) -> None:
     assert copy["managingReseller"] == {"id": world.a.id}
 
 
-def test_clone_name_taken_in_the_copys_namespace(api: Api, world: Any) -> None:
+def test_clone_name_taken_in_the_copys_namespace(api: Api, world: World) -> None:
     check = _unchanged(api, [world.shared_class_id, world.a.class_id])
     count = class_count(api)
     # Administrator copy of an administrator class: administrator namespace.
@@ -289,7 +290,7 @@ def test_clone_name_taken_in_the_copys_namespace(api: Api, world: Any) -> None:
     ("name", "code"),
     [("", "REQUIRED"), (" ", "REQUIRED"), ("x" * 101, "TOO_LONG"), ("a\x1bb", "INVALID")],
 )
-def test_clone_name_rules(api: Api, world: Any, name: str, code: str) -> None:
+def test_clone_name_rules(api: Api, world: World, name: str, code: str) -> None:
     count, before = class_count(api), event_count(api)
     assert refused(api, "cloneCustomerClass", {"id": world.admin_class_id, "name": name}) == [
         (code, ["input", "name"])
@@ -300,7 +301,7 @@ def test_clone_name_rules(api: Api, world: Any, name: str, code: str) -> None:
 @pytest.mark.parametrize(
     "which", ["other reseller", "admin private", "guessed", "malformed", "wrong type"]
 )
-def test_clone_of_hidden_source_is_not_found(api: Api, world: Any, which: str) -> None:
+def test_clone_of_hidden_source_is_not_found(api: Api, world: World, which: str) -> None:
     given = {
         "other reseller": world.b.class_id,
         "admin private": world.admin_class_id,
@@ -324,7 +325,7 @@ def _delete(api: Api, ids: list[str], token: str | None = None) -> dict[str, Any
     return api.mutate("deleteCustomerClasses", {"ids": ids}, token, "deletedIds")
 
 
-def test_delete_partial_success_as_administrator(api: Api, world: Any) -> None:
+def test_delete_partial_success_as_administrator(api: Api, world: World) -> None:
     free_1 = create(api, {"name": "Free 1"})["id"]
     free_2 = create(api, {"name": "Free 2", "managingResellerId": world.b.id})["id"]
     used = create(api, {"name": "Used"})["id"]
@@ -336,7 +337,7 @@ def test_delete_partial_success_as_administrator(api: Api, world: Any) -> None:
         [free_1, guessed_class_id(), world.default_class_id, used, world.a.class_id, free_2],
     )
     assert payload["deletedIds"] == [free_1, free_2]
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+    assert errors_of(payload) == [
         ("NOT_FOUND", ["input", "ids", "1"]),
         ("DEFAULT_CLASS", ["input", "ids", "2"]),
         ("IN_USE", ["input", "ids", "3"]),
@@ -361,7 +362,7 @@ def test_delete_partial_success_as_administrator(api: Api, world: Any) -> None:
     check_kept()
 
 
-def test_delete_precedence_for_a_reseller(api: Api, world: Any) -> None:
+def test_delete_precedence_for_a_reseller(api: Api, world: World) -> None:
     free = create(api, {"name": "A free"}, world.a.token)
     check_kept = _unchanged(
         api,
@@ -390,7 +391,7 @@ def test_delete_precedence_for_a_reseller(api: Api, world: Any) -> None:
         world.a.token,
     )
     assert payload["deletedIds"] == [free["id"]]
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+    assert errors_of(payload) == [
         ("NOT_PERMITTED", ["input", "ids", "0"]),
         ("NOT_PERMITTED", ["input", "ids", "1"]),
         ("NOT_FOUND", ["input", "ids", "2"]),
@@ -406,15 +407,13 @@ def test_delete_precedence_for_a_reseller(api: Api, world: Any) -> None:
     check_kept()
 
 
-def test_delete_in_use_counts_reseller_customers(api: Api, world: Any) -> None:
+def test_delete_in_use_counts_reseller_customers(api: Api, world: World) -> None:
     # A class used only by a reseller's customer is IN_USE for the administrator too.
     shared = create(api, {"name": "Shared in use", "sharedWithResellers": True})["id"]
     api.create_customer(world.b.token, name="B's customer", customerClassId=shared)
     payload = _delete(api, [shared])
     assert payload["deletedIds"] == []
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("IN_USE", ["input", "ids", "0"])
-    ]
+    assert errors_of(payload) == [("IN_USE", ["input", "ids", "0"])]
 
 
 def test_delete_then_reuse_of_the_name(api: Api) -> None:
@@ -437,18 +436,16 @@ def test_delete_empty_and_too_many(api: Api) -> None:
     class_id = create(api, {"name": "Survivor"})["id"]
     payload = _delete(api, [class_id] + [guessed_class_id() for _ in range(100)])
     assert payload["deletedIds"] == []
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("OUT_OF_RANGE", ["input", "ids"])
-    ]
+    assert errors_of(payload) == [("OUT_OF_RANGE", ["input", "ids"])]
     assert read_class(api, class_id) is not None
 
 
-def test_tenant_isolation_on_delete(api: Api, world: Any) -> None:
+def test_tenant_isolation_on_delete(api: Api, world: World) -> None:
     free = create(api, {"name": "A's spare"}, world.a.token)["id"]
     check = _unchanged(api, [free, world.a.class_id])
     payload = _delete(api, [free, world.a.class_id], world.b.token)
     assert payload["deletedIds"] == []
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+    assert errors_of(payload) == [
         ("NOT_FOUND", ["input", "ids", "0"]),
         ("NOT_FOUND", ["input", "ids", "1"]),
     ]
@@ -459,14 +456,15 @@ def test_tenant_isolation_on_delete(api: Api, world: Any) -> None:
 
 
 def _share(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[str, Any]:
-    return api.data(SHARING, {"input": input_}, token)["setCustomerClassSharing"]
+    found: dict[str, Any] = api.data(SHARING, {"input": input_}, token)["setCustomerClassSharing"]
+    return found
 
 
 @pytest.mark.parametrize(
     "target", ["own class", "shared class", "admin class", "other reseller", "guessed", "malformed"]
 )
 @pytest.mark.parametrize("shared", [True, False])
-def test_reseller_sharing_is_forbidden(api: Api, world: Any, target: str, shared: bool) -> None:
+def test_reseller_sharing_is_forbidden(api: Api, world: World, target: str, shared: bool) -> None:
     given = {
         "own class": world.a.class_id,
         "shared class": world.shared_class_id,
@@ -484,7 +482,7 @@ def test_reseller_sharing_is_forbidden(api: Api, world: Any, target: str, shared
     check()
 
 
-def test_forbidden_sharing_undoes_the_whole_request(api: Api, world: Any) -> None:
+def test_forbidden_sharing_undoes_the_whole_request(api: Api, world: World) -> None:
     # A top-level error undoes every root field of the request, even the successful ones.
     check = _unchanged(api, [world.a.class_id])
     count = class_count(api)
@@ -508,13 +506,13 @@ def test_forbidden_sharing_undoes_the_whole_request(api: Api, world: Any) -> Non
     check()
 
 
-def test_share_and_unshare_administrator_class(api: Api, world: Any) -> None:
+def test_share_and_unshare_administrator_class(api: Api, world: World) -> None:
     class_id = world.admin_class_id
     assert read_class(api, class_id, world.a.token) is None
     payload = _share(api, {"id": class_id, "shared": True, "expectedVersion": 1})
     assert payload["userErrors"] == []
     assert payload["customerClass"] == {"id": class_id, "version": 2, "sharedWithResellers": True}
-    assert read_class(api, class_id, world.a.token)["sharedWithResellers"] is True
+    assert shown(read_class(api, class_id, world.a.token))["sharedWithResellers"] is True
     event = events(api, class_id)[0]
     assert event["action"] == "SHARE"
     assert event["objectType"] == "CustomerClass"
@@ -531,7 +529,7 @@ def test_share_and_unshare_administrator_class(api: Api, world: Any) -> None:
     assert [e["action"] for e in events(api, class_id)] == ["UNSHARE", "SHARE", "CREATE"]
 
 
-def test_sharing_that_changes_nothing(api: Api, world: Any) -> None:
+def test_sharing_that_changes_nothing(api: Api, world: World) -> None:
     check = _unchanged(api, [world.shared_class_id, world.admin_class_id, world.a.class_id])
     for class_id, shared in (
         (world.shared_class_id, True),
@@ -545,36 +543,32 @@ def test_sharing_that_changes_nothing(api: Api, world: Any) -> None:
     check()
 
 
-def test_sharing_reseller_class_is_a_dependency(api: Api, world: Any) -> None:
+def test_sharing_reseller_class_is_a_dependency(api: Api, world: World) -> None:
     check = _unchanged(api, [world.a.class_id])
     payload = _share(api, {"id": world.a.class_id, "shared": True})
     assert payload["customerClass"] is None
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("DEPENDENCY", ["input", "shared"])
-    ]
+    assert errors_of(payload) == [("DEPENDENCY", ["input", "shared"])]
     check()
 
 
-def test_default_class_cannot_be_unshared(api: Api, world: Any) -> None:
+def test_default_class_cannot_be_unshared(api: Api, world: World) -> None:
     check = _unchanged(api, [world.default_class_id])
     payload = _share(api, {"id": world.default_class_id, "shared": False})
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("DEFAULT_CLASS", ["input", "id"])
-    ]
+    assert errors_of(payload) == [("DEFAULT_CLASS", ["input", "id"])]
     check()
 
 
-def test_unshare_in_use_by_reseller_customer(api: Api, world: Any) -> None:
+def test_unshare_in_use_by_reseller_customer(api: Api, world: World) -> None:
     class_id = world.shared_class_id
     api.create_customer(world.a.token, name="A uses shared", customerClassId=class_id)
     check = _unchanged(api, [class_id])
     payload = _share(api, {"id": class_id, "shared": False})
     assert payload["customerClass"] is None
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("IN_USE", ["input", "id"])]
+    assert errors_of(payload) == [("IN_USE", ["input", "id"])]
     check()
 
 
-def test_unshare_used_only_by_direct_customers(api: Api, world: Any) -> None:
+def test_unshare_used_only_by_direct_customers(api: Api, world: World) -> None:
     # A direct customer (and a reseller itself, parent null) may keep an unshared class.
     class_id = create(api, {"name": "Direct use", "sharedWithResellers": True})["id"]
     api.create_customer(name="Direct customer", customerClassId=class_id)
@@ -585,7 +579,7 @@ def test_unshare_used_only_by_direct_customers(api: Api, world: Any) -> None:
 
 
 @pytest.mark.parametrize("which", ["guessed", "malformed", "wrong type"])
-def test_sharing_unknown_class_is_not_found(api: Api, world: Any, which: str) -> None:
+def test_sharing_unknown_class_is_not_found(api: Api, world: World, which: str) -> None:
     given = {
         "guessed": guessed_class_id(),
         "malformed": MALFORMED_ID,
@@ -593,19 +587,15 @@ def test_sharing_unknown_class_is_not_found(api: Api, world: Any, which: str) ->
     }[which]
     before = event_count(api)
     payload = _share(api, {"id": given, "shared": True, "expectedVersion": 99})
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("NOT_FOUND", ["input", "id"])
-    ]
+    assert errors_of(payload) == [("NOT_FOUND", ["input", "id"])]
     assert event_count(api) == before
 
 
-def test_sharing_version_conflict(api: Api, world: Any) -> None:
+def test_sharing_version_conflict(api: Api, world: World) -> None:
     check = _unchanged(api, [world.admin_class_id, world.a.class_id])
     for class_id in (world.admin_class_id, world.a.class_id):
         payload = _share(api, {"id": class_id, "shared": True, "expectedVersion": 5})
-        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-            ("VERSION_CONFLICT", ["input", "expectedVersion"])
-        ]
+        assert errors_of(payload) == [("VERSION_CONFLICT", ["input", "expectedVersion"])]
     check()
 
 
@@ -695,7 +685,7 @@ def test_copy_regular_settings_to_out_of_turn(api: Api) -> None:
     assert len(events(api, source["id"])) == 2
 
 
-def test_copy_by_reseller_and_isolation(api: Api, world: Any) -> None:
+def test_copy_by_reseller_and_isolation(api: Api, world: World) -> None:
     source = _regular_with_terms(api, world.a.token)
     check = _unchanged(api, [source["id"], world.shared_class_id])
     for token, class_id, code in (
@@ -709,9 +699,7 @@ def test_copy_by_reseller_and_isolation(api: Api, world: Any) -> None:
     ):
         payload = _copy(api, {"id": class_id, "expectedVersion": 42}, token)
         assert payload["customerClass"] is None
-        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-            (code, ["input", "id"])
-        ], class_id
+        assert errors_of(payload) == [(code, ["input", "id"])], class_id
     check()
     payload = _copy(api, {"id": source["id"]}, world.a.token)
     assert payload["userErrors"] == []
@@ -725,9 +713,7 @@ def test_copy_version_conflict(api: Api) -> None:
     source = _regular_with_terms(api)
     check = _unchanged(api, [source["id"]])
     payload = _copy(api, {"id": source["id"], "expectedVersion": 2})
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("VERSION_CONFLICT", ["input", "expectedVersion"])
-    ]
+    assert errors_of(payload) == [("VERSION_CONFLICT", ["input", "expectedVersion"])]
     check()
 
 
@@ -748,9 +734,7 @@ def test_copy_that_breaks_an_out_of_turn_rule_is_refused(api: Api) -> None:
     check = _unchanged(api, [source["id"]])
     payload = _copy(api, {"id": source["id"]})
     assert payload["customerClass"] is None
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("DEPENDENCY", ["input", "id"])
-    ]
+    assert errors_of(payload) == [("DEPENDENCY", ["input", "id"])]
     assert "outOfTurnInvoices.paymentTerms.autoCharge" in payload["userErrors"][0]["message"]
     check()
 
@@ -758,7 +742,7 @@ def test_copy_that_breaks_an_out_of_turn_rule_is_refused(api: Api) -> None:
 # =========================================================================== audit, isolation
 
 
-def test_every_successful_mutation_writes_exactly_one_event(api: Api, world: Any) -> None:
+def test_every_successful_mutation_writes_exactly_one_event(api: Api, world: World) -> None:
     def counted(action: Any, expected: int = 1) -> Any:
         before = event_count(api)
         result = action()
@@ -788,7 +772,7 @@ def test_every_successful_mutation_writes_exactly_one_event(api: Api, world: Any
     assert [e["action"] for e in events(api, copy_id)] == ["DELETE", "CLONE"]
 
 
-def test_refused_mutations_write_no_event(api: Api, world: Any) -> None:
+def test_refused_mutations_write_no_event(api: Api, world: World) -> None:
     check = _unchanged(
         api,
         [
@@ -820,7 +804,7 @@ def test_refused_mutations_write_no_event(api: Api, world: Any) -> None:
     check()
 
 
-def test_tenant_isolation_from_the_wrong_side(api: Api, world: Any) -> None:
+def test_tenant_isolation_from_the_wrong_side(api: Api, world: World) -> None:
     """Reseller B on each of reseller A's classes, through every class mutation: exactly
     what a nonexistent ID gets, and nothing changes."""
     spare = create(api, {"name": "A spare", "currencyCode": "USD"}, world.a.token)["id"]
@@ -838,9 +822,7 @@ def test_tenant_isolation_from_the_wrong_side(api: Api, world: Any) -> None:
             api, "cloneCustomerClass", {"id": class_id, "name": "B's copy"}, world.b.token
         ) == [("NOT_FOUND", ["input", "id"])]
         payload = _copy(api, {"id": class_id}, world.b.token)
-        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-            ("NOT_FOUND", ["input", "id"])
-        ]
+        assert errors_of(payload) == [("NOT_FOUND", ["input", "id"])]
         payload = _delete(api, [class_id], world.b.token)
         assert payload == {
             "deletedIds": [],

@@ -13,7 +13,6 @@ from tests.api.class_support import (
     business_model,
     class_count,
     create,
-    event_count,
     events,
     global_id,
     one_event,
@@ -21,7 +20,9 @@ from tests.api.class_support import (
     refused,
     tabs_of,
 )
-from tests.api_client import Api
+from tests.api_client import Api, World, shown
+from tests.support.audit import event_count
+from tests.support.errors import errors_of
 
 
 def _payment_terms() -> dict[str, Any]:
@@ -158,7 +159,7 @@ def test_administrator_creates_administrator_managed_class(api: Api) -> None:
     assert all(change["before"] is None for change in changes.values())
 
 
-def test_administrator_creates_class_for_a_reseller(api: Api, world: Any) -> None:
+def test_administrator_creates_class_for_a_reseller(api: Api, world: World) -> None:
     created = create(api, {"name": "Made for A", "managingResellerId": world.a.id})
     assert created["managedBy"] == "RESELLER"
     assert created["managingReseller"] == {"id": world.a.id}
@@ -174,7 +175,7 @@ def test_administrator_creates_class_for_a_reseller(api: Api, world: Any) -> Non
     assert events(api, created["id"], world.b.token) == []
 
 
-def test_administrator_creates_class_for_a_sub_reseller(api: Api, world: Any) -> None:
+def test_administrator_creates_class_for_a_sub_reseller(api: Api, world: World) -> None:
     sub = api.create_reseller("Sub of A", token=world.a.token)
     created = create(api, {"name": "For the sub-reseller", "managingResellerId": sub})
     assert created["managingReseller"] == {"id": sub}
@@ -182,12 +183,12 @@ def test_administrator_creates_class_for_a_sub_reseller(api: Api, world: Any) ->
     assert read_class(api, created["id"], world.a.token) is None
     assert events(api, created["id"], world.a.token) == []
     sub_token = api.reseller_token(sub, "Sub token")
-    assert read_class(api, created["id"], sub_token)["id"] == created["id"]
+    assert shown(read_class(api, created["id"], sub_token))["id"] == created["id"]
     assert one_event(api, created["id"], sub_token)["action"] == "CREATE"
 
 
 @pytest.mark.parametrize("which", ["guessed", "malformed", "class id", "empty"])
-def test_administrator_managing_reseller_must_exist(api: Api, world: Any, which: str) -> None:
+def test_administrator_managing_reseller_must_exist(api: Api, world: World, which: str) -> None:
     given = {
         "guessed": global_id("Customer", 987654321),
         "malformed": MALFORMED_ID,
@@ -198,7 +199,7 @@ def test_administrator_managing_reseller_must_exist(api: Api, world: Any, which:
     assert found == [("NOT_FOUND", ["input", "managingResellerId"])]
 
 
-def test_administrator_managing_reseller_must_be_a_reseller(api: Api, world: Any) -> None:
+def test_administrator_managing_reseller_must_be_a_reseller(api: Api, world: World) -> None:
     # Code's choice: a RETAIL customer named as manager is INVALID (it exists, but a class
     # is managed by a RESELLER customer).
     found = _create_refused(
@@ -212,7 +213,7 @@ def test_administrator_null_manager_means_administrator(api: Api) -> None:
     assert created["managedBy"] == "ADMINISTRATOR"
 
 
-def test_reseller_creates_class_managed_by_itself(api: Api, world: Any) -> None:
+def test_reseller_creates_class_managed_by_itself(api: Api, world: World) -> None:
     created = create(api, {"name": "A's own", "description": "mine"}, world.a.token)
     assert created["managedBy"] == "RESELLER"
     assert created["managingReseller"] == {"id": world.a.id}
@@ -227,7 +228,7 @@ def test_reseller_creates_class_managed_by_itself(api: Api, world: Any) -> None:
     assert events(api, created["id"], world.b.token) == []
 
 
-def test_reseller_may_name_itself_as_manager(api: Api, world: Any) -> None:
+def test_reseller_may_name_itself_as_manager(api: Api, world: World) -> None:
     created = create(api, {"name": "Named myself", "managingResellerId": world.a.id}, world.a.token)
     assert created["managingReseller"] == {"id": world.a.id}
     created = create(api, {"name": "Null manager", "managingResellerId": None}, world.a.token)
@@ -235,7 +236,9 @@ def test_reseller_may_name_itself_as_manager(api: Api, world: Any) -> None:
 
 
 @pytest.mark.parametrize("which", ["other reseller", "guessed", "malformed", "retail customer"])
-def test_reseller_naming_another_manager_is_not_permitted(api: Api, world: Any, which: str) -> None:
+def test_reseller_naming_another_manager_is_not_permitted(
+    api: Api, world: World, which: str
+) -> None:
     given = {
         "other reseller": world.b.id,
         "guessed": global_id("Customer", 123456789),
@@ -246,7 +249,7 @@ def test_reseller_naming_another_manager_is_not_permitted(api: Api, world: Any, 
     assert found == [("NOT_PERMITTED", ["input", "managingResellerId"])]
 
 
-def test_reseller_not_permitted_comes_before_validation(api: Api, world: Any) -> None:
+def test_reseller_not_permitted_comes_before_validation(api: Api, world: World) -> None:
     found = _create_refused(
         api,
         {
@@ -264,7 +267,7 @@ def test_reseller_not_permitted_comes_before_validation(api: Api, world: Any) ->
     ]
 
 
-def test_not_found_comes_before_not_permitted_on_create(api: Api, world: Any) -> None:
+def test_not_found_comes_before_not_permitted_on_create(api: Api, world: World) -> None:
     found = _create_refused(
         api,
         {
@@ -277,7 +280,7 @@ def test_not_found_comes_before_not_permitted_on_create(api: Api, world: Any) ->
     assert found == [("NOT_FOUND", ["input", "businessModelId"])]
 
 
-def test_reseller_cannot_share(api: Api, world: Any) -> None:
+def test_reseller_cannot_share(api: Api, world: World) -> None:
     found = _create_refused(
         api, {"name": "Shared by A", "sharedWithResellers": True}, world.a.token
     )
@@ -286,14 +289,14 @@ def test_reseller_cannot_share(api: Api, world: Any) -> None:
     assert created["sharedWithResellers"] is False
 
 
-def test_administrator_shares_administrator_class(api: Api, world: Any) -> None:
+def test_administrator_shares_administrator_class(api: Api, world: World) -> None:
     created = create(api, {"name": "Everyone's", "sharedWithResellers": True})
     assert created["sharedWithResellers"] is True
-    assert read_class(api, created["id"], world.a.token)["id"] == created["id"]
-    assert read_class(api, created["id"], world.b.token)["id"] == created["id"]
+    assert shown(read_class(api, created["id"], world.a.token))["id"] == created["id"]
+    assert shown(read_class(api, created["id"], world.b.token))["id"] == created["id"]
 
 
-def test_shared_reseller_managed_class_is_a_dependency(api: Api, world: Any) -> None:
+def test_shared_reseller_managed_class_is_a_dependency(api: Api, world: World) -> None:
     found = _create_refused(
         api, {"name": "Shared A", "managingResellerId": world.a.id, "sharedWithResellers": True}
     )
@@ -309,7 +312,7 @@ def test_defaults_of_every_tab_with_currency(api: Api) -> None:
     assert created["archiveXdrs"] is True
     assert created["invoicing"] == "DISABLED"
     assert created["taxationMethod"] == "NO_TAXATION"
-    assert tabs_of(read_class(api, created["id"])) == tabs_of(created)
+    assert tabs_of(shown(read_class(api, created["id"]))) == tabs_of(created)
 
 
 def test_defaults_of_every_tab_without_currency(api: Api) -> None:
@@ -324,8 +327,8 @@ def test_defaults_money_follow_minor_units(api: Api) -> None:
     assert created["outOfTurnInvoices"]["pastDue"]["collectionThreshold"] == "0"
 
 
-def test_default_class_has_default_tabs(api: Api, world: Any) -> None:
-    default = read_class(api, world.default_class_id)
+def test_default_class_has_default_tabs(api: Api, world: World) -> None:
+    default = shown(read_class(api, world.default_class_id))
     assert default["isDefault"] is True
     assert default["sharedWithResellers"] is True
     assert default["managedBy"] == "ADMINISTRATOR"
@@ -386,7 +389,7 @@ def test_name_is_stripped_and_nfc_normalised(api: Api) -> None:
     assert create(api, {"name": "e\u0301" * 100})["name"] == "\u00e9" * 100
 
 
-def test_name_taken_per_manager_ignoring_case(api: Api, world: Any) -> None:
+def test_name_taken_per_manager_ignoring_case(api: Api, world: World) -> None:
     create(api, {"name": "Retail"})
     assert _create_refused(api, {"name": "RETAIL"}) == [("TAKEN", ["input", "name"])]
     assert _create_refused(api, {"name": "  retail "}) == [("TAKEN", ["input", "name"])]
@@ -406,14 +409,14 @@ def test_name_taken_per_manager_ignoring_case(api: Api, world: Any) -> None:
     create(api, {"name": "Only in admin", "managingResellerId": world.a.id})
 
 
-def test_reseller_never_gets_taken_for_another_tenants_name(api: Api, world: Any) -> None:
+def test_reseller_never_gets_taken_for_another_tenants_name(api: Api, world: World) -> None:
     # B's class, the shared and the private administrator classes, the Default class.
     for name in ("Reseller B class", "admin shared", "ADMIN PRIVATE", "Default"):
         created = create(api, {"name": name}, world.a.token)
         assert created["managingReseller"] == {"id": world.a.id}
 
 
-def test_administrator_class_name_may_repeat_a_reseller_class_name(api: Api, world: Any) -> None:
+def test_administrator_class_name_may_repeat_a_reseller_class_name(api: Api, world: World) -> None:
     created = create(api, {"name": "reseller a class"})
     assert created["managedBy"] == "ADMINISTRATOR"
 
@@ -473,7 +476,7 @@ def test_known_currency_and_null_currency(api: Api) -> None:
 
 
 @pytest.mark.parametrize("which", ["guessed", "malformed", "wrong type"])
-def test_unknown_business_model_is_not_found(api: Api, world: Any, which: str) -> None:
+def test_unknown_business_model_is_not_found(api: Api, world: World, which: str) -> None:
     given = {
         "guessed": global_id("BusinessModel", 55555),
         "malformed": MALFORMED_ID,
@@ -484,7 +487,7 @@ def test_unknown_business_model_is_not_found(api: Api, world: Any, which: str) -
     ]
 
 
-def test_business_model_is_set(api: Api, world: Any) -> None:
+def test_business_model_is_set(api: Api, world: World) -> None:
     model = business_model(api, "SIP")
     created = create(api, {"name": "With model", "businessModelId": model})
     assert created["businessModel"] == {"id": model}
@@ -534,7 +537,7 @@ def test_fraud_protection_dependency_with_unknown_currency(api: Api) -> None:
     )
 
 
-def test_all_validation_errors_at_once_and_nothing_written(api: Api, world: Any) -> None:
+def test_all_validation_errors_at_once_and_nothing_written(api: Api, world: World) -> None:
     create(api, {"name": "Existing"})
     found = _create_refused(
         api,
@@ -564,7 +567,7 @@ def test_all_validation_errors_at_once_and_nothing_written(api: Api, world: Any)
     assert names["customerClasses"]["totalCount"] == 1
 
 
-def test_reseller_validation_errors_at_once(api: Api, world: Any) -> None:
+def test_reseller_validation_errors_at_once(api: Api, world: World) -> None:
     found = _create_refused(
         api,
         {
@@ -621,7 +624,7 @@ def test_regular_invoices_with_statistics_off_on_create(api: Api) -> None:
     assert found == [("DEPENDENCY", ["input", "regularInvoices", "enabled"])]
 
 
-def test_create_writes_exactly_one_event(api: Api, world: Any) -> None:
+def test_create_writes_exactly_one_event(api: Api, world: World) -> None:
     before = event_count(api)
     created = create(api, {"name": "One event", "currencyCode": "USD"}, world.a.token)
     assert event_count(api) == before + 1
@@ -646,6 +649,4 @@ def test_blank_description_is_null_and_control_characters_are_refused(api: Api) 
     )
     assert kept["customerClass"]["description"] == "first\nsecond"
     refused = api.mutate("createCustomerClass", {"name": "Nul", "description": "a\x00b"})
-    assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [
-        ("INVALID", ["input", "description"])
-    ]
+    assert errors_of(refused) == [("INVALID", ["input", "description"])]

@@ -921,9 +921,10 @@ def test_reseller_cursor_with_include_shared_changed_is_bad_user_input(
 
 
 def audit_cursor(api: Api) -> str:
-    return api.data("{ auditEvents(first: 1) { pageInfo { endCursor } } }")["auditEvents"][
+    found: str = api.data("{ auditEvents(first: 1) { pageInfo { endCursor } } }")["auditEvents"][
         "pageInfo"
     ]["endCursor"]
+    return found
 
 
 def forged(*parts: Any) -> str:
@@ -1023,7 +1024,7 @@ def test_bad_cursor_fails_the_whole_field(api: Api, world: World) -> None:
         ({"last": 101}, "PAGE_TOO_LARGE"),
     ],
 )
-def test_page_size_limits(api: Api, world: World, args: dict[str, int], code: str) -> None:
+def test_page_size_limits(api: Api, world: World, args: dict[str, Any], code: str) -> None:
     assert list_error(api, **args)["extensions"]["code"] == code
 
 

@@ -11,7 +11,6 @@ from tests.api.class_support import (
     MALFORMED_ID,
     create,
     custom_field,
-    event_count,
     events,
     global_id,
     guessed_class_id,
@@ -21,7 +20,8 @@ from tests.api.class_support import (
     refused,
     update,
 )
-from tests.api_client import Api
+from tests.api_client import Api, World, shown
+from tests.support.audit import event_count
 
 
 def _refused_unchanged(
@@ -213,7 +213,7 @@ def test_update_event_shows_references_as_global_ids(api: Api) -> None:
     }
 
 
-def test_rename_rules(api: Api, world: Any) -> None:
+def test_rename_rules(api: Api, world: World) -> None:
     class_id = create(api, {"name": "Retail"})["id"]
     create(api, {"name": "Business"})
     # Another class of the same manager, ignoring case: TAKEN.
@@ -258,7 +258,7 @@ def test_header_rules_on_update(api: Api) -> None:
     assert updated["version"] == 3
 
 
-def test_fixed_fields_are_not_in_the_update_input(api: Api, world: Any) -> None:
+def test_fixed_fields_are_not_in_the_update_input(api: Api, world: World) -> None:
     for field, value in (
         ("currencyCode", "EUR"),
         ("businessModelId", world.admin_class_id),
@@ -333,7 +333,7 @@ def test_validation_errors_all_at_once_when_version_matches(api: Api) -> None:
 # --------------------------------------------------------------------------- precedence
 
 
-def test_not_found_comes_alone_first(api: Api, world: Any) -> None:
+def test_not_found_comes_alone_first(api: Api, world: World) -> None:
     found = refused(
         api,
         "updateCustomerClass",
@@ -348,7 +348,9 @@ def test_not_found_comes_alone_first(api: Api, world: Any) -> None:
     assert found == [("NOT_FOUND", ["input", "id"])]
 
 
-def test_unknown_reference_is_not_found_before_version_and_validation(api: Api, world: Any) -> None:
+def test_unknown_reference_is_not_found_before_version_and_validation(
+    api: Api, world: World
+) -> None:
     class_id = world.admin_class_id
     found = _refused_unchanged(
         api,
@@ -369,7 +371,7 @@ def test_unknown_reference_is_not_found_before_version_and_validation(api: Api, 
     )
 
 
-def test_not_permitted_comes_alone_before_version_and_validation(api: Api, world: Any) -> None:
+def test_not_permitted_comes_alone_before_version_and_validation(api: Api, world: World) -> None:
     found = _refused_unchanged(
         api,
         world.shared_class_id,
@@ -384,7 +386,7 @@ def test_not_permitted_comes_alone_before_version_and_validation(api: Api, world
     assert found == [("NOT_PERMITTED", ["input", "id"])]
 
 
-def test_not_found_reference_before_not_permitted(api: Api, world: Any) -> None:
+def test_not_found_reference_before_not_permitted(api: Api, world: World) -> None:
     found = _refused_unchanged(
         api,
         world.shared_class_id,
@@ -398,7 +400,7 @@ def test_not_found_reference_before_not_permitted(api: Api, world: Any) -> None:
 
 
 @pytest.mark.parametrize("target", ["shared", "default"])
-def test_reseller_cannot_update_shared_classes(api: Api, world: Any, target: str) -> None:
+def test_reseller_cannot_update_shared_classes(api: Api, world: World, target: str) -> None:
     class_id = world.shared_class_id if target == "shared" else world.default_class_id
     for patch in ({"description": "mine now"}, {}, {"generalInfo": {"roundingPrecision": 3}}):
         assert _refused_unchanged(api, class_id, {"id": class_id, **patch}, world.a.token) == [
@@ -409,7 +411,7 @@ def test_reseller_cannot_update_shared_classes(api: Api, world: Any, target: str
 @pytest.mark.parametrize(
     "which", ["other reseller", "admin private", "guessed", "malformed", "wrong type", "empty"]
 )
-def test_hidden_or_unknown_ids_are_not_found(api: Api, world: Any, which: str) -> None:
+def test_hidden_or_unknown_ids_are_not_found(api: Api, world: World, which: str) -> None:
     given = {
         "other reseller": world.b.class_id,
         "admin private": world.admin_class_id,
@@ -432,7 +434,7 @@ def test_hidden_or_unknown_ids_are_not_found(api: Api, world: Any, which: str) -
     assert read_class(api, world.admin_class_id) == before_admin
 
 
-def test_tenant_isolation_on_update(api: Api, world: Any) -> None:
+def test_tenant_isolation_on_update(api: Api, world: World) -> None:
     before = read_class(api, world.a.class_id)
     before_events = events(api, world.a.class_id)
     # B gets exactly what a nonexistent ID gets, whatever else the input holds.
@@ -448,7 +450,7 @@ def test_tenant_isolation_on_update(api: Api, world: Any) -> None:
     assert events(api, world.a.class_id) == before_events
 
 
-def test_reseller_updates_its_own_class(api: Api, world: Any) -> None:
+def test_reseller_updates_its_own_class(api: Api, world: World) -> None:
     updated = update(api, {"id": world.a.class_id, "description": "By A"}, world.a.token)
     assert updated["version"] == 2
     assert updated["managingReseller"] == {"id": world.a.id}
@@ -459,7 +461,7 @@ def test_reseller_updates_its_own_class(api: Api, world: Any) -> None:
     assert events(api, world.a.class_id, world.b.token) == []
 
 
-def test_administrator_updates_a_reseller_class(api: Api, world: Any) -> None:
+def test_administrator_updates_a_reseller_class(api: Api, world: World) -> None:
     updated = update(api, {"id": world.a.class_id, "name": "Renamed by admin"})
     assert updated["managingReseller"] == {"id": world.a.id}
     # The event's tenant is A; A reads the actor as "administrator".
@@ -479,7 +481,7 @@ def test_administrator_updates_a_reseller_class(api: Api, world: Any) -> None:
 # --------------------------------------------------------------------------- Default class
 
 
-def test_default_class_name_is_immutable(api: Api, world: Any) -> None:
+def test_default_class_name_is_immutable(api: Api, world: World) -> None:
     class_id = world.default_class_id
     for name in ("Standard", "DEFAULT", "default"):
         assert _refused_unchanged(api, class_id, {"id": class_id, "name": name}) == [
@@ -489,9 +491,9 @@ def test_default_class_name_is_immutable(api: Api, world: Any) -> None:
     assert update(api, {"id": class_id, "name": "Default"})["version"] == 1
 
 
-def test_default_class_description_and_tabs_are_editable(api: Api, world: Any) -> None:
+def test_default_class_description_and_tabs_are_editable(api: Api, world: World) -> None:
     class_id = world.default_class_id
-    before = read_class(api, class_id)
+    before = shown(read_class(api, class_id))
     updated = update(
         api,
         {
@@ -511,7 +513,7 @@ def test_default_class_description_and_tabs_are_editable(api: Api, world: Any) -
     }
 
 
-def test_default_class_rename_with_other_errors(api: Api, world: Any) -> None:
+def test_default_class_rename_with_other_errors(api: Api, world: World) -> None:
     class_id = world.default_class_id
     found = _refused_unchanged(
         api, class_id, {"id": class_id, "name": "Renamed", "description": "d" * 501}
@@ -622,7 +624,7 @@ def test_fraud_protection_null_switches_it_off(api: Api) -> None:
     }
 
 
-def test_fraud_protection_on_class_without_currency(api: Api, world: Any) -> None:
+def test_fraud_protection_on_class_without_currency(api: Api, world: World) -> None:
     class_id = create(api, {"name": "Any currency"})["id"]
     for fraud in ({"dailySpendingThreshold": "5"}, {}, None):
         assert _refused_unchanged(api, class_id, {"id": class_id, "fraudProtection": fraud}) == [
@@ -873,7 +875,7 @@ def test_measured_services_replace_the_whole_list(api: Api) -> None:
     assert update(api, {"id": rich["id"], "measuredServices": []})["measuredServices"] == []
 
 
-def test_each_root_field_is_its_own_transaction(api: Api, world: Any) -> None:
+def test_each_root_field_is_its_own_transaction(api: Api, world: World) -> None:
     query = """mutation($u1: UpdateCustomerClassInput!, $u2: UpdateCustomerClassInput!) {
       a: updateCustomerClass(input: $u1) {
         customerClass { version description } userErrors { code } }
@@ -895,7 +897,7 @@ def test_each_root_field_is_its_own_transaction(api: Api, world: Any) -> None:
         "customerClass": None,
         "userErrors": [{"code": "TOO_LONG", "field": ["input", "description"]}],
     }
-    stored = read_class(api, world.a.class_id)
+    stored = shown(read_class(api, world.a.class_id))
     assert (stored["name"], stored["description"], stored["version"]) == (
         "Reseller A class",
         "first",

@@ -16,8 +16,9 @@ from gql.limits import check_list_maxima, list_maxima, lists_of_objects
 from gql.schema import graphql_schema
 from tenancy import catalogs, maxima
 from tenancy.principal import CLI
-from tests.api.protection_support import app_with, run_as_cli, top_error
+from tests.api.protection_support import app_with, top_error
 from tests.api_client import Api, World
+from tests.support.cli import run_as_cli
 
 
 def cost_of(api: Api, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
@@ -25,7 +26,8 @@ def cost_of(api: Api, query: str, token: str | None = None, **variables: Any) ->
     assert response.status_code == 200, response.text
     body = response.json()
     assert "errors" not in body, body
-    return body["extensions"]["cost"]
+    found: dict[str, Any] = body["extensions"]["cost"]
+    return found
 
 
 # --------------------------------------------------------------------------- maxima

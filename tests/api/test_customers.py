@@ -3,6 +3,8 @@ from the administrator's side and from both resellers' sides (SPEC §1, §2)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.api.customer_support import (
@@ -12,17 +14,17 @@ from tests.api.customer_support import (
     customer_class,
     customer_ids,
     customers,
-    errors,
     events,
     gid,
     state,
 )
-from tests.api_client import Api
+from tests.api_client import Api, World, shown
+from tests.support.errors import errors_of
 
 CREATE_SELECTION = f"customer {{ {CUSTOMER} createdAt }}"
 
 
-def create(api: Api, input_: dict, token: str | None = None) -> dict:
+def create(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     return api.mutate("createCustomer", input_, token, CREATE_SELECTION)
 
 
@@ -43,7 +45,9 @@ def test_admin_creates_direct_customer_with_default_class(api: Api) -> None:
     assert customer(api, created["id"]) == {k: created[k] for k in created if k != "createdAt"}
 
 
-def test_admin_creates_direct_reseller_and_customers_under_any_reseller(world, api: Api) -> None:
+def test_admin_creates_direct_reseller_and_customers_under_any_reseller(
+    world: World, api: Api
+) -> None:
     reseller = create(api, {"name": "Direct R", "customerType": "RESELLER", "currencyCode": "USD"})
     assert reseller["userErrors"] == []
     assert reseller["customer"]["customerType"] == "RESELLER"
@@ -56,11 +60,11 @@ def test_admin_creates_direct_reseller_and_customers_under_any_reseller(world, a
         assert payload["customer"]["parent"] == {"id": parent.id, "name": parent.name}
         assert payload["customer"]["customerClass"]["id"] == world.default_class_id
         # The parent reseller sees it.
-        seen = customer(api, payload["customer"]["id"], parent.token)
+        seen = shown(customer(api, payload["customer"]["id"], parent.token))
         assert seen["parent"] == {"id": parent.id, "name": parent.name}
 
 
-def test_admin_creates_with_a_class(world, api: Api) -> None:
+def test_admin_creates_with_a_class(world: World, api: Api) -> None:
     payload = create(
         api, {"name": "Classy", "currencyCode": "USD", "customerClassId": world.admin_class_id}
     )
@@ -80,23 +84,23 @@ def test_admin_creates_with_a_class(world, api: Api) -> None:
     assert payload["customer"]["customerClass"]["id"] == world.shared_class_id
 
 
-def test_admin_create_unknown_parent_is_not_found(world, api: Api) -> None:
+def test_admin_create_unknown_parent_is_not_found(world: World, api: Api) -> None:
     before = state(api)
     for bad in (gid("Customer", 12345), "garbage", world.admin_class_id):
         payload = create(api, {"name": "X", "currencyCode": "USD", "parentId": bad})
-        assert errors(payload) == [("NOT_FOUND", ["input", "parentId"])]
+        assert errors_of(payload) == [("NOT_FOUND", ["input", "parentId"])]
         assert payload["customer"] is None
     assert state(api) == before
 
 
-def test_parent_must_be_a_reseller(world, api: Api) -> None:
+def test_parent_must_be_a_reseller(world: World, api: Api) -> None:
     retail = api.create_customer(name="Retail parent")
     before = state(api)
     payload = create(api, {"name": "Child", "currencyCode": "USD", "parentId": retail})
-    assert errors(payload) == [("INVALID", ["input", "parentId"])]
+    assert errors_of(payload) == [("INVALID", ["input", "parentId"])]
     # A reseller's retail customer is no parent either.
     payload = create(api, {"name": "Child", "currencyCode": "USD", "parentId": world.a.customer_id})
-    assert errors(payload) == [("INVALID", ["input", "parentId"])]
+    assert errors_of(payload) == [("INVALID", ["input", "parentId"])]
     assert state(api) == before
 
 
@@ -109,7 +113,7 @@ def test_at_most_three_reseller_levels(api: Api) -> None:
         api,
         {"name": "Level 4", "customerType": "RESELLER", "currencyCode": "USD", "parentId": level3},
     )
-    assert errors(payload) == [("INVALID", ["input", "customerType"])]
+    assert errors_of(payload) == [("INVALID", ["input", "customerType"])]
     assert state(api) == before
     # A retail customer of the third level is fine.
     retail = create(api, {"name": "Leaf", "currencyCode": "USD", "parentId": level3})
@@ -117,7 +121,7 @@ def test_at_most_three_reseller_levels(api: Api) -> None:
     # The third-level reseller itself cannot nest further either.
     token3 = api.reseller_token(level3, "level 3 token")
     payload = create(api, {"name": "L4", "customerType": "RESELLER", "currencyCode": "USD"}, token3)
-    assert errors(payload) == [("INVALID", ["input", "customerType"])]
+    assert errors_of(payload) == [("INVALID", ["input", "customerType"])]
     # The second level still can (that makes a third level).
     token2 = api.reseller_token(level2, "level 2 token")
     payload = create(
@@ -131,7 +135,7 @@ def test_at_most_three_reseller_levels(api: Api) -> None:
 def test_unknown_currency_is_invalid(api: Api, code: str) -> None:
     before = state(api)
     payload = create(api, {"name": "Money", "currencyCode": code})
-    assert errors(payload) == [("INVALID", ["input", "currencyCode"])]
+    assert errors_of(payload) == [("INVALID", ["input", "currencyCode"])]
     assert state(api) == before
 
 
@@ -158,7 +162,7 @@ def test_currency_with_other_minor_units(api: Api) -> None:
 def test_name_rules(api: Api, name: str, code: str) -> None:
     before = state(api)
     payload = create(api, {"name": name, "currencyCode": "USD"})
-    assert errors(payload) == [(code, ["input", "name"])]
+    assert errors_of(payload) == [(code, ["input", "name"])]
     assert state(api) == before
 
 
@@ -176,19 +180,19 @@ def test_name_normalised_and_not_unique(api: Api) -> None:
 def test_several_validation_errors_together(api: Api) -> None:
     before = state(api)
     payload = create(api, {"name": "", "currencyCode": "ZZZ"})
-    assert sorted(errors(payload)) == [
+    assert sorted(errors_of(payload)) == [
         ("INVALID", ["input", "currencyCode"]),
         ("REQUIRED", ["input", "name"]),
     ]
     assert state(api) == before
 
 
-def test_create_checks_the_class_with_assignment_rules(world, api: Api) -> None:
+def test_create_checks_the_class_with_assignment_rules(world: World, api: Api) -> None:
     eur_class = api.create_class(name="Euro class", currencyCode="EUR")
     before = state(api)
     # Currency.
     payload = create(api, {"name": "X", "currencyCode": "USD", "customerClassId": eur_class})
-    assert errors(payload) == [("CURRENCY_MISMATCH", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("CURRENCY_MISMATCH", ["input", "customerClassId"])]
     # Ownership: a private administrator class for a reseller's customer.
     payload = create(
         api,
@@ -199,13 +203,13 @@ def test_create_checks_the_class_with_assignment_rules(world, api: Api) -> None:
             "customerClassId": world.admin_class_id,
         },
     )
-    assert errors(payload) == [("OWNERSHIP_MISMATCH", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("OWNERSHIP_MISMATCH", ["input", "customerClassId"])]
     # Both at once.
     payload = create(
         api,
         {"name": "X", "currencyCode": "USD", "parentId": world.a.id, "customerClassId": eur_class},
     )
-    assert errors(payload) == [
+    assert errors_of(payload) == [
         ("CURRENCY_MISMATCH", ["input", "customerClassId"]),
         ("OWNERSHIP_MISMATCH", ["input", "customerClassId"]),
     ]
@@ -219,11 +223,11 @@ def test_create_checks_the_class_with_assignment_rules(world, api: Api) -> None:
             "customerClassId": world.a.class_id,
         },
     )
-    assert errors(payload) == [("NOT_PERMITTED", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("NOT_PERMITTED", ["input", "customerClassId"])]
     # Unknown class.
     for bad in (gid("CustomerClass", 999), "nope", world.a.customer_id):
         payload = create(api, {"name": "X", "currencyCode": "USD", "customerClassId": bad})
-        assert errors(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
+        assert errors_of(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
     assert state(api) == before
 
 
@@ -238,7 +242,7 @@ def test_class_without_currency_accepts_any_currency(api: Api) -> None:
 # --------------------------------------------------------------------------- create: reseller
 
 
-def test_reseller_creates_own_customers(world, api: Api) -> None:
+def test_reseller_creates_own_customers(world: World, api: Api) -> None:
     for input_ in (
         {"name": "Omitted", "currencyCode": "USD"},
         {"name": "Own id", "currencyCode": "USD", "parentId": world.a.id},
@@ -249,11 +253,11 @@ def test_reseller_creates_own_customers(world, api: Api) -> None:
         created = payload["customer"]
         assert created["parent"] == {"id": world.a.id, "name": "Reseller A"}
         assert created["customerClass"]["id"] == world.default_class_id
-        assert customer(api, created["id"])["parent"]["id"] == world.a.id
+        assert shown(customer(api, created["id"]))["parent"]["id"] == world.a.id
         assert customer(api, created["id"], world.b.token) is None
 
 
-def test_reseller_creates_with_own_or_shared_class(world, api: Api) -> None:
+def test_reseller_creates_with_own_or_shared_class(world: World, api: Api) -> None:
     for class_id in (world.a.class_id, world.shared_class_id, world.default_class_id):
         payload = create(
             api,
@@ -264,7 +268,7 @@ def test_reseller_creates_with_own_or_shared_class(world, api: Api) -> None:
         assert payload["customer"]["customerClass"]["id"] == class_id
 
 
-def test_reseller_naming_another_parent_is_not_permitted(world, api: Api) -> None:
+def test_reseller_naming_another_parent_is_not_permitted(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     before = state(api)
     for other in (
@@ -278,33 +282,33 @@ def test_reseller_naming_another_parent_is_not_permitted(world, api: Api) -> Non
         payload = create(
             api, {"name": "Sneaky", "currencyCode": "USD", "parentId": other}, world.a.token
         )
-        assert errors(payload) == [("NOT_PERMITTED", ["input", "parentId"])], other
+        assert errors_of(payload) == [("NOT_PERMITTED", ["input", "parentId"])], other
         assert payload["customer"] is None
     assert state(api) == before
 
 
-def test_reseller_create_with_hidden_class_is_not_found(world, api: Api) -> None:
+def test_reseller_create_with_hidden_class_is_not_found(world: World, api: Api) -> None:
     before = state(api)
     for hidden in (world.b.class_id, world.admin_class_id, gid("CustomerClass", 77)):
         payload = create(
             api, {"name": "X", "currencyCode": "USD", "customerClassId": hidden}, world.a.token
         )
-        assert errors(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
+        assert errors_of(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
     assert state(api) == before
 
 
-def test_reseller_create_currency_mismatch(world, api: Api) -> None:
+def test_reseller_create_currency_mismatch(world: World, api: Api) -> None:
     before = state(api)
     payload = create(
         api,
         {"name": "Euro", "currencyCode": "EUR", "customerClassId": world.a.class_id},
         world.a.token,
     )
-    assert errors(payload) == [("CURRENCY_MISMATCH", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("CURRENCY_MISMATCH", ["input", "customerClassId"])]
     assert state(api) == before
 
 
-def test_reseller_creates_sub_reseller_which_creates_its_own(world, api: Api) -> None:
+def test_reseller_creates_sub_reseller_which_creates_its_own(world: World, api: Api) -> None:
     payload = create(
         api, {"name": "Sub", "customerType": "RESELLER", "currencyCode": "USD"}, world.a.token
     )
@@ -319,7 +323,7 @@ def test_reseller_creates_sub_reseller_which_creates_its_own(world, api: Api) ->
     assert customer(api, grandchild_id, world.a.token) is None
     assert grandchild_id not in customer_ids(api, world.a.token)
     # The sub-reseller does not see its own parent.
-    own = customer(api, sub, sub_token)
+    own = shown(customer(api, sub, sub_token))
     assert own["parent"] is None
     assert customer(api, world.a.id, sub_token) is None
 
@@ -327,7 +331,7 @@ def test_reseller_creates_sub_reseller_which_creates_its_own(world, api: Api) ->
 # --------------------------------------------------------------------------- create: audit
 
 
-def test_create_writes_one_create_event_for_the_parent_tenant(world, api: Api) -> None:
+def test_create_writes_one_create_event_for_the_parent_tenant(world: World, api: Api) -> None:
     payload = create(api, {"name": "Audited", "currencyCode": "USD"}, world.a.token)
     created = payload["customer"]["id"]
     found = events(api, created)
@@ -351,7 +355,9 @@ def test_create_writes_one_create_event_for_the_parent_tenant(world, api: Api) -
     assert events(api, created, world.b.token) == []
 
 
-def test_admin_created_customer_event_visible_to_the_parent_anonymised(world, api: Api) -> None:
+def test_admin_created_customer_event_visible_to_the_parent_anonymised(
+    world: World, api: Api
+) -> None:
     created = api.create_customer(name="By admin", parentId=world.b.id)
     seen_by_b = events(api, created, world.b.token)
     assert len(seen_by_b) == 1
@@ -367,7 +373,7 @@ def test_admin_created_customer_event_visible_to_the_parent_anonymised(world, ap
     assert events(api, direct, world.b.token) == []
 
 
-def test_refused_create_writes_no_event(world, api: Api) -> None:
+def test_refused_create_writes_no_event(world: World, api: Api) -> None:
     before = state(api)
     seen_by_a = events(api, token=world.a.token)
     create(api, {"name": "", "currencyCode": "USD"}, world.a.token)
@@ -394,7 +400,7 @@ def test_create_records_a_class_with_a_business_model(api: Api) -> None:
 # --------------------------------------------------------------------------- visibility
 
 
-def test_admin_sees_every_customer(world, api: Api) -> None:
+def test_admin_sees_every_customer(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub", world.a.id)
     deep = api.create_customer(name="Deep", parentId=sub)
     direct = api.create_customer(name="Direct")
@@ -409,11 +415,11 @@ def test_admin_sees_every_customer(world, api: Api) -> None:
         direct,
     ):
         assert expected in ids
-        assert customer(api, expected)["id"] == expected
+        assert shown(customer(api, expected))["id"] == expected
     assert customers(api)["totalCount"] == len(ids) == 7
 
 
-def test_reseller_sees_itself_and_its_direct_customers_only(world, api: Api) -> None:
+def test_reseller_sees_itself_and_its_direct_customers_only(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     deep = api.create_customer(name="Customer of sub", parentId=sub)
     direct = api.create_customer(name="Direct")
@@ -423,11 +429,11 @@ def test_reseller_sees_itself_and_its_direct_customers_only(world, api: Api) -> 
     assert listing["totalCount"] == 3
     for hidden in (world.b.id, world.b.customer_id, deep, direct):
         assert customer(api, hidden, world.a.token) is None
-    for shown in visible:
-        assert customer(api, shown, world.a.token)["id"] == shown
+    for visible_id in visible:
+        assert shown(customer(api, visible_id, world.a.token))["id"] == visible_id
 
 
-def test_reseller_does_not_see_its_parent(world, api: Api) -> None:
+def test_reseller_does_not_see_its_parent(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     sub_token = api.reseller_token(sub, "sub token")
     own = customer(api, sub, sub_token)
@@ -444,11 +450,11 @@ def test_reseller_does_not_see_its_parent(world, api: Api) -> None:
     viewer = api.data("{ viewer { reseller { id parent { id } } } }", token=sub_token)
     assert viewer["viewer"]["reseller"] == {"id": sub, "parent": None}
     # The administrator and A both see the relation.
-    assert customer(api, sub)["parent"]["id"] == world.a.id
-    assert customer(api, sub, world.a.token)["parent"]["id"] == world.a.id
+    assert shown(customer(api, sub))["parent"]["id"] == world.a.id
+    assert shown(customer(api, sub, world.a.token))["parent"]["id"] == world.a.id
 
 
-def test_customer_by_bad_ids_is_null(world, api: Api) -> None:
+def test_customer_by_bad_ids_is_null(world: World, api: Api) -> None:
     for bad in (
         "",
         "garbage",
@@ -463,7 +469,7 @@ def test_customer_by_bad_ids_is_null(world, api: Api) -> None:
         assert customer(api, bad, world.a.token) is None
 
 
-def test_node_and_nodes_follow_customer_visibility(world, api: Api) -> None:
+def test_node_and_nodes_follow_customer_visibility(world: World, api: Api) -> None:
     query = """
       query($ids: [ID!]!, $id: ID!) {
         node(id: $id) { id ... on Customer { name } }
@@ -478,20 +484,20 @@ def test_node_and_nodes_follow_customer_visibility(world, api: Api) -> None:
     assert data["nodes"][:4] == [{"id": i} for i in ids[:4]]
 
 
-def test_nested_parent_and_class_follow_visibility(world, api: Api) -> None:
+def test_nested_parent_and_class_follow_visibility(world: World, api: Api) -> None:
     # The administrator gives A's own record its private class: A sees the record but not
     # the class.
     api.ok(
         "assignCustomerClass", {"customerId": world.a.id, "customerClassId": world.admin_class_id}
     )
-    own = customer(api, world.a.id, world.a.token)
+    own = shown(customer(api, world.a.id, world.a.token))
     assert own["customerClass"] is None
     assert own["parent"] is None
-    mine = customer(api, world.a.customer_id, world.a.token)
+    mine = shown(customer(api, world.a.customer_id, world.a.token))
     assert mine["parent"] == {"id": world.a.id, "name": "Reseller A"}
     assert mine["customerClass"] == {"id": world.a.class_id, "name": "Reseller A class"}
     # The administrator sees everything.
-    assert customer(api, world.a.id)["customerClass"]["id"] == world.admin_class_id
+    assert shown(customer(api, world.a.id))["customerClass"]["id"] == world.admin_class_id
     # Through a list too.
     listing = api.data(
         "{ customers { nodes { id customerClass { id } parent { id } } } }", token=world.a.token
@@ -501,7 +507,9 @@ def test_nested_parent_and_class_follow_visibility(world, api: Api) -> None:
     assert by_id[world.a.customer_id]["parent"] == {"id": world.a.id}
 
 
-def test_own_record_with_a_hidden_class_still_has_effective_settings(world, api: Api) -> None:
+def test_own_record_with_a_hidden_class_still_has_effective_settings(
+    world: World, api: Api
+) -> None:
     private = api.create_class(
         name="Private no stats", currencyCode="USD", generalInfo={"generateStatistics": False}
     )
@@ -519,7 +527,7 @@ def test_own_record_with_a_hidden_class_still_has_effective_settings(world, api:
     }
 
 
-def test_viewer_reseller_is_own_record(world, api: Api) -> None:
+def test_viewer_reseller_is_own_record(world: World, api: Api) -> None:
     data = api.data(f"{{ viewer {{ reseller {{ {CUSTOMER} }} }} }}", token=world.b.token)
     assert data["viewer"]["reseller"]["id"] == world.b.id
     assert data["viewer"]["reseller"]["parent"] is None
@@ -556,7 +564,7 @@ def test_name_contains_treats_wildcards_literally(api: Api) -> None:
     assert axb not in customer_ids(api, nameContains="a_b")
 
 
-def test_filter_by_customer_type(world, api: Api) -> None:
+def test_filter_by_customer_type(world: World, api: Api) -> None:
     assert set(customer_ids(api, customerType="RESELLER")) == {world.a.id, world.b.id}
     assert set(customer_ids(api, customerType="RETAIL")) == {
         world.a.customer_id,
@@ -566,7 +574,7 @@ def test_filter_by_customer_type(world, api: Api) -> None:
     assert customer_ids(api, world.a.token, customerType="RETAIL") == [world.a.customer_id]
 
 
-def test_filter_by_parent_as_admin(world, api: Api) -> None:
+def test_filter_by_parent_as_admin(world: World, api: Api) -> None:
     extra = api.create_customer(name="Second of A", parentId=world.a.id)
     assert set(customer_ids(api, parentId=world.a.id)) == {world.a.customer_id, extra}
     assert customer_ids(api, parentId=world.b.id) == [world.b.customer_id]
@@ -576,7 +584,7 @@ def test_filter_by_parent_as_admin(world, api: Api) -> None:
     assert customer_ids(api, parentId=world.a.customer_id) == []
 
 
-def test_filter_by_parent_as_reseller(world, api: Api) -> None:
+def test_filter_by_parent_as_reseller(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub of A", world.a.id)
     api.create_customer(name="Deep", parentId=sub)
     assert set(customer_ids(api, world.a.token, parentId=world.a.id)) == {
@@ -589,7 +597,7 @@ def test_filter_by_parent_as_reseller(world, api: Api) -> None:
         assert listing["nodes"] == [] and listing["totalCount"] == 0, other
 
 
-def test_filter_by_class(world, api: Api) -> None:
+def test_filter_by_class(world: World, api: Api) -> None:
     second = api.create_customer(
         world.a.token, name="Also A class", customerClassId=world.a.class_id
     )
@@ -613,7 +621,7 @@ def test_filter_by_class(world, api: Api) -> None:
     assert customer_ids(api, world.a.token, customerClassId=world.default_class_id) == [world.a.id]
 
 
-def test_filter_by_hidden_class_matches_nothing(world, api: Api) -> None:
+def test_filter_by_hidden_class_matches_nothing(world: World, api: Api) -> None:
     """Hidden = nonexistent: even the reseller's own record, which uses a class the
     reseller may not see, is not found through that class's ID."""
     api.ok(
@@ -624,7 +632,7 @@ def test_filter_by_hidden_class_matches_nothing(world, api: Api) -> None:
     assert customer_ids(api, customerClassId=world.admin_class_id) == [world.a.id]
 
 
-def test_filters_combine(world, api: Api) -> None:
+def test_filters_combine(world: World, api: Api) -> None:
     match = api.create_customer(world.a.token, name="Blue Retail", customerClassId=world.a.class_id)
     api.create_customer(world.a.token, name="Blue Other")  # Default class
     api.create_reseller("Blue Reseller", world.a.id)
@@ -661,7 +669,7 @@ def test_sorted_by_name_key_then_id(api: Api) -> None:
         assert [key(i) for i in ids] == sorted(key(i) for i in ids)
 
 
-def test_keyset_pagination(world, api: Api) -> None:
+def test_keyset_pagination(world: World, api: Api) -> None:
     for index in range(7):
         api.create_customer(world.a.token, name=f"Page {index}")
     all_ids = customer_ids(api, world.a.token)
@@ -701,7 +709,7 @@ def test_pagination_is_stable_under_inserts(api: Api) -> None:
     assert [n["name"] for n in rest["nodes"]] == ["e", "f"]
 
 
-def test_cursor_of_another_filter_is_refused(world, api: Api) -> None:
+def test_cursor_of_another_filter_is_refused(world: World, api: Api) -> None:
     for index in range(3):
         api.create_customer(name=f"Cursor {index}")
     page = customers(api, first=1)
@@ -727,7 +735,7 @@ def test_page_size_limits(api: Api) -> None:
     assert api.data(query, {"first": 100})["customers"]["nodes"] == []
 
 
-def test_total_count_counts_only_visible_rows(world, api: Api) -> None:
+def test_total_count_counts_only_visible_rows(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub", world.a.id)
     for index in range(3):
         api.create_customer(name=f"Deep {index}", parentId=sub)
@@ -743,31 +751,33 @@ def test_total_count_counts_only_visible_rows(world, api: Api) -> None:
 # --------------------------------------------------------------------------- nested class side
 
 
-def test_class_customers_seen_per_tenant(world, api: Api) -> None:
+def test_class_customers_seen_per_tenant(world: World, api: Api) -> None:
     api.create_customer(world.a.token, name="A shared 1", customerClassId=world.shared_class_id)
     api.create_customer(world.a.token, name="A shared 2", customerClassId=world.shared_class_id)
     b_shared = api.create_customer(
         world.b.token, name="B shared", customerClassId=world.shared_class_id
     )
     direct = api.create_customer(name="Direct shared", customerClassId=world.shared_class_id)
-    as_admin = customer_class(api, world.shared_class_id)
+    as_admin = shown(customer_class(api, world.shared_class_id))
     assert as_admin["customerCount"] == 4
     assert as_admin["customers"]["totalCount"] == 4
-    as_b = customer_class(api, world.shared_class_id, world.b.token)
+    as_b = shown(customer_class(api, world.shared_class_id, world.b.token))
     assert as_b["customerCount"] == 1
     assert as_b["customers"] == {"totalCount": 1, "nodes": [{"id": b_shared}]}
-    as_a = customer_class(api, world.shared_class_id, world.a.token)
+    as_a = shown(customer_class(api, world.shared_class_id, world.a.token))
     assert as_a["customerCount"] == 2
     assert direct not in [n["id"] for n in as_a["customers"]["nodes"]]
     # B cannot read A's class at all.
     assert customer_class(api, world.a.class_id, world.b.token) is None
-    assert customer_class(api, world.a.class_id)["customerCount"] == 1
+    assert shown(customer_class(api, world.a.class_id))["customerCount"] == 1
 
 
 # --------------------------------------------------------------------------- precedence
 
 
-def test_create_precedence_not_found_then_not_permitted_then_validation(world, api: Api) -> None:
+def test_create_precedence_not_found_then_not_permitted_then_validation(
+    world: World, api: Api
+) -> None:
     before = state(api)
     # Reseller: a hidden class and another parent: only NOT_FOUND.
     payload = create(
@@ -780,17 +790,17 @@ def test_create_precedence_not_found_then_not_permitted_then_validation(world, a
         },
         world.a.token,
     )
-    assert errors(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("NOT_FOUND", ["input", "customerClassId"])]
     # Another parent and invalid fields: only NOT_PERMITTED.
     payload = create(
         api, {"name": "", "currencyCode": "ZZZ", "parentId": world.b.id}, world.a.token
     )
-    assert errors(payload) == [("NOT_PERMITTED", ["input", "parentId"])]
+    assert errors_of(payload) == [("NOT_PERMITTED", ["input", "parentId"])]
     # Administrator: an unknown parent and an unknown class are both reported.
     payload = create(
         api, {"name": "", "currencyCode": "ZZZ", "parentId": "junk", "customerClassId": "junk"}
     )
-    assert errors(payload) == [
+    assert errors_of(payload) == [
         ("NOT_FOUND", ["input", "parentId"]),
         ("NOT_FOUND", ["input", "customerClassId"]),
     ]
@@ -804,5 +814,5 @@ def test_create_precedence_not_found_then_not_permitted_then_validation(world, a
             "customerClassId": world.a.class_id,
         },
     )
-    assert errors(payload) == [("NOT_PERMITTED", ["input", "customerClassId"])]
+    assert errors_of(payload) == [("NOT_PERMITTED", ["input", "customerClassId"])]
     assert state(api) == before

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NoReturn
 
 import orjson
 import pytest
+from starlette.testclient import TestClient
+from starlette.types import Message, Scope
 
 from db import migrate
 from gql.limits import MAX_BODY_BYTES
@@ -139,7 +142,7 @@ def test_malformed_json_is_400(api: Api) -> None:
         assert "Traceback" not in response.text
 
 
-MISSING_QUERY = (
+MISSING_QUERY: tuple[dict[str, Any], ...] = (
     {},
     {"variables": {}},
     {"query": None},
@@ -223,7 +226,7 @@ def test_chunked_body_over_64_kib_is_413(api: Api) -> None:
     """Without Content-Length the body is counted while it is read."""
     content = _padded(MAX_BODY_BYTES + 10)
 
-    def chunks():
+    def chunks() -> Iterator[bytes]:
         for start in range(0, len(content), 8192):
             yield content[start : start + 8192]
 
@@ -307,7 +310,7 @@ def test_mutation_with_a_validation_error_writes_nothing(api: Api) -> None:
     assert api.data("{ businessModels { code } }")["businessModels"] == []
 
 
-BAD_VARIABLES = (
+BAD_VARIABLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("query($n: Int!) { customerClasses(first: $n) { totalCount } }", {"n": "ten"}),
     ("query($n: Int!) { customerClasses(first: $n) { totalCount } }", {}),
     ("query($n: Int!) { customerClasses(first: $n) { totalCount } }", {"n": None}),
@@ -359,9 +362,9 @@ def test_request_id_is_echoed(api: Api) -> None:
 def test_request_id_is_generated_when_absent_or_unsafe(api: Api) -> None:
     seen = set()
     for supplied in (None, "has spaces", "x" * 65, "a\u00e9", "<script>"):
-        headers: dict[str, str | bytes] = {"Authorization": f"Bearer {api.admin_token}"}
+        headers = {b"Authorization": f"Bearer {api.admin_token}".encode()}
         if supplied is not None:
-            headers["X-Request-ID"] = supplied.encode("utf-8")
+            headers[b"X-Request-ID"] = supplied.encode("utf-8")
         response = api.client.post("/graphql", json={"query": VIEWER}, headers=headers)
         assert response.status_code == 200
         generated = response.headers["x-request-id"]
@@ -391,13 +394,13 @@ def test_request_id_on_refused_requests(api: Api) -> None:
 # --------------------------------------------------------------------------- health
 
 
-def test_healthz(client) -> None:
+def test_healthz(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_reports_the_current_migration(client) -> None:
+def test_readyz_reports_the_current_migration(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -406,7 +409,7 @@ def test_readyz_reports_the_current_migration(client) -> None:
     assert body["migration"]
 
 
-def test_health_endpoints_need_no_token_and_leak_nothing(client) -> None:
+def test_health_endpoints_need_no_token_and_leak_nothing(client: TestClient) -> None:
     for path in ("/healthz", "/readyz"):
         response = client.get(path)
         assert response.status_code == 200
@@ -417,8 +420,10 @@ def test_health_endpoints_need_no_token_and_leak_nothing(client) -> None:
 # --------------------------------------------------------------------------- masking and logs
 
 
-def test_unexpected_errors_are_masked(api: Api, monkeypatch, caplog) -> None:
-    async def boom(*_args, **_kwargs):
+def test_unexpected_errors_are_masked(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def boom(*_args: Any, **_kwargs: Any) -> NoReturn:
         raise RuntimeError("secret detail of the failure")
 
     monkeypatch.setattr("tenancy.tokens.list_tokens", boom)
@@ -437,7 +442,9 @@ def test_unexpected_errors_are_masked(api: Api, monkeypatch, caplog) -> None:
     assert logged, "the failure is logged with the request ID"
 
 
-def test_rejected_documents_are_logged_truncated(api: Api, caplog) -> None:
+def test_rejected_documents_are_logged_truncated(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     marker = "endOfTheDocumentMarker"
     query = "{ " + " ".join(f"unknown{i}" for i in range(300)) + f" {marker} }}"
     error = top_error(api.post(query))
@@ -448,25 +455,25 @@ def test_rejected_documents_are_logged_truncated(api: Api, caplog) -> None:
 
 
 def test_a_client_leaving_mid_body_gets_no_traceback(
-    api: Api, caplog: pytest.LogCaptureFixture
+    api: Api, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The body is read after authentication; a client that disconnects first is
     answered (to nobody) without an exception escaping to the server's log."""
-    sent: list[dict[str, Any]] = []
-    messages = iter(
+    sent: list[Message] = []
+    messages: Iterator[Message] = iter(
         [
             {"type": "http.request", "body": b'{"query": "{ viewer', "more_body": True},
             {"type": "http.disconnect"},
         ]
     )
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return next(messages)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
+    scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -483,7 +490,7 @@ def test_a_client_leaving_mid_body_gets_no_traceback(
         "client": ("127.0.0.1", 1),
         "server": ("testserver", 80),
     }
-    assert api.client.portal is not None
-    api.client.portal.call(api.client.app, scope, receive, send)
+    assert client is api.client and client.portal is not None
+    client.portal.call(client.app, scope, receive, send)
     assert sent[0]["status"] == 400
     assert not [r for r in caplog.records if r.exc_info]

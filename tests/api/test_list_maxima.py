@@ -30,8 +30,9 @@ from tests.api.maxima_support import (
     seed_catalog,
     seed_tokens,
 )
-from tests.api.protection_support import run_as_cli
 from tests.api_client import Api, World
+from tests.support.cli import run_as_cli
+from tests.support.errors import UserError, errors_of
 
 CLASS_FIELDS = (
     "id version customFields { id } taxation { customTaxes { id } }"
@@ -43,13 +44,9 @@ TOKENS = "{ apiTokens(includeRevoked: true) { id name revokedAt } }"
 EXPIRY = "2098-01-01T00:00:00Z"
 
 
-def errors(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
-    return [(e["field"], e["code"]) for e in payload["userErrors"]]
-
-
-def refused(payload: dict[str, Any], field: str) -> list[tuple[list[str] | None, str]]:
+def refused(payload: dict[str, Any], field: str) -> list[UserError]:
     assert payload[field] is None, payload
-    return errors(payload)
+    return errors_of(payload)
 
 
 def custom_fields(settings: Settings, count: int) -> list[str]:
@@ -72,7 +69,8 @@ def update_class(api: Api, token: str | None, class_id: str, **input_: Any) -> d
 
 def read_class(api: Api, class_id: str) -> dict[str, Any]:
     query = f"query($id: ID!) {{ customerClass(id: $id) {{ {CLASS_FIELDS} }} }}"
-    return api.data(query, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(query, {"id": class_id})["customerClass"]
+    return found
 
 
 def custom_taxation(tax_ids: list[str]) -> dict[str, Any]:
@@ -118,7 +116,7 @@ def test_class_list_maximum_on_create_and_update(
     most = MAXIMUM[which]
     # Create: one more is refused as a whole, exactly the maximum is accepted.
     payload = create_class(api, token, name="Too many", **as_input(ids))
-    assert refused(payload, "customerClass") == [(path, "OUT_OF_RANGE")]
+    assert refused(payload, "customerClass") == [("OUT_OF_RANGE", path)]
     assert str(most) in payload["userErrors"][0]["message"]
     payload = create_class(api, token, name="Full", **as_input(ids[:most]))
     assert payload["userErrors"] == []
@@ -127,7 +125,7 @@ def test_class_list_maximum_on_create_and_update(
     # Update: the same, and a refused update changes nothing.
     small = create_class(api, token, name="Small", **as_input(ids[:1]))["customerClass"]
     payload = update_class(api, token, small["id"], **as_input(ids))
-    assert refused(payload, "customerClass") == [(path, "OUT_OF_RANGE")]
+    assert refused(payload, "customerClass") == [("OUT_OF_RANGE", path)]
     assert read_class(api, small["id"]) == small
     payload = update_class(api, token, small["id"], **as_input(ids[1:]))
     assert payload["userErrors"] == []
@@ -141,13 +139,13 @@ def test_an_over_long_list_is_refused_before_its_ids_are_looked_up(
     """Its IDs are never resolved (bounded work): no NOT_FOUND per entry, one error."""
     ids = custom_fields(settings, maxima.CUSTOM_FIELDS_PER_CLASS) + ["garbage"] * 1000
     payload = create_class(api, None, name="Huge", customFieldIds=ids)
-    assert refused(payload, "customerClass") == [(["input", "customFieldIds"], "OUT_OF_RANGE")]
+    assert refused(payload, "customerClass") == [("OUT_OF_RANGE", ["input", "customFieldIds"])]
     # Another input's unknown ID still comes first (NOT_FOUND precedes validation).
     payload = create_class(
         api, None, name="Huge", customFieldIds=ids, regularInvoices={"invoiceTemplateId": "x"}
     )
     assert refused(payload, "customerClass") == [
-        (["input", "regularInvoices", "invoiceTemplateId"], "NOT_FOUND")
+        ("NOT_FOUND", ["input", "regularInvoices", "invoiceTemplateId"])
     ]
 
 
@@ -194,7 +192,7 @@ def test_clone_never_exceeds_the_maxima(
     set_custom_fields(settings, full["id"], ids)
     before = class_count(settings)
     payload = api.mutate(clone, {"id": full["id"], "name": "Copy 2"}, token, CLASS)
-    assert refused(payload, "customerClass") == [(["input", "id"], "OUT_OF_RANGE")]
+    assert refused(payload, "customerClass") == [("OUT_OF_RANGE", ["input", "id"])]
     assert "customFieldIds" in payload["userErrors"][0]["message"]
     assert class_count(settings) == before
 
@@ -224,11 +222,11 @@ def test_measured_services_each_parameter_once(api: Api, world: World, caller: s
     twice = [*every[:2], measured(tabs.MEASURED_PARAMETERS[0])]
     payload = update_class(api, token, class_id, measuredServices=twice)
     assert refused(payload, "customerClass") == [
-        (["input", "measuredServices", "2", "parameter"], "INVALID")
+        ("INVALID", ["input", "measuredServices", "2", "parameter"])
     ]
     # More entries than parameters: refused as a whole.
     payload = update_class(api, token, class_id, measuredServices=every * 2)
-    assert refused(payload, "customerClass") == [(["input", "measuredServices"], "OUT_OF_RANGE")]
+    assert refused(payload, "customerClass") == [("OUT_OF_RANGE", ["input", "measuredServices"])]
     assert read_class(api, class_id)["version"] == 1
 
 
@@ -242,12 +240,12 @@ def test_notification_settings_each_type_once(api: Api, world: World, caller: st
     class_id = payload["customerClass"]["id"]
     payload = update_class(api, token, class_id, notifications={"settings": [*every[:3], every[0]]})
     assert refused(payload, "customerClass") == [
-        (["input", "notifications", "settings", "3", "type"], "INVALID")
+        ("INVALID", ["input", "notifications", "settings", "3", "type"])
     ]
     twice = [*every, every[0]]  # one more than there are types
     payload = update_class(api, token, class_id, notifications={"settings": twice})
     assert refused(payload, "customerClass") == [
-        (["input", "notifications", "settings"], "OUT_OF_RANGE")
+        ("OUT_OF_RANGE", ["input", "notifications", "settings"])
     ]
     assert read_class(api, class_id)["version"] == 1
 
@@ -263,7 +261,7 @@ def test_list_values_at_most_100(api: Api) -> None:
     mutation = "createCustomFieldDefinition"
     long = {**base, "name": "Long", "listValues": values}
     payload = api.mutate(mutation, long, None, selection, input_type)
-    assert refused(payload, "customFieldDefinition") == [(["input", "listValues"], "OUT_OF_RANGE")]
+    assert refused(payload, "customFieldDefinition") == [("OUT_OF_RANGE", ["input", "listValues"])]
     full = {**base, "name": "Full", "listValues": values[:-1]}
     payload = api.mutate(mutation, full, None, selection, input_type)
     assert payload["userErrors"] == []
@@ -288,7 +286,7 @@ def test_catalog_holds_at_most_500_entries(
     assert create("last")["userErrors"] == []  # the 500th
     events = len(api.data(EVENTS, {"id": None})["auditEvents"]["nodes"])
     payload = create("one-too-many")
-    assert refused(payload, field) == [(["input"], "OUT_OF_RANGE")]
+    assert refused(payload, field) == [("OUT_OF_RANGE", ["input"])]
     assert str(maxima.CATALOG_ENTRIES) in payload["userErrors"][0]["message"]
     assert len(api.data(listing)[CATALOG_LISTS[type_name]]) == maxima.CATALOG_ENTRIES
     assert len(api.data(EVENTS, {"id": None})["auditEvents"]["nodes"]) == events
@@ -324,7 +322,7 @@ def test_administrator_tokens_at_most_100(api: Api, settings: Settings) -> None:
     assert len(listed(api)) == maxima.API_TOKENS_PER_OWNER
     # All 100 unrevoked: refused.
     payload = create_token(api, name="one more", role="ADMINISTRATOR")
-    assert refused(payload, "apiToken") == [(["input"], "OUT_OF_RANGE")]
+    assert refused(payload, "apiToken") == [("OUT_OF_RANGE", ["input"])]
     assert str(maxima.API_TOKENS_PER_OWNER) in payload["userErrors"][0]["message"]
     # Another owner's list is not this one.
     reseller_id = api.create_reseller("Reseller A")
@@ -354,7 +352,7 @@ def test_reseller_at_100_drops_its_oldest_revoked_tokens(api: Api, settings: Set
     assert len(listed(api, token)) == maxima.API_TOKENS_PER_OWNER
     # A refused creation drops nothing.
     payload = create_token(api, token, name="x" * 101, role="RESELLER", expiresAt=EXPIRY)
-    assert refused(payload, "apiToken") == [(["input", "name"], "TOO_LONG")]
+    assert refused(payload, "apiToken") == [("TOO_LONG", ["input", "name"])]
     assert len(owner_tokens(settings, a_id)) == maxima.API_TOKENS_PER_OWNER
     # Each creation drops the oldest revoked token, never more.
     for i in range(3):
@@ -379,10 +377,10 @@ def test_a_full_list_of_unrevoked_tokens_is_refused(api: Api, settings: Settings
     token = api.reseller_token(a_id, "portal")
     seed_tokens(settings, a_id, maxima.API_TOKENS_PER_OWNER - 1, revoked=False)
     payload = create_token(api, name="more", role="RESELLER", resellerId=a_id)
-    assert refused(payload, "apiToken") == [(["input"], "OUT_OF_RANGE")]
+    assert refused(payload, "apiToken") == [("OUT_OF_RANGE", ["input"])]
     assert str(maxima.API_TOKENS_PER_OWNER) in payload["userErrors"][0]["message"]
     payload = create_token(api, token, name="more", role="RESELLER", expiresAt=EXPIRY)
-    assert refused(payload, "apiToken") == [(["input"], "OUT_OF_RANGE")]
+    assert refused(payload, "apiToken") == [("OUT_OF_RANGE", ["input"])]
     assert str(maxima.UNREVOKED_RESELLER_TOKENS) in payload["userErrors"][0]["message"]
     assert len(owner_tokens(settings, a_id)) == maxima.API_TOKENS_PER_OWNER
 

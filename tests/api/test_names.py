@@ -13,6 +13,7 @@ import pytest
 
 from tests.api.listing_support import class_names, classes
 from tests.api_client import Api, World
+from tests.support.errors import errors_of
 
 # Every kind of name: its mutation, the rest of a valid input, and the input type.
 KIND_INPUTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
@@ -39,10 +40,6 @@ def create(api: Api, kind: str, name: str, token: str | None = None) -> Any:
     return api.mutate(mutation, data, token, input_type=input_type)
 
 
-def errors_of(payload: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
-    return [(tuple(e["field"]), e["code"]) for e in payload["userErrors"]]
-
-
 # --------------------------------------------------------------------------- invisible
 
 
@@ -65,18 +62,18 @@ INVISIBLE = [
 def test_invisible_characters_are_refused_in_every_name(api: Api, kind: str) -> None:
     for name in INVISIBLE:
         payload = create(api, kind, name)
-        assert errors_of(payload) == [(("input", "name"), "INVALID")], (kind, repr(name))
+        assert errors_of(payload) == [("INVALID", ["input", "name"])], (kind, repr(name))
 
 
 def test_invisible_characters_are_refused_on_rename_clone_and_list_values(
     api: Api, world: World
 ) -> None:
     payload = api.mutate("updateCustomerClass", {"id": world.a.class_id, "name": "A\u200b"})
-    assert errors_of(payload) == [(("input", "name"), "INVALID")]
+    assert errors_of(payload) == [("INVALID", ["input", "name"])]
     payload = api.mutate(
         "cloneCustomerClass", {"id": world.a.class_id, "name": "\u202eA"}, world.a.token
     )
-    assert errors_of(payload) == [(("input", "name"), "INVALID")]
+    assert errors_of(payload) == [("INVALID", ["input", "name"])]
     payload = api.mutate(
         "createCustomFieldDefinition",
         {
@@ -86,7 +83,7 @@ def test_invisible_characters_are_refused_on_rename_clone_and_list_values(
             "listValues": ["Gold", "Go\u200bld"],
         },
     )
-    assert errors_of(payload) == [(("input", "listValues", "1"), "INVALID")]
+    assert errors_of(payload) == [("INVALID", ["input", "listValues", "1"])]
 
 
 def test_a_look_alike_with_an_invisible_character_is_not_a_second_name(
@@ -94,7 +91,7 @@ def test_a_look_alike_with_an_invisible_character_is_not_a_second_name(
 ) -> None:
     api.create_class(world.a.token, name="Premium")
     payload = create(api, "class", "Pre\u200bmium", world.a.token)
-    assert errors_of(payload) == [(("input", "name"), "INVALID")]
+    assert errors_of(payload) == [("INVALID", ["input", "name"])]
     assert class_names(api, world.a.token, filter={"nameContains": "premium"}) == ["Premium"]
 
 
@@ -106,7 +103,7 @@ def test_joiners_between_letters_are_kept_and_do_not_make_a_name_distinct(
     name = api.data("query($id: ID!) { customerClass(id: $id) { name } }", {"id": class_id})
     assert name == {"customerClass": {"name": joined}}
     payload = create(api, "class", joined.replace("\u200c", ""), world.a.token)
-    assert errors_of(payload) == [(("input", "name"), "TAKEN")]
+    assert errors_of(payload) == [("TAKEN", ["input", "name"])]
 
 
 # --------------------------------------------------------------------------- keys
@@ -125,7 +122,7 @@ COMPATIBLE = [
 def test_compatibility_forms_are_one_name(api: Api, kind: str) -> None:
     for first, second in COMPATIBLE:
         assert errors_of(create(api, kind, first)) == [], (kind, first)
-        assert errors_of(create(api, kind, second)) == [(("input", "name"), "TAKEN")], second
+        assert errors_of(create(api, kind, second)) == [("TAKEN", ["input", "name"])], second
 
 
 def test_class_names_are_keyed_per_manager(api: Api, world: World) -> None:
@@ -133,15 +130,15 @@ def test_class_names_are_keyed_per_manager(api: Api, world: World) -> None:
     api.create_class(world.a.token, name="ffi gold")  # another manager: no collision
     api.create_class(world.b.token, name="FFI GOLD")
     payload = create(api, "class", "\uff46\uff46\uff49 gold", world.a.token)
-    assert errors_of(payload) == [(("input", "name"), "TAKEN")]
+    assert errors_of(payload) == [("TAKEN", ["input", "name"])]
     payload = api.mutate("cloneCustomerClass", {"id": world.a.class_id, "name": "Ffi Gold"})
-    assert errors_of(payload) == [(("input", "name"), "TAKEN")]  # the copy stays A's
+    assert errors_of(payload) == [("TAKEN", ["input", "name"])]  # the copy stays A's
 
 
 def test_business_model_codes_ignore_case(api: Api) -> None:
     api.ok("createBusinessModel", {"code": "Gold", "name": "Gold"})
     payload = api.mutate("createBusinessModel", {"code": "GOLD", "name": "Gold again"})
-    assert errors_of(payload) == [(("input", "code"), "TAKEN")]
+    assert errors_of(payload) == [("TAKEN", ["input", "code"])]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -178,7 +175,7 @@ def test_raw_length_is_measured_first(api: Api, kind: str) -> None:
     assert errors_of(create(api, kind, padded)) == []
     for name in ("y" * 100 + " " * 301, " " * 401, "\u200b" * 401, "\u0345" * 30_000):
         payload = create(api, kind, name)
-        assert errors_of(payload) == [(("input", "name"), "TOO_LONG")], (kind, len(name))
+        assert errors_of(payload) == [("TOO_LONG", ["input", "name"])], (kind, len(name))
 
 
 # --------------------------------------------------------------------------- nameContains

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.api.listing_support import create_catalogs, gid, key_of, type_of
-from tests.api_client import Api, World
+from tests.api_client import Api, World, shown
 
 NODE_QUERY = """
 query($id: ID!) {
@@ -35,23 +35,27 @@ NODES_QUERY = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 
 
 def node(api: Api, global_id: str, token: str | None = None) -> dict[str, Any] | None:
-    return api.data(NODE_QUERY, {"id": global_id}, token)["node"]
+    found: dict[str, Any] | None = api.data(NODE_QUERY, {"id": global_id}, token)["node"]
+    return found
 
 
 def nodes(api: Api, ids: list[str], token: str | None = None) -> list[dict[str, Any] | None]:
-    return api.data(NODES_QUERY, {"ids": ids}, token)["nodes"]
+    found: list[dict[str, Any] | None] = api.data(NODES_QUERY, {"ids": ids}, token)["nodes"]
+    return found
 
 
 def class_by_id(api: Api, global_id: str, token: str | None = None) -> dict[str, Any] | None:
-    return api.data(
+    found: dict[str, Any] | None = api.data(
         "query($id: ID!) { customerClass(id: $id) { id name } }", {"id": global_id}, token
     )["customerClass"]
+    return found
 
 
 def customer_by_id(api: Api, global_id: str, token: str | None = None) -> dict[str, Any] | None:
-    return api.data("query($id: ID!) { customer(id: $id) { id name } }", {"id": global_id}, token)[
-        "customer"
-    ]
+    found: dict[str, Any] | None = api.data(
+        "query($id: ID!) { customer(id: $id) { id name } }", {"id": global_id}, token
+    )["customer"]
+    return found
 
 
 def token_ids(api: Api, token: str | None = None) -> dict[str, str]:
@@ -154,9 +158,9 @@ def test_catalog_entries_are_visible_to_everyone(
 
 def test_node_fields_match_the_object(api: Api, objects: Objects) -> None:
     world = objects.world
-    assert node(api, world.a.class_id, world.a.token)["name"] == "Reseller A class"
-    assert node(api, world.a.customer_id, world.a.token)["name"] == "Reseller A customer"
-    assert node(api, objects.catalogs["BusinessModel"])["code"].startswith("bm-")
+    assert shown(node(api, world.a.class_id, world.a.token))["name"] == "Reseller A class"
+    assert shown(node(api, world.a.customer_id, world.a.token))["name"] == "Reseller A customer"
+    assert shown(node(api, objects.catalogs["BusinessModel"]))["code"].startswith("bm-")
     event = node(api, objects.a_event, world.a.token)
     assert event == {
         "__typename": "AuditEvent",
@@ -164,7 +168,7 @@ def test_node_fields_match_the_object(api: Api, objects: Objects) -> None:
         "action": "CREATE",
         "objectId": world.a.class_id,
     }
-    assert node(api, objects.a_token, world.a.token)["name"] == "Reseller A token"
+    assert shown(node(api, objects.a_token, world.a.token))["name"] == "Reseller A token"
 
 
 def test_administrator_objects_hidden_from_resellers(api: Api, objects: Objects) -> None:
@@ -187,8 +191,8 @@ def test_administrator_objects_hidden_from_resellers(api: Api, objects: Objects)
 
 def test_shared_and_default_classes_are_visible_to_resellers(api: Api, world: World) -> None:
     for token in (world.a.token, world.b.token):
-        assert node(api, world.shared_class_id, token)["name"] == "Admin shared"
-        assert node(api, world.default_class_id, token)["name"] == "Default"
+        assert shown(node(api, world.shared_class_id, token))["name"] == "Admin shared"
+        assert shown(node(api, world.default_class_id, token))["name"] == "Default"
         assert class_by_id(api, world.shared_class_id, token) == {
             "id": world.shared_class_id,
             "name": "Admin shared",
@@ -399,7 +403,7 @@ def test_nodes_with_every_type_at_once(api: Api, objects: Objects) -> None:
         objects.a_token,
     ]
     as_a = nodes(api, ids, world.a.token)
-    assert [n["__typename"] for n in as_a] == [type_of(i) for i in ids]
+    assert [shown(n)["__typename"] for n in as_a] == [type_of(i) for i in ids]
     as_b = nodes(api, ids, world.b.token)
     assert [n and n["__typename"] for n in as_b] == [
         None,
@@ -417,8 +421,8 @@ def test_customer_class_lookup_hides_other_tenants(api: Api, world: World) -> No
     assert class_by_id(api, world.b.class_id, world.a.token) is None
     assert class_by_id(api, world.a.class_id, world.b.token) is None
     assert class_by_id(api, world.admin_class_id, world.a.token) is None
-    assert class_by_id(api, world.a.class_id, world.a.token)["name"] == "Reseller A class"
-    assert class_by_id(api, world.b.class_id)["name"] == "Reseller B class"
+    assert shown(class_by_id(api, world.a.class_id, world.a.token))["name"] == "Reseller A class"
+    assert shown(class_by_id(api, world.b.class_id))["name"] == "Reseller B class"
 
 
 def test_customer_lookup_hides_other_tenants(api: Api, world: World) -> None:
@@ -426,8 +430,11 @@ def test_customer_lookup_hides_other_tenants(api: Api, world: World) -> None:
     assert customer_by_id(api, world.b.customer_id, world.a.token) is None
     assert customer_by_id(api, world.b.id, world.a.token) is None
     assert customer_by_id(api, direct, world.a.token) is None
-    assert customer_by_id(api, world.a.customer_id, world.a.token)["name"] == "Reseller A customer"
-    assert customer_by_id(api, direct)["name"] == "Direct"
+    assert (
+        shown(customer_by_id(api, world.a.customer_id, world.a.token))["name"]
+        == "Reseller A customer"
+    )
+    assert shown(customer_by_id(api, direct))["name"] == "Direct"
 
 
 @pytest.fixture
@@ -444,12 +451,12 @@ def sub(api: Api, world: World) -> dict[str, str]:
 
 def test_rights_stop_at_direct_subentities(api: Api, world: World, sub: dict[str, str]) -> None:
     # A sees its sub-reseller's record (a direct customer), not what lies beneath.
-    assert customer_by_id(api, sub["id"], world.a.token)["name"] == "Sub of A"
+    assert shown(customer_by_id(api, sub["id"], world.a.token))["name"] == "Sub of A"
     assert customer_by_id(api, sub["customer_id"], world.a.token) is None
     assert class_by_id(api, sub["class_id"], world.a.token) is None
     assert nodes(api, [sub["class_id"], sub["customer_id"]], world.a.token) == [None, None]
     # The sub-reseller sees its own things, and nothing of A's.
-    assert class_by_id(api, sub["class_id"], sub["token"])["name"] == "Sub class"
+    assert shown(class_by_id(api, sub["class_id"], sub["token"]))["name"] == "Sub class"
     assert customer_by_id(api, world.a.customer_id, sub["token"]) is None
     assert class_by_id(api, world.a.class_id, sub["token"]) is None
     assert customer_by_id(api, world.a.id, sub["token"]) is None

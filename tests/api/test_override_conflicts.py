@@ -5,10 +5,12 @@ with the target class (DEPENDENCY on ["input","customerClassId"]). Nothing is wr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from tests.api.customer_support import errors, state
-from tests.api_client import Api
+from tests.api.customer_support import state
+from tests.api_client import Api, World
+from tests.support.errors import errors_of
 
 STATISTICS = ["input", "generalInfo", "generateStatistics"]
 CLASS = "customerClass { id version generalInfo { generateStatistics } }"
@@ -27,17 +29,19 @@ def statistics_off(api: Api, class_id: str, token: str | None = None) -> dict[st
     )
 
 
-def refused_whole(api: Api, payload_of: Any, expected: list[tuple[str, list[str]]]) -> str:
+def refused_whole(
+    api: Api, payload_of: Callable[[], dict[str, Any]], expected: list[tuple[str, list[str]]]
+) -> str:
     """Run the mutation; it must be refused with ``expected`` and change nothing. Returns
     the first error's message."""
     before = state(api)
     payload = payload_of()
-    assert errors(payload) == expected
+    assert errors_of(payload) == expected
     assert state(api) == before
     return str(payload["userErrors"][0]["message"])
 
 
-def test_turning_statistics_off_under_a_regular_invoices_override(world, api: Api) -> None:
+def test_turning_statistics_off_under_a_regular_invoices_override(world: World, api: Api) -> None:
     override(api, world.a.customer_id, world.a.token, regularInvoicesEnabled=True)
     message = refused_whole(
         api,
@@ -53,7 +57,7 @@ def test_turning_statistics_off_under_a_regular_invoices_override(world, api: Ap
     assert seen == {"version": 1, "generalInfo": {"generateStatistics": True}}
 
 
-def test_turning_statistics_off_under_a_send_statistics_override(world, api: Api) -> None:
+def test_turning_statistics_off_under_a_send_statistics_override(world: World, api: Api) -> None:
     second = api.create_customer(world.a.token, name="Second", customerClassId=world.a.class_id)
     override(api, world.a.customer_id, world.a.token, sendStatistics="FULL_STATISTICS")
     override(api, second, world.a.token, sendStatistics="SUMMARY_ONLY", regularInvoicesEnabled=True)
@@ -65,7 +69,7 @@ def test_turning_statistics_off_under_a_send_statistics_override(world, api: Api
     assert "2 customers" in message  # each customer counted once
 
 
-def test_overrides_that_need_no_statistics_do_not_stop_the_change(world, api: Api) -> None:
+def test_overrides_that_need_no_statistics_do_not_stop_the_change(world: World, api: Api) -> None:
     override(
         api,
         world.a.customer_id,
@@ -80,16 +84,16 @@ def test_overrides_that_need_no_statistics_do_not_stop_the_change(world, api: Ap
     assert payload["customerClass"]["generalInfo"] == {"generateStatistics": False}
 
 
-def test_clearing_the_override_lets_the_change_through(world, api: Api) -> None:
+def test_clearing_the_override_lets_the_change_through(world: World, api: Api) -> None:
     override(api, world.a.customer_id, world.a.token, regularInvoicesEnabled=True)
-    assert errors(statistics_off(api, world.a.class_id, world.a.token)) == [
+    assert errors_of(statistics_off(api, world.a.class_id, world.a.token)) == [
         ("DEPENDENCY", STATISTICS)
     ]
     override(api, world.a.customer_id, world.a.token, regularInvoicesEnabled=None)
     assert statistics_off(api, world.a.class_id, world.a.token)["userErrors"] == []
 
 
-def test_other_changes_of_the_class_are_not_stopped(world, api: Api) -> None:
+def test_other_changes_of_the_class_are_not_stopped(world: World, api: Api) -> None:
     override(api, world.a.customer_id, world.a.token, regularInvoicesEnabled=True)
     payload = api.mutate(
         "updateCustomerClass",
@@ -101,7 +105,7 @@ def test_other_changes_of_the_class_are_not_stopped(world, api: Api) -> None:
 
 
 def test_administrator_change_of_a_shared_class_counts_every_tenants_customers(
-    world, api: Api
+    world: World, api: Api
 ) -> None:
     for tenant in (world.a, world.b):
         api.ok(
@@ -116,7 +120,7 @@ def test_administrator_change_of_a_shared_class_counts_every_tenants_customers(
     assert "2 customers" in message
 
 
-def test_validation_errors_come_together(world, api: Api) -> None:
+def test_validation_errors_come_together(world: World, api: Api) -> None:
     """The conflict is one more validation error: reported with the class's own ones."""
     override(api, world.a.customer_id, world.a.token, regularInvoicesEnabled=True)
     payload = api.mutate(
@@ -128,7 +132,7 @@ def test_validation_errors_come_together(world, api: Api) -> None:
         world.a.token,
         CLASS,
     )
-    assert sorted(errors(payload)) == sorted(
+    assert sorted(errors_of(payload)) == sorted(
         [
             ("DEPENDENCY", ["input", "generalInfo", "closeDelayHours"]),
             ("DEPENDENCY", STATISTICS),
@@ -136,7 +140,7 @@ def test_validation_errors_come_together(world, api: Api) -> None:
     )
 
 
-def test_assigning_a_customer_whose_overrides_conflict(world, api: Api) -> None:
+def test_assigning_a_customer_whose_overrides_conflict(world: World, api: Api) -> None:
     quiet = api.create_class(
         world.a.token, name="Quiet", currencyCode="USD", generalInfo={"generateStatistics": False}
     )
@@ -153,7 +157,7 @@ def test_assigning_a_customer_whose_overrides_conflict(world, api: Api) -> None:
     api.ok("assignCustomerClass", assign, world.a.token)
 
 
-def test_assignment_conflict_comes_after_tenancy_errors(world, api: Api) -> None:
+def test_assignment_conflict_comes_after_tenancy_errors(world: World, api: Api) -> None:
     """Another tenant's customer stays NOT_FOUND: the conflict is never reported on it."""
     quiet = api.create_class(
         world.a.token, name="Quiet", currencyCode="USD", generalInfo={"generateStatistics": False}
@@ -165,4 +169,4 @@ def test_assignment_conflict_comes_after_tenancy_errors(world, api: Api) -> None
         world.a.token,
         "customer { id }",
     )
-    assert errors(payload) == [("NOT_FOUND", ["input", "customerId"])]
+    assert errors_of(payload) == [("NOT_FOUND", ["input", "customerId"])]

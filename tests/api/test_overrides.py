@@ -15,12 +15,12 @@ from tests.api.customer_support import (
     OVERRIDES,
     create_template,
     customer,
-    errors,
     events,
     gid,
     state,
 )
-from tests.api_client import Api
+from tests.api_client import Api, World, shown
+from tests.support.errors import errors_of
 
 SELECTION = f"customer {{ id {OVERRIDES} {EFFECTIVE} }}"
 
@@ -32,21 +32,25 @@ def update(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[s
 def ok(api: Api, input_: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     payload = update(api, input_, token)
     assert payload["userErrors"] == [], payload["userErrors"]
-    return payload["customer"]
+    found: dict[str, Any] = payload["customer"]
+    return found
 
 
 def read(api: Api, customer_id: str, token: str | None = None) -> dict[str, Any] | None:
-    return customer(api, customer_id, token, f"id {OVERRIDES} {EFFECTIVE}")
+    found: dict[str, Any] | None = customer(api, customer_id, token, f"id {OVERRIDES} {EFFECTIVE}")
+    return found
 
 
 def effective_all(api: Api, customer_id: str, token: str | None = None) -> dict[str, Any]:
     selection = f"effectiveSettings {{ overriddenFields {ALL_TABS} }}"
-    return customer(api, customer_id, token, selection)["effectiveSettings"]
+    found: dict[str, Any] = shown(customer(api, customer_id, token, selection))["effectiveSettings"]
+    return found
 
 
 def class_tabs(api: Api, class_id: str) -> dict[str, Any]:
     query = f"query($id: ID!) {{ customerClass(id: $id) {{ {ALL_TABS} }} }}"
-    return api.data(query, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(query, {"id": class_id})["customerClass"]
+    return found
 
 
 def update_class(api: Api, input_: dict[str, Any], token: str | None = None) -> None:
@@ -58,7 +62,7 @@ def refused(
 ) -> None:
     before = state(api)
     payload = update(api, input_, token)
-    assert errors(payload) == expected
+    assert errors_of(payload) == expected
     assert payload["customer"] is None
     assert state(api) == before
 
@@ -66,8 +70,8 @@ def refused(
 # --------------------------------------------------------------------------- inheritance
 
 
-def test_new_customer_follows_its_class(world, api: Api) -> None:
-    seen = read(api, world.a.customer_id, world.a.token)
+def test_new_customer_follows_its_class(world: World, api: Api) -> None:
+    seen = shown(read(api, world.a.customer_id, world.a.token))
     assert seen["overrides"] == NO_OVERRIDES
     assert seen["effectiveSettings"]["overriddenFields"] == []
     effective = effective_all(api, world.a.customer_id, world.a.token)
@@ -75,7 +79,7 @@ def test_new_customer_follows_its_class(world, api: Api) -> None:
     assert effective == class_tabs(api, world.a.class_id)
 
 
-def test_effective_settings_of_a_rich_class(world, api: Api) -> None:
+def test_effective_settings_of_a_rich_class(world: World, api: Api) -> None:
     template = create_template(api)
     class_id = api.create_class(
         world.a.token,
@@ -102,7 +106,7 @@ def test_effective_settings_of_a_rich_class(world, api: Api) -> None:
     assert tabs["measuredServices"][0]["pricePerItem"] == "1.50"
 
 
-def test_override_each_field(world, api: Api) -> None:
+def test_override_each_field(world: World, api: Api) -> None:
     template = create_template(api)
     other_template = create_template(api)
     done = ok(
@@ -167,7 +171,7 @@ def test_override_each_field(world, api: Api) -> None:
     ],
 )
 def test_overridden_fields_paths(
-    world, api: Api, input_: dict, path: tuple, overridden: Any
+    world: World, api: Api, input_: dict[str, Any], path: tuple[str, ...], overridden: Any
 ) -> None:
     """An override equal to the class value is still an override (it no longer follows)."""
     done = ok(api, {"customerId": world.b.customer_id, **input_}, world.b.token)
@@ -175,7 +179,7 @@ def test_overridden_fields_paths(
     assert done["effectiveSettings"][path[0]][path[1]] == overridden
 
 
-def test_template_override_none_and_inherit(world, api: Api) -> None:
+def test_template_override_none_and_inherit(world: World, api: Api) -> None:
     class_template = create_template(api, "Class template")
     own_template = create_template(api, "Own template")
     update_class(
@@ -184,7 +188,7 @@ def test_template_override_none_and_inherit(world, api: Api) -> None:
         world.a.token,
     )
     customer_id = world.a.customer_id
-    inherited = read(api, customer_id, world.a.token)
+    inherited = shown(read(api, customer_id, world.a.token))
     assert inherited["overrides"]["regularInvoiceTemplate"] is None
     assert inherited["effectiveSettings"]["regularInvoices"]["invoiceTemplate"] == {
         "id": class_template
@@ -222,7 +226,7 @@ def test_template_override_none_and_inherit(world, api: Api) -> None:
     assert done["effectiveSettings"]["overriddenFields"] == []
 
 
-def test_out_of_turn_template_override(world, api: Api) -> None:
+def test_out_of_turn_template_override(world: World, api: Api) -> None:
     template = create_template(api)
     done = ok(
         api,
@@ -241,7 +245,7 @@ def test_out_of_turn_template_override(world, api: Api) -> None:
     assert done["effectiveSettings"]["overriddenFields"] == ["outOfTurnInvoices.invoiceTemplate"]
 
 
-def test_omitted_fields_keep_their_value_and_null_clears(world, api: Api) -> None:
+def test_omitted_fields_keep_their_value_and_null_clears(world: World, api: Api) -> None:
     customer_id = world.a.customer_id
     ok(
         api,
@@ -276,7 +280,7 @@ def test_omitted_fields_keep_their_value_and_null_clears(world, api: Api) -> Non
     assert done["effectiveSettings"]["overriddenFields"] == []
 
 
-def test_class_change_reaches_customers_without_override(world, api: Api) -> None:
+def test_class_change_reaches_customers_without_override(world: World, api: Api) -> None:
     follower = api.create_customer(world.a.token, name="Follower", customerClassId=world.a.class_id)
     overridden = world.a.customer_id
     ok(
@@ -301,12 +305,12 @@ def test_class_change_reaches_customers_without_override(world, api: Api) -> Non
         },
         world.a.token,
     )
-    follows = read(api, follower, world.a.token)["effectiveSettings"]
+    follows = shown(read(api, follower, world.a.token))["effectiveSettings"]
     assert follows["generalInfo"]["suspendOnInsufficientFunds"] is True
     assert follows["generalInfo"]["sendStatistics"] == "FULL_STATISTICS"
     assert follows["regularInvoices"] == {"enabled": True, "invoiceTemplate": {"id": template}}
     assert follows["overriddenFields"] == []
-    kept = read(api, overridden, world.a.token)["effectiveSettings"]
+    kept = shown(read(api, overridden, world.a.token))["effectiveSettings"]
     assert kept["generalInfo"]["suspendOnInsufficientFunds"] is False  # its override
     assert kept["generalInfo"]["sendStatistics"] == "FULL_STATISTICS"  # follows the class
     assert kept["regularInvoices"] == {"enabled": True, "invoiceTemplate": None}
@@ -327,7 +331,7 @@ def test_class_change_reaches_customers_without_override(world, api: Api) -> Non
     assert done["effectiveSettings"]["overriddenFields"] == []
 
 
-def test_overrides_survive_a_class_assignment(world, api: Api) -> None:
+def test_overrides_survive_a_class_assignment(world: World, api: Api) -> None:
     ok(api, {"customerId": world.a.customer_id, "suspendOnInsufficientFunds": True}, world.a.token)
     update_class(
         api, {"id": world.shared_class_id, "generalInfo": {"sendStatistics": "SUMMARY_ONLY"}}
@@ -337,7 +341,7 @@ def test_overrides_survive_a_class_assignment(world, api: Api) -> None:
         {"customerId": world.a.customer_id, "customerClassId": world.shared_class_id},
         world.a.token,
     )
-    seen = read(api, world.a.customer_id, world.a.token)
+    seen = shown(read(api, world.a.customer_id, world.a.token))
     assert seen["overrides"]["suspendOnInsufficientFunds"] is True
     assert seen["effectiveSettings"]["generalInfo"] == {
         "generateStatistics": True,
@@ -352,7 +356,7 @@ def test_overrides_survive_a_class_assignment(world, api: Api) -> None:
 # --------------------------------------------------------------------------- validation
 
 
-def no_statistics_customer(api: Api, world: Any) -> str:
+def no_statistics_customer(api: Api, world: World) -> str:
     class_id = api.create_class(
         world.a.token,
         name="No statistics",
@@ -362,7 +366,7 @@ def no_statistics_customer(api: Api, world: Any) -> str:
     return api.create_customer(world.a.token, name="Quiet", customerClassId=class_id)
 
 
-def test_regular_invoices_need_class_statistics(world, api: Api) -> None:
+def test_regular_invoices_need_class_statistics(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     refused(
         api,
@@ -391,7 +395,7 @@ def test_regular_invoices_need_class_statistics(world, api: Api) -> None:
     assert done["effectiveSettings"]["regularInvoices"]["enabled"] is False
 
 
-def test_send_statistics_needs_class_statistics(world, api: Api) -> None:
+def test_send_statistics_needs_class_statistics(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     for value in ("FULL_STATISTICS", "SUMMARY_ONLY"):
         refused(
@@ -402,7 +406,7 @@ def test_send_statistics_needs_class_statistics(world, api: Api) -> None:
         )
 
 
-def test_validation_errors_together_and_nothing_written(world, api: Api) -> None:
+def test_validation_errors_together_and_nothing_written(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     template = create_template(api)
     refused(
@@ -422,7 +426,7 @@ def test_validation_errors_together_and_nothing_written(world, api: Api) -> None
     )
 
 
-def test_unknown_template_is_not_found(world, api: Api) -> None:
+def test_unknown_template_is_not_found(world: World, api: Api) -> None:
     for bad in (gid("InvoiceTemplate", 5), "junk", world.a.class_id):
         refused(
             api,
@@ -442,7 +446,7 @@ def test_unknown_template_is_not_found(world, api: Api) -> None:
         )
 
 
-def test_not_found_before_validation(world, api: Api) -> None:
+def test_not_found_before_validation(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     refused(
         api,
@@ -459,7 +463,7 @@ def test_not_found_before_validation(world, api: Api) -> None:
 # --------------------------------------------------------------------------- tenancy
 
 
-def test_other_reseller_cannot_read_or_write(world, api: Api) -> None:
+def test_other_reseller_cannot_read_or_write(world: World, api: Api) -> None:
     ok(api, {"customerId": world.a.customer_id, "suspendOnInsufficientFunds": True}, world.a.token)
     assert read(api, world.a.customer_id, world.b.token) is None
     refused(
@@ -484,10 +488,12 @@ def test_other_reseller_cannot_read_or_write(world, api: Api) -> None:
             ("NOT_FOUND", ["input", "regularInvoiceTemplate", "templateId"]),
         ],
     )
-    assert read(api, world.a.customer_id)["overrides"]["suspendOnInsufficientFunds"] is True
+    assert shown(read(api, world.a.customer_id))["overrides"]["suspendOnInsufficientFunds"] is True
 
 
-def test_reseller_cannot_touch_sub_reseller_customers_or_direct_customers(world, api: Api) -> None:
+def test_reseller_cannot_touch_sub_reseller_customers_or_direct_customers(
+    world: World, api: Api
+) -> None:
     sub = api.create_reseller("Sub", world.a.id)
     deep = api.create_customer(name="Deep", parentId=sub)
     direct = api.create_customer(name="Direct")
@@ -507,7 +513,7 @@ def test_reseller_cannot_touch_sub_reseller_customers_or_direct_customers(world,
     )
 
 
-def test_reseller_cannot_change_its_own_record(world, api: Api) -> None:
+def test_reseller_cannot_change_its_own_record(world: World, api: Api) -> None:
     for input_ in (
         {"suspendOnInsufficientFunds": True},
         {"regularInvoicesEnabled": None},
@@ -521,14 +527,14 @@ def test_reseller_cannot_change_its_own_record(world, api: Api) -> None:
         )
     # The administrator may, and the reseller then reads it (read-only).
     ok(api, {"customerId": world.a.id, "suspendOnInsufficientFunds": True})
-    own = read(api, world.a.id, world.a.token)
+    own = shown(read(api, world.a.id, world.a.token))
     assert own["overrides"]["suspendOnInsufficientFunds"] is True
     assert own["effectiveSettings"]["overriddenFields"] == [
         "generalInfo.suspendOnInsufficientFunds"
     ]
 
 
-def test_own_record_not_permitted_after_not_found(world, api: Api) -> None:
+def test_own_record_not_permitted_after_not_found(world: World, api: Api) -> None:
     refused(
         api,
         {"customerId": world.a.id, "regularInvoiceTemplate": {"templateId": "junk"}},
@@ -537,7 +543,7 @@ def test_own_record_not_permitted_after_not_found(world, api: Api) -> None:
     )
 
 
-def test_admin_edits_any_customer(world, api: Api) -> None:
+def test_admin_edits_any_customer(world: World, api: Api) -> None:
     sub = api.create_reseller("Sub", world.a.id)
     deep = api.create_customer(name="Deep", parentId=sub)
     for customer_id in (world.a.customer_id, world.b.customer_id, deep, world.b.id):
@@ -545,7 +551,7 @@ def test_admin_edits_any_customer(world, api: Api) -> None:
         assert done["overrides"]["outOfTurnInvoicesEnabled"] is True
 
 
-def test_effective_settings_of_hidden_customer_are_unreachable(world, api: Api) -> None:
+def test_effective_settings_of_hidden_customer_are_unreachable(world: World, api: Api) -> None:
     query = f"""query($ids: [ID!]!) {{
       nodes(ids: $ids) {{ ... on Customer {{ id {OVERRIDES} {EFFECTIVE} }} }}
       customers {{ nodes {{ id }} }}
@@ -559,7 +565,7 @@ def test_effective_settings_of_hidden_customer_are_unreachable(world, api: Api) 
 # --------------------------------------------------------------------------- audit
 
 
-def test_update_event_with_override_paths(world, api: Api) -> None:
+def test_update_event_with_override_paths(world: World, api: Api) -> None:
     template = create_template(api)
     ok(
         api,
@@ -619,7 +625,7 @@ def test_update_event_with_override_paths(world, api: Api) -> None:
     assert events(api, world.a.customer_id, world.b.token) == []
 
 
-def test_admin_override_event_seen_by_reseller(world, api: Api) -> None:
+def test_admin_override_event_seen_by_reseller(world: World, api: Api) -> None:
     ok(api, {"customerId": world.b.customer_id, "suspendOnInsufficientFunds": True})
     event = events(api, world.b.customer_id, world.b.token)[0]
     assert event["action"] == "UPDATE"
@@ -630,7 +636,7 @@ def test_admin_override_event_seen_by_reseller(world, api: Api) -> None:
     }
 
 
-def test_no_change_no_event(world, api: Api) -> None:
+def test_no_change_no_event(world: World, api: Api) -> None:
     ok(api, {"customerId": world.a.customer_id, "suspendOnInsufficientFunds": True}, world.a.token)
     before = state(api)
     for input_ in (
@@ -644,7 +650,7 @@ def test_no_change_no_event(world, api: Api) -> None:
     assert state(api) == before
 
 
-def test_refusals_write_nothing(world, api: Api) -> None:
+def test_refusals_write_nothing(world: World, api: Api) -> None:
     quiet = no_statistics_customer(api, world)
     before = state(api)
     snapshot = copy.deepcopy(events(api))

@@ -20,8 +20,9 @@ from db.currencies import CURRENCIES
 from db.settings import Settings
 from gql.rate_limits import Bucket, LocalBuckets, RateLimiter, RedisBuckets
 from tenancy.principal import Principal, Role
-from tests.api.protection_support import app_with, recording, top_error
+from tests.api.protection_support import app_with, top_error
 from tests.api_client import Api, World
+from tests.support.sql import recording
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Costs as much as it returns: nothing is refunded, so buckets drain predictably.
@@ -68,11 +69,13 @@ def store(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 def cost(response: Any) -> dict[str, Any]:
-    return response.json()["extensions"]["cost"]
+    found: dict[str, Any] = response.json()["extensions"]["cost"]
+    return found
 
 
 def status(response: Any) -> dict[str, Any]:
-    return cost(response)["throttleStatus"]
+    found: dict[str, Any] = cost(response)["throttleStatus"]
+    return found
 
 
 def admitted(api: Api, token: str, query: str = CURRENCY_LIST) -> Any:
@@ -169,7 +172,7 @@ def test_a_refused_request_gets_429_retry_after_and_runs_nothing(
             ' b: updateCustomerClass(input: {id: $id, description: "y"})'
             " { customerClass { customFields { id } } } }"
         )
-        with recording(api.app) as statements:  # type: ignore[attr-defined]
+        with recording(api.app) as statements:
             response = throttled(api, token)
             refused_mutation = api.post(mutation, {"id": world.a.class_id}, token)
         assert statements == []  # the token is cached; nothing reached the database
@@ -202,7 +205,7 @@ def test_a_cost_beyond_the_bucket_can_never_run(
 ) -> None:
     with app_with(settings, admin_token, rate_token_bucket=500, **store) as api:
         api.data("{ viewer { role } }")
-        with recording(api.app) as statements:  # type: ignore[attr-defined]
+        with recording(api.app) as statements:
             response = api.post("{ customerClasses(first: 10) { nodes { customFields { id } } } }")
         error = top_error(response)
         assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"

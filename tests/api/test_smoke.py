@@ -1,4 +1,4 @@
-from tests.api_client import Api
+from tests.api_client import Api, World
 
 
 def test_viewer_as_administrator(api: Api) -> None:
@@ -6,6 +6,6 @@ def test_viewer_as_administrator(api: Api) -> None:
     assert data["viewer"] == {"role": "ADMINISTRATOR", "tokenName": "root", "reseller": None}
 
 
-def test_world_builds(world, api: Api) -> None:
+def test_world_builds(world: World, api: Api) -> None:
     data = api.data("{ viewer { role reseller { id name } } }", token=world.a.token)
     assert data["viewer"]["reseller"] == {"id": world.a.id, "name": "Reseller A"}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.api_client import Api
+from tests.support.errors import errors_of
 
 Error = tuple[str, tuple[str, ...]]
 
@@ -71,16 +72,20 @@ COUNT_QUERY = "{ customerClasses { totalCount } }"
 # --------------------------------------------------------------------------- helpers
 
 
-def errors_of(payload: Mapping[str, Any]) -> list[Error]:
-    found = []
-    for error in payload["userErrors"]:
+def sorted_errors(payload: Mapping[str, Any]) -> list[Error]:
+    """The payload's (code, path) pairs sorted, as the rule tables list them; every error
+    has a field and a message."""
+    found: list[Error] = []
+    for error, (code, path) in zip(payload["userErrors"], errors_of(payload), strict=True):
         assert error["message"], error
-        found.append((error["code"], tuple(error["field"])))
+        assert path is not None, error
+        found.append((code, tuple(path)))
     return sorted(found)
 
 
 def read(api: Api, class_id: str) -> dict[str, Any]:
-    return api.data(CLASS_QUERY, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(CLASS_QUERY, {"id": class_id})["customerClass"]
+    return found
 
 
 def create(api: Api, name: str = "Tabs", currency: str | None = "USD", **tabs: Any) -> Any:
@@ -93,7 +98,8 @@ def create(api: Api, name: str = "Tabs", currency: str | None = "USD", **tabs: A
 def create_ok(api: Api, name: str = "Tabs", currency: str | None = "USD", **tabs: Any) -> str:
     payload = create(api, name, currency, **tabs)
     assert payload["userErrors"] == [], payload["userErrors"]
-    return payload["customerClass"]["id"]
+    found: str = payload["customerClass"]["id"]
+    return found
 
 
 def update(api: Api, class_id: str, **patch: Any) -> Any:
@@ -141,7 +147,8 @@ def make_catalogs(api: Api) -> Catalogs:
             selection=f"{result} {{ id }}",
             input_type="CreateNamedCatalogEntryInput",
         )
-        return payload[result]["id"]
+        found: str = payload[result]["id"]
+        return found
 
     def custom_tax(name: str, applied_to: str) -> str:
         payload = api.ok(
@@ -149,7 +156,8 @@ def make_catalogs(api: Api) -> Catalogs:
             {"name": name, "ratePercent": "7.5", "appliedTo": applied_to},
             selection="customTax { id }",
         )
-        return payload["customTax"]["id"]
+        found: str = payload["customTax"]["id"]
+        return found
 
     return Catalogs(
         notification_set=named("createNotificationSet", "Standard set", "notificationSet"),
@@ -166,7 +174,8 @@ def custom_field(api: Api, name: str, obj: str = "CUSTOMER") -> str:
         {"object": obj, "name": name, "type": "TEXT"},
         selection="customFieldDefinition { id }",
     )
-    return payload["customFieldDefinition"]["id"]
+    found: str = payload["customFieldDefinition"]["id"]
+    return found
 
 
 # --------------------------------------------------------------------------- rule matrix
@@ -673,7 +682,7 @@ def test_rule_matrix(api: Api, mode: str) -> None:
             else:
                 # Successful cases are undone by re-creating; never reuse a changed class.
                 stored_ids.pop(key, None)
-        found = errors_of(payload)
+        found = sorted_errors(payload)
         if found != sorted(rule.errors):
             mismatches.append((rule.name, found, sorted(rule.errors)))
     assert mismatches == []
@@ -687,7 +696,7 @@ def test_statistics_off_under_regular_invoices_is_refused_on_the_statistics_fiel
 ) -> None:
     class_id = create_ok(api, regularInvoices={"enabled": True})
     payload = update(api, class_id, generalInfo={"generateStatistics": False})
-    assert errors_of(payload) == [(DEPENDENCY, I("generalInfo", "generateStatistics"))]
+    assert sorted_errors(payload) == [(DEPENDENCY, I("generalInfo", "generateStatistics"))]
     payload = update(
         api,
         class_id,
@@ -707,11 +716,11 @@ def test_past_due_patch_is_checked_against_the_stored_policy(api: Api) -> None:
     )
     for days in (3, 10):
         payload = update(api, class_id, regularInvoices={"pastDue": {"suspendAfterDays": days}})
-        assert errors_of(payload) == [(INVALID, I(*RP, "suspendAfterDays"))], days
+        assert sorted_errors(payload) == [(INVALID, I(*RP, "suspendAfterDays"))], days
     # Reported on the field of the input, even when the stored later step is the one
     # that no longer comes after it.
     payload = update(api, class_id, regularInvoices={"pastDue": {"suspendAfterDays": 40}})
-    assert errors_of(payload) == [(INVALID, I(*RP, "suspendAfterDays"))]
+    assert sorted_errors(payload) == [(INVALID, I(*RP, "suspendAfterDays"))]
     payload = update(api, class_id, regularInvoices={"pastDue": {"suspendAfterDays": 11}})
     assert payload["userErrors"] == []
     policy = payload["customerClass"]["regularInvoices"]["pastDue"]
@@ -739,7 +748,7 @@ def test_five_bad_fields_give_five_errors_and_write_nothing(api: Api) -> None:
         taxation={"assessTaxes": True},
     )
     assert payload["customerClass"] is None
-    assert errors_of(payload) == sorted(
+    assert sorted_errors(payload) == sorted(
         [
             (OUT_OF_RANGE, I("generalInfo", "roundingPrecision")),
             (DEPENDENCY, I("generalInfo", "closeDelayHours")),
@@ -832,10 +841,10 @@ def test_bad_money_is_a_user_error_on_create_and_update(
     payload = create(
         api, "Money", currency, regularInvoices={"pastDue": {"collectionThreshold": raw}}
     )
-    assert errors_of(payload) == [(code, I(*RP, "collectionThreshold"))]
+    assert sorted_errors(payload) == [(code, I(*RP, "collectionThreshold"))]
     class_id = create_ok(api, "Money", currency)
     payload = update(api, class_id, measuredServices=[svc("CONCURRENT_CALLS", raw)])
-    assert errors_of(payload) == [(code, I("measuredServices", "0", "pricePerItem"))]
+    assert sorted_errors(payload) == [(code, I("measuredServices", "0", "pricePerItem"))]
     assert read(api, class_id)["measuredServices"] == []
 
 
@@ -864,7 +873,7 @@ def test_json_number_for_a_decimal_is_a_user_error(api: Api, number: Any) -> Non
     body = response.json()
     assert "errors" not in body, body
     payload = body["data"]["updateCustomerClass"]
-    assert errors_of(payload) == sorted(
+    assert sorted_errors(payload) == sorted(
         [
             (INVALID, I("measuredServices", "0", "pricePerItem")),
             (INVALID, I("taxation", "vatRatePercent")),
@@ -887,7 +896,7 @@ def test_decimal_literals_in_the_document_are_user_errors(api: Api) -> None:
     """
     body = api.run(query, {"id": class_id})
     assert "errors" not in body, body
-    assert errors_of(body["data"]["updateCustomerClass"]) == sorted(
+    assert sorted_errors(body["data"]["updateCustomerClass"]) == sorted(
         [
             (INVALID, I(*RP, "collectionThreshold")),
             (INVALID, I(*RP, "lateFee")),
@@ -903,9 +912,9 @@ def test_percentages_keep_at_most_four_decimals(api: Api) -> None:
     assert payload["userErrors"] == []
     assert Decimal(payload["customerClass"]["taxation"]["vatRatePercent"]) == Decimal("7.1234")
     payload = update(api, class_id, taxation={"vatRatePercent": "7.12345"})
-    assert errors_of(payload) == [(INVALID, I("taxation", "vatRatePercent"))]
+    assert sorted_errors(payload) == [(INVALID, I("taxation", "vatRatePercent"))]
     payload = update(api, class_id, taxation={"vatRatePercent": "100.0001"})
-    assert errors_of(payload) == [(OUT_OF_RANGE, I("taxation", "vatRatePercent"))]
+    assert sorted_errors(payload) == [(OUT_OF_RANGE, I("taxation", "vatRatePercent"))]
 
 
 # --------------------------------------------------------------------------- defaults
@@ -931,13 +940,13 @@ def test_a_new_class_has_the_documented_defaults(api: Api) -> None:
         entry["email"] == entry["sms"] == {"send": False, "template": "SYSTEM"}
         for entry in state["notifications"]["settings"]
     )
-    terms = {
+    terms: dict[str, Any] = {
         "netDays": 0,
         "dueDateReminderDays": [],
         "autoCharge": False,
         "autoChargeTiming": "UPON_INVOICE_GENERATION",
     }
-    policy = {
+    policy: dict[str, Any] = {
         "collectionThreshold": "0.00",
         "resendInvoiceDays": [],
         "lateFee": None,
@@ -1029,7 +1038,7 @@ def test_null_clears_nullable_fields_and_is_invalid_on_non_null_ones(api: Api) -
         measuredServices=None,
         notifications={"settings": None},
     )
-    assert errors_of(payload) == sorted(
+    assert sorted_errors(payload) == sorted(
         [
             (INVALID, I("generalInfo", "roundingMethod")),
             (INVALID, I("generalInfo", "billedExternally")),
@@ -1054,7 +1063,7 @@ def test_unknown_references_are_not_found_before_any_validation(api: Api) -> Non
         taxation={"customTaxIds": [catalogs.all_charges_tax, "garbage"]},
         customFieldIds=[class_id],
     )
-    assert errors_of(payload) == sorted(
+    assert sorted_errors(payload) == sorted(
         [
             (NOT_FOUND, I("regularInvoices", "invoiceTemplateId")),
             (NOT_FOUND, I("notifications", "notificationSetId")),
@@ -1123,7 +1132,7 @@ def test_notification_set_rules(api: Api) -> None:
     )
     # Detaching the set while a type is still sent.
     payload = update(api, class_id, notifications={"notificationSetId": None})
-    assert errors_of(payload) == [(DEPENDENCY, I("notifications", "notificationSetId"))]
+    assert sorted_errors(payload) == [(DEPENDENCY, I("notifications", "notificationSetId"))]
     # Detaching and starting to send another type: reported on that send flag.
     payload = update(
         api,
@@ -1136,7 +1145,9 @@ def test_notification_set_rules(api: Api) -> None:
             ],
         },
     )
-    assert errors_of(payload) == [(DEPENDENCY, I("notifications", "settings", "1", "sms", "send"))]
+    assert sorted_errors(payload) == [
+        (DEPENDENCY, I("notifications", "settings", "1", "sms", "send"))
+    ]
     # Another set is fine; duplicates of a type are refused.
     payload = update(
         api,
@@ -1150,7 +1161,7 @@ def test_notification_set_rules(api: Api) -> None:
             ],
         },
     )
-    assert errors_of(payload) == [(INVALID, I("notifications", "settings", "2", "type"))]
+    assert sorted_errors(payload) == [(INVALID, I("notifications", "settings", "2", "type"))]
     # Switching everything off and detaching together is accepted.
     payload = update(
         api,
@@ -1168,7 +1179,7 @@ def test_notification_set_rules(api: Api) -> None:
         "No set",
         notifications={"settings": [{"type": "DUE_DATE_APPROACHING", "email": {"send": True}}]},
     )
-    assert errors_of(payload) == [
+    assert sorted_errors(payload) == [
         (DEPENDENCY, I("notifications", "settings", "0", "email", "send"))
     ]
 
@@ -1213,7 +1224,7 @@ def test_measured_services_input_replaces_the_list(api: Api) -> None:
         class_id,
         measuredServices=[svc("ACTIVE_CALLS"), svc("CONCURRENT_CALLS"), svc("CONCURRENT_CALLS")],
     )
-    assert errors_of(payload) == [(INVALID, I("measuredServices", "2", "parameter"))]
+    assert sorted_errors(payload) == [(INVALID, I("measuredServices", "2", "parameter"))]
     assert [s["parameter"] for s in read(api, class_id)["measuredServices"]] == ["CONCURRENT_CALLS"]
     payload = update(api, class_id, measuredServices=[])
     assert payload["userErrors"] == []
@@ -1246,7 +1257,7 @@ def test_custom_fields_replace_the_set_and_are_listed_by_name_then_id(api: Api) 
     assert [f["id"] for f in payload["customerClass"]["customFields"]] == [beta]
     # Duplicates are refused with the index of the duplicate.
     payload = update(api, class_id, customFieldIds=[alpha, beta, gamma, beta])
-    assert errors_of(payload) == [(INVALID, I("customFieldIds", "3"))]
+    assert sorted_errors(payload) == [(INVALID, I("customFieldIds", "3"))]
     assert [f["id"] for f in read(api, class_id)["customFields"]] == [beta]
     payload = update(api, class_id, customFieldIds=[])
     assert payload["userErrors"] == []
@@ -1257,7 +1268,7 @@ def test_custom_taxes(api: Api) -> None:
     catalogs = make_catalogs(api)
     all_charges, subscriptions = catalogs.all_charges_tax, catalogs.subscription_tax
     payload = create(api, "Wrong method", taxation={"method": "GST", "customTaxIds": [all_charges]})
-    assert errors_of(payload) == [(DEPENDENCY, I("taxation", "customTaxIds"))]
+    assert sorted_errors(payload) == [(DEPENDENCY, I("taxation", "customTaxIds"))]
     payload = create(
         api,
         "Duplicate",
@@ -1266,7 +1277,7 @@ def test_custom_taxes(api: Api) -> None:
             "customTaxIds": [all_charges, subscriptions, all_charges],
         },
     )
-    assert errors_of(payload) == [(INVALID, I("taxation", "customTaxIds", "2"))]
+    assert sorted_errors(payload) == [(INVALID, I("taxation", "customTaxIds", "2"))]
     payload = create(
         api,
         "At payment",
@@ -1276,7 +1287,7 @@ def test_custom_taxes(api: Api) -> None:
             "customTaxIds": [all_charges, subscriptions],
         },
     )
-    assert errors_of(payload) == [(DEPENDENCY, I("taxation", "customTaxIds", "1"))]
+    assert sorted_errors(payload) == [(DEPENDENCY, I("taxation", "customTaxIds", "1"))]
     class_id = create_ok(
         api,
         taxation={
@@ -1290,11 +1301,11 @@ def test_custom_taxes(api: Api) -> None:
     assert state["taxationMethod"] == "CUSTOM_TAXATION"
     # Partial updates checked against the stored taxes and method.
     payload = update(api, class_id, taxation={"assessment": "AT_TIME_OF_PAYMENT"})
-    assert errors_of(payload) == [(DEPENDENCY, I("taxation", "assessment"))]
+    assert sorted_errors(payload) == [(DEPENDENCY, I("taxation", "assessment"))]
     payload = update(api, class_id, taxation={"customTaxIds": []})
-    assert errors_of(payload) == [(REQUIRED, I("taxation", "customTaxIds"))]
+    assert sorted_errors(payload) == [(REQUIRED, I("taxation", "customTaxIds"))]
     payload = update(api, class_id, taxation={"method": "FIXED_VAT_RATE"})
-    assert errors_of(payload) == sorted(
+    assert sorted_errors(payload) == sorted(
         [
             (DEPENDENCY, I("taxation", "method")),  # the custom taxes remain
             (REQUIRED, I("taxation", "vatRatePercent")),
@@ -1326,24 +1337,24 @@ def test_custom_taxes(api: Api) -> None:
 
 def test_fraud_protection_needs_a_currency(api: Api) -> None:
     payload = create(api, "Any currency", None, fraudProtection={})
-    assert errors_of(payload) == [(DEPENDENCY, I("fraudProtection"))]
+    assert sorted_errors(payload) == [(DEPENDENCY, I("fraudProtection"))]
     payload = create(api, "Any currency", None, fraudProtection={"dailySpendingThreshold": "0"})
-    assert errors_of(payload) == [(DEPENDENCY, I("fraudProtection"))]
+    assert sorted_errors(payload) == [(DEPENDENCY, I("fraudProtection"))]
     class_id = create_ok(api, "Any currency", None)
     assert read(api, class_id)["fraudProtection"] is None
     for patch in ({}, {"checkRemainingFunds": False}, None):
         payload = update(api, class_id, fraudProtection=patch)
-        assert errors_of(payload) == [(DEPENDENCY, I("fraudProtection"))], patch
+        assert sorted_errors(payload) == [(DEPENDENCY, I("fraudProtection"))], patch
     default_id = api.default_class_id()
     payload = update(api, default_id, fraudProtection={"dailySpendingThreshold": "10"})
-    assert errors_of(payload) == [(DEPENDENCY, I("fraudProtection"))]
+    assert sorted_errors(payload) == [(DEPENDENCY, I("fraudProtection"))]
 
 
 def test_fraud_protection_with_a_currency(api: Api) -> None:
     class_id = create_ok(api, "Yen", "JPY")
     assert read(api, class_id)["fraudProtection"]["dailySpendingThreshold"] is None
     payload = update(api, class_id, fraudProtection={"dailySpendingThreshold": "1.5"})
-    assert errors_of(payload) == [(INVALID, I("fraudProtection", "dailySpendingThreshold"))]
+    assert sorted_errors(payload) == [(INVALID, I("fraudProtection", "dailySpendingThreshold"))]
     payload = update(
         api,
         class_id,
@@ -1361,6 +1372,6 @@ def test_fraud_protection_with_a_currency(api: Api) -> None:
         "warningThresholdPercent": 1,
     }
     payload = update(api, class_id, fraudProtection={"warningThresholdPercent": None})
-    assert errors_of(payload) == [(REQUIRED, I("fraudProtection", "warningThresholdPercent"))]
+    assert sorted_errors(payload) == [(REQUIRED, I("fraudProtection", "warningThresholdPercent"))]
     payload = update(api, class_id, fraudProtection={"sendWarning": False})
     assert payload["userErrors"] == []

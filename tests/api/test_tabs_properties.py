@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.api_client import Api
+from tests.support.errors import errors_of
 
 EXAMPLES = settings(
     max_examples=25,
@@ -46,7 +47,8 @@ def create_class(api: Api, name: str, currency: str | None, **tabs: Any) -> str:
     if currency is not None:
         data["currencyCode"] = currency
     payload = api.ok("createCustomerClass", data, selection="customerClass { id }")
-    return payload["customerClass"]["id"]
+    found: str = payload["customerClass"]["id"]
+    return found
 
 
 def update(api: Api, class_id: str, **patch: Any) -> dict[str, Any]:
@@ -54,7 +56,8 @@ def update(api: Api, class_id: str, **patch: Any) -> dict[str, Any]:
 
 
 def read(api: Api, class_id: str) -> dict[str, Any]:
-    return api.data(QUERY, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(QUERY, {"id": class_id})["customerClass"]
+    return found
 
 
 def codes(payload: dict[str, Any]) -> set[tuple[str, tuple[str, ...]]]:
@@ -287,6 +290,6 @@ def test_money_round_trip_without_currency(api: Api, any_money: str, raw: str) -
 @given(number=st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
 def test_json_numbers_are_never_money(api: Api, usd_money: str, number: float) -> None:
     payload = update(api, usd_money, regularInvoices={"pastDue": {"collectionThreshold": number}})
-    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+    assert errors_of(payload) == [
         ("INVALID", ["input", "regularInvoices", "pastDue", "collectionThreshold"])
     ]

@@ -11,6 +11,8 @@ from db.settings import Settings
 from tenancy.ids import to_global_id
 from tests.api.protection_support import app_with, audit_rows, token_rows
 from tests.api_client import Api
+from tests.support.audit import event_count
+from tests.support.errors import UserError, errors_of
 
 TOKEN = "id name role reseller { id } createdAt expiresAt revokedAt lastUsedAt"
 CREATED = f"secret apiToken {{ {TOKEN} }}"
@@ -32,10 +34,10 @@ def created(api: Api, token: str | None = None, **input_: Any) -> dict[str, Any]
     return payload
 
 
-def refused(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
+def refused(payload: dict[str, Any]) -> list[UserError]:
     assert payload["apiToken"] is None
     assert payload["secret"] is None
-    return [(e["field"], e["code"]) for e in payload["userErrors"]]
+    return errors_of(payload)
 
 
 def revoke(api: Api, token_id: str, token: str | None = None) -> dict[str, Any]:
@@ -49,7 +51,8 @@ def names(api: Api, token: str | None = None, include_revoked: bool = False) -> 
 
 def token_id(api: Api, name: str, token: str | None = None) -> str:
     tokens = api.data(LIST, {"r": True}, token)["apiTokens"]
-    return next(t["id"] for t in tokens if t["name"] == name)
+    found: str = next(t["id"] for t in tokens if t["name"] == name)
+    return found
 
 
 def in_days(days: float) -> str:
@@ -59,10 +62,6 @@ def in_days(days: float) -> str:
 def reseller(api: Api, name: str = "Reseller A", label: str = "portal") -> tuple[str, str]:
     reseller_id = api.create_reseller(name)
     return reseller_id, api.reseller_token(reseller_id, label)
-
-
-def event_count(api: Api) -> int:
-    return api.data(EVENTS, {"id": None})["auditEvents"]["totalCount"]
 
 
 # --------------------------------------------------------------------------- creation
@@ -118,7 +117,7 @@ def test_reseller_id_rules_for_the_administrator(api: Api) -> None:
     retail_id = api.create_customer(name="Retail", customerType="RETAIL")
     class_id = api.create_class(name="A class")
     before = event_count(api)
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"role": "RESELLER"}, "REQUIRED"),
         ({"role": "RESELLER", "resellerId": None}, "REQUIRED"),
         ({"role": "RESELLER", "resellerId": retail_id}, "INVALID"),
@@ -131,7 +130,7 @@ def test_reseller_id_rules_for_the_administrator(api: Api) -> None:
     ]
     for input_, code in cases:
         payload = create(api, name="t", **input_)
-        assert refused(payload) == [(["input", "resellerId"], code)], input_
+        assert refused(payload) == [(code, ["input", "resellerId"])], input_
     assert event_count(api) == before
     assert names(api, include_revoked=True) == ["root"]
 
@@ -152,17 +151,17 @@ def test_expiry_must_be_a_future_date_time_with_offset(api: Api) -> None:
         for role in ("ADMINISTRATOR", "RESELLER"):
             extra = {"resellerId": reseller_id} if role == "RESELLER" else {}
             payload = create(api, name="t", role=role, expiresAt=expires_at, **extra)
-            assert refused(payload) == [(["input", "expiresAt"], "INVALID")], (expires_at, role)
+            assert refused(payload) == [("INVALID", ["input", "expiresAt"])], (expires_at, role)
 
 
 def test_validation_errors_are_reported_together(api: Api) -> None:
     payload = create(api, name=" ", role="ADMINISTRATOR", resellerId=None, expiresAt="2000-01-01Z")
     assert sorted(refused(payload)) == [
-        (["input", "expiresAt"], "INVALID"),
-        (["input", "name"], "REQUIRED"),
+        ("INVALID", ["input", "expiresAt"]),
+        ("REQUIRED", ["input", "name"]),
     ]
     assert refused(create(api, name="x" * 101, role="ADMINISTRATOR")) == [
-        (["input", "name"], "TOO_LONG")
+        ("TOO_LONG", ["input", "name"])
     ]
     assert created(api, name="x" * 100, role="ADMINISTRATOR")["apiToken"]["name"] == "x" * 100
 
@@ -184,7 +183,7 @@ def test_reseller_creates_its_own_tokens(api: Api) -> None:
 def test_reseller_may_not_create_administrator_tokens(api: Api) -> None:
     _id, token = reseller(api)
     payload = create(api, token, name="escalate", role="ADMINISTRATOR", expiresAt=in_days(1))
-    assert refused(payload) == [(["input", "role"], "NOT_PERMITTED")]
+    assert refused(payload) == [("NOT_PERMITTED", ["input", "role"])]
 
 
 def test_reseller_may_not_name_another_reseller(api: Api) -> None:
@@ -201,7 +200,7 @@ def test_reseller_may_not_name_another_reseller(api: Api) -> None:
         payload = create(
             api, token, name="t", role="RESELLER", resellerId=other, expiresAt=in_days(1)
         )
-        assert refused(payload) == [(["input", "resellerId"], "NOT_PERMITTED")], other
+        assert refused(payload) == [("NOT_PERMITTED", ["input", "resellerId"])], other
     assert names(api, token) == ["portal"]
 
 
@@ -209,15 +208,15 @@ def test_reseller_tokens_must_expire(api: Api) -> None:
     _id, token = reseller(api)
     for extra in ({}, {"expiresAt": None}):
         payload = create(api, token, name="forever", role="RESELLER", **extra)
-        assert refused(payload) == [(["input", "expiresAt"], "REQUIRED")]
+        assert refused(payload) == [("REQUIRED", ["input", "expiresAt"])]
 
 
 def test_reseller_tokens_expire_no_later_than_their_creator(api: Api) -> None:
     _id, token = reseller(api)  # expires at EXPIRY
     payload = create(api, token, name="later", role="RESELLER", expiresAt="2099-01-01T00:00:01Z")
-    assert refused(payload) == [(["input", "expiresAt"], "OUT_OF_RANGE")]
+    assert refused(payload) == [("OUT_OF_RANGE", ["input", "expiresAt"])]
     payload = create(api, token, name="later", role="RESELLER", expiresAt="2100-01-01T00:00:00Z")
-    assert refused(payload) == [(["input", "expiresAt"], "OUT_OF_RANGE")]
+    assert refused(payload) == [("OUT_OF_RANGE", ["input", "expiresAt"])]
     # The same instant, written with another offset, is fine.
     payload = created(
         api, token, name="same", role="RESELLER", expiresAt="2099-01-01T01:00:00+01:00"
@@ -226,7 +225,7 @@ def test_reseller_tokens_expire_no_later_than_their_creator(api: Api) -> None:
     # And a token it made bounds the next generation the same way.
     child = created(api, token, name="child", role="RESELLER", expiresAt=in_days(10))["secret"]
     payload = create(api, child, name="grandchild", role="RESELLER", expiresAt=in_days(11))
-    assert refused(payload) == [(["input", "expiresAt"], "OUT_OF_RANGE")]
+    assert refused(payload) == [("OUT_OF_RANGE", ["input", "expiresAt"])]
     created(api, child, name="grandchild", role="RESELLER", expiresAt=in_days(9))
 
 
@@ -234,7 +233,7 @@ def test_token_without_expiry_counts_as_90_days(api: Api) -> None:
     reseller_id = api.create_reseller("Reseller A")
     token = created(api, name="open", role="RESELLER", resellerId=reseller_id)["secret"]
     payload = create(api, token, name="too long", role="RESELLER", expiresAt=in_days(91))
-    assert refused(payload) == [(["input", "expiresAt"], "OUT_OF_RANGE")]
+    assert refused(payload) == [("OUT_OF_RANGE", ["input", "expiresAt"])]
     created(api, token, name="fine", role="RESELLER", expiresAt=in_days(89))
 
 
@@ -245,7 +244,7 @@ def test_at_most_20_unrevoked_reseller_tokens(api: Api) -> None:
     assert len(names(api, token)) == 20
     before = event_count(api)
     payload = create(api, token, name="t20", role="RESELLER", expiresAt=in_days(30))
-    assert refused(payload) == [(["input"], "OUT_OF_RANGE")]
+    assert refused(payload) == [("OUT_OF_RANGE", ["input"])]
     assert "20" in payload["userErrors"][0]["message"]
     assert event_count(api) == before
     # Another reseller is not affected.
@@ -255,7 +254,7 @@ def test_at_most_20_unrevoked_reseller_tokens(api: Api) -> None:
     assert revoke(api, token_id(api, "t0", token), token)["userErrors"] == []
     created(api, token, name="t20", role="RESELLER", expiresAt=in_days(30))
     payload = create(api, token, name="t21", role="RESELLER", expiresAt=in_days(30))
-    assert refused(payload) == [(["input"], "OUT_OF_RANGE")]
+    assert refused(payload) == [("OUT_OF_RANGE", ["input"])]
 
 
 # --------------------------------------------------------------------------- names
@@ -267,13 +266,13 @@ def test_names_are_unique_per_owner(api: Api) -> None:
     # Administrator tokens: "root" (from the CLI) is taken, ignoring case and spaces.
     for name in ("root", "ROOT", "  Root "):
         assert refused(create(api, name=name, role="ADMINISTRATOR")) == [
-            (["input", "name"], "TAKEN")
+            ("TAKEN", ["input", "name"])
         ]
     # A's namespace: taken whoever creates the token.
     payload = create(api, a_token, name="Portal", role="RESELLER", expiresAt=in_days(1))
-    assert refused(payload) == [(["input", "name"], "TAKEN")]
+    assert refused(payload) == [("TAKEN", ["input", "name"])]
     payload = create(api, name="portal", role="RESELLER", resellerId=a_id)
-    assert refused(payload) == [(["input", "name"], "TAKEN")]
+    assert refused(payload) == [("TAKEN", ["input", "name"])]
     # The same name for another owner is fine: B, and the administrator.
     created(api, b_token, name="portal", role="RESELLER", expiresAt=in_days(1))
     created(api, name="Portal", role="ADMINISTRATOR")
@@ -386,9 +385,7 @@ def test_revoking_what_is_not_yours_is_not_found(api: Api, settings: Settings) -
     ):
         payload = revoke(api, target, a_token)
         assert payload["apiToken"] is None
-        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
-            (["input", "id"], "NOT_FOUND")
-        ], target
+        assert errors_of(payload) == [("NOT_FOUND", ["input", "id"])], target
     assert event_count(api) == before
     assert names(api, include_revoked=False) == ["ops", "b portal", "a portal", "root"]
     with app_with(settings, api.admin_token, token_cache_seconds=0) as fresh:

@@ -56,7 +56,8 @@ def superuser_rows(database_url: str, query: str, *args: Any) -> list[asyncpg.Re
     async def main() -> list[asyncpg.Record]:
         conn = await asyncpg.connect(Databases.superuser_dsn(database_url))
         try:
-            return await conn.fetch(query, *args)
+            found: list[asyncpg.Record] = await conn.fetch(query, *args)
+            return found
         finally:
             await conn.close()
 

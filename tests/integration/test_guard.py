@@ -68,7 +68,7 @@ def guarded(settings: Settings, work: Callable[[AsyncConnection, list[str]], Awa
     return asyncio.run(main())
 
 
-UNSCOPED = {
+UNSCOPED: dict[str, Callable[[], sa.Executable]] = {
     "select": lambda: sa.select(class_table),
     "select of one column": lambda: sa.select(class_table.c.id),
     "count": lambda: sa.select(sa.func.count()).select_from(customer_table),
@@ -119,7 +119,7 @@ def _select(statement: Any) -> Any:
     return visible(statement, CLI)
 
 
-SCOPED = {
+SCOPED: dict[str, Callable[[], sa.Executable]] = {
     "select": lambda: _select(sa.select(class_table)),
     "select of one column": lambda: _select(sa.select(class_table.c.id)),
     "count": lambda: _select(sa.select(sa.func.count()).select_from(customer_table)),
@@ -310,7 +310,8 @@ def test_inserts_and_text_are_not_guarded(settings: Settings) -> None:
         # applies on PostgreSQL); the guard looks at SQLAlchemy constructs only.
         await conn.execute(sa.text("update customer_class set version = version where 1 = 0"))
         assert len(sent) == 3
-        return count
+        found: int = count
+        return found
 
     assert guarded(settings, work) == 1
 
@@ -400,7 +401,8 @@ def _lookups(world: World) -> list[tuple[str, dict[str, Any]]]:
 def test_representative_api_requests_pass_the_guard(world: World, api: Api) -> None:
     """The app's engine has the guard: any unscoped statement would surface as an
     INTERNAL error here. Every request runs as the administrator and as reseller A."""
-    requests = [(query, {}) for query in ADMIN_QUERIES] + _lookups(world)
+    requests: list[tuple[str, dict[str, Any]]] = [(query, {}) for query in ADMIN_QUERIES]
+    requests += _lookups(world)
     for token in (world.admin_token, world.a.token):
         for query, variables in requests:
             api.data(query, variables, token)

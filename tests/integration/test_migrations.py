@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import secrets
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, TypeVar
@@ -20,17 +19,16 @@ from hypothesis import given
 from hypothesis import settings as settings_
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
 
 from db import migrate
 from db.currencies import CURRENCIES
-from db.engine import make_engine
-from db.models import SQLModel, class_table, currency_table
+from db.models import class_table, currency_table
 from db.settings import Settings
 from tenancy import class_rows, fields, tabs
 from tenancy.ids import to_global_id
-from tenancy.principal import CLI
-from tenancy.scoping import enter_tenant
 from tests.databases import POSTGRES, Databases
+from tests.support.cli import run_as_cli
 from tests.test_cli import billclass
 
 T = TypeVar("T")
@@ -48,30 +46,18 @@ pytestmark = [
 ]
 
 
-def as_cli(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    async def main() -> T:
-        engine = make_engine(settings=settings)
-        try:
-            async with engine.connect() as conn, conn.begin():
-                await enter_tenant(conn, CLI)
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
-
-
 def differences(settings: Settings, metadata: sa.MetaData) -> list[Any]:
     def compare(sync_conn: sa.Connection) -> list[Any]:
         context = MigrationContext.configure(
             sync_conn, opts={"compare_type": True, "compare_server_default": True}
         )
-        return compare_metadata(context, metadata)
+        found: list[Any] = compare_metadata(context, metadata)
+        return found
 
     async def work(conn: AsyncConnection) -> list[Any]:
         return await conn.run_sync(compare)
 
-    found = as_cli(settings, work)
+    found = run_as_cli(settings, work)
     return [diff for diff in found if not _ignorable(diff)]
 
 
@@ -105,7 +91,7 @@ def test_default_class_is_the_tenancy_default(settings: Settings) -> None:
         statement = sa.select(*class_rows.ALL_COLUMNS).where(class_table.c.is_default)
         return list(await conn.execute(statement))
 
-    rows = as_cli(settings, work)
+    rows = run_as_cli(settings, work)
     assert len(rows) == 1, "exactly one Default class"
     row = rows[0]
     assert row.name == "Default"
@@ -132,7 +118,7 @@ def test_currencies_are_seeded(settings: Settings) -> None:
         rows = await conn.execute(sa.select(currency_table))
         return {row.code: (row.name, row.minor_units) for row in rows}
 
-    currencies = as_cli(settings, work)
+    currencies = run_as_cli(settings, work)
     assert {code: currencies[code][1] for code in ("USD", "JPY", "BHD", "EUR")} == {
         "USD": 2,
         "JPY": 0,
@@ -148,7 +134,7 @@ def _tables(settings: Settings) -> set[str]:
     async def work(conn: AsyncConnection) -> set[str]:
         return set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
 def _upgrade(settings: Settings, revision: str = "head") -> None:
@@ -174,7 +160,7 @@ def test_downgrade_then_upgrade(settings: Settings) -> None:
     assert model_tables | {"alembic_version"} == _tables(settings)
     _upgrade(settings)  # at head: nothing to do
 
-    async def work(conn: AsyncConnection) -> tuple[str, int, int]:
+    async def work(conn: AsyncConnection) -> tuple[str | None, int, int]:
         version = (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
         defaults = (
             await conn.execute(
@@ -186,7 +172,7 @@ def test_downgrade_then_upgrade(settings: Settings) -> None:
         ).scalar_one()
         return version, defaults, currencies
 
-    assert as_cli(settings, work) == (migrate.head_revision(), 1, len(CURRENCIES))
+    assert run_as_cli(settings, work) == (migrate.head_revision(), 1, len(CURRENCIES))
     test_default_class_is_the_tenancy_default(settings)
 
 
@@ -207,7 +193,7 @@ def test_downgrade_then_upgrade_restores_row_level_security(settings: Settings) 
             )
         )
 
-    rows = as_cli(settings, work)
+    rows = run_as_cli(settings, work)
     assert len(rows) == len(SQLModel.metadata.tables)
     for row in rows:
         assert row.relrowsecurity and row.relforcerowsecurity and row.policies >= 2, row
@@ -362,7 +348,7 @@ def _keyed_rows(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
             found[table] = [tuple(row) for row in rows]
         return found
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
 def _policies(settings: Settings) -> set[tuple[Any, ...]]:
@@ -375,24 +361,26 @@ def _policies(settings: Settings) -> set[tuple[Any, ...]]:
         )
         return {tuple(row) for row in rows}
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
-def _key_columns(settings: Settings) -> dict[str, tuple[int, str | None]]:
+def _key_columns(settings: Settings) -> dict[str, tuple[int | None, str | None]]:
     """Width (and, on PostgreSQL, collation) of every key column as the database has it."""
 
-    def inspect(sync: sa.Connection) -> dict[str, tuple[int, str | None]]:
+    def inspect(sync: sa.Connection) -> dict[str, tuple[int | None, str | None]]:
         inspector = sa.inspect(sync)
         found = {}
         for table, key in KEYED_TABLES.items():
             column = next(c for c in inspector.get_columns(table) if c["name"] == key)
-            found[table] = (column["type"].length, getattr(column["type"], "collation", None))
+            column_type = column["type"]
+            assert isinstance(column_type, sa.String), column
+            found[table] = (column_type.length, column_type.collation)
         return found
 
-    async def work(conn: AsyncConnection) -> dict[str, tuple[int, str | None]]:
+    async def work(conn: AsyncConnection) -> dict[str, tuple[int | None, str | None]]:
         return await conn.run_sync(inspect)
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
 def _version(settings: Settings) -> str:
@@ -401,7 +389,7 @@ def _version(settings: Settings) -> str:
             (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
         )
 
-    return as_cli(settings, work)
+    return run_as_cli(settings, work)
 
 
 def _at_0001(settings: Settings) -> None:
@@ -413,7 +401,7 @@ def _at_0001(settings: Settings) -> None:
 
 def test_0002_recomputes_every_key_and_widens_the_columns(settings: Settings) -> None:
     _at_0001(settings)
-    as_cli(
+    run_as_cli(
         settings,
         lambda conn: _seed_0001(
             conn, {None: ["\uff32etail", "a\u200db"], "R": ["\u2168 Premium", "Retail"]}
@@ -447,7 +435,7 @@ def test_0002_recomputes_every_key_and_widens_the_columns(settings: Settings) ->
 
 def test_0002_stops_on_names_that_now_collide_and_changes_nothing(settings: Settings) -> None:
     _at_0001(settings)
-    ids = as_cli(
+    ids = run_as_cli(
         settings,
         lambda conn: _seed_0001(
             conn,
@@ -470,7 +458,7 @@ def test_0002_stops_on_names_that_now_collide_and_changes_nothing(settings: Sett
         )
         await _insert_0001(conn, "invoice_template", name="invoice IX")
 
-    as_cli(settings, more)
+    run_as_cli(settings, more)
     before = _keyed_rows(settings)
 
     with pytest.raises(migrate.MigrationRefused) as refused:
@@ -506,7 +494,7 @@ def test_0002_stops_on_names_that_now_collide_and_changes_nothing(settings: Sett
 def test_0002_stops_on_keys_longer_than_400(settings: Settings) -> None:
     _at_0001(settings)
     name = "\ufdfa" * 30  # 30 ligatures of 18 characters each once NFKC'd
-    ids = as_cli(settings, lambda conn: _seed_0001(conn, {None: [name]}))
+    ids = run_as_cli(settings, lambda conn: _seed_0001(conn, {None: [name]}))
     before = _keyed_rows(settings)
 
     with pytest.raises(migrate.MigrationRefused) as refused:
@@ -521,7 +509,7 @@ def test_0002_stops_on_keys_longer_than_400(settings: Settings) -> None:
 
 def test_cli_migrate_prints_every_colliding_name(settings: Settings) -> None:
     _at_0001(settings)
-    as_cli(settings, lambda conn: _seed_0001(conn, {None: ["Retail", "\uff32etail"]}))
+    run_as_cli(settings, lambda conn: _seed_0001(conn, {None: ["Retail", "\uff32etail"]}))
     owner = {"BILLCLASS_MIGRATION_DATABASE_URL": Databases.owner_url(settings.database_url)}
     done = billclass(settings.database_url, "migrate", env=owner if POSTGRES else None)
     assert done.returncode == 2, done.stderr

@@ -610,10 +610,8 @@ def test_rls_alone_isolates_when_the_application_filters_are_removed(
 
     # Control: the switch really removes the filters. With the RLS context of an
     # administrator instead of A's, the same request now leaks B's rows.
-    real_enter_tenant = endpoint.enter_tenant
-
     async def as_administrator(conn: AsyncConnection, _principal: Principal) -> None:
-        await real_enter_tenant(conn, ADMIN)
+        await enter_tenant(conn, ADMIN)  # the real one, which the endpoint imported
 
     monkeypatch.setattr(endpoint, "enter_tenant", as_administrator)
     leaked = api.data(RESELLER_VIEW, variables, token=world.a.token)

@@ -275,7 +275,7 @@ def test_api_tokens_per_command(scene: Scene, settings: Settings) -> None:
 def test_audit_events_per_command(scene: Scene, settings: Settings) -> None:
     updates = {"UPDATE": "action = 'FORGED'"}
     # An event in A's own tenant that claims the administrator (or B) did it.
-    extra = {
+    extra: dict[str, dict[str, Any]] = {
         "forged administrator": {"actor_role": "ADMINISTRATOR", "actor_reseller_id": None},
         "forged other actor": {"actor_reseller_id": scene.b},
     }

@@ -44,7 +44,8 @@ def _fetch(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
     async def main() -> list[asyncpg.Record]:
         conn = await asyncpg.connect(_pg(url))
         try:
-            return await conn.fetch(query, *args)
+            found: list[asyncpg.Record] = await conn.fetch(query, *args)
+            return found
         finally:
             await conn.close()
 

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -46,9 +47,9 @@ def temporary_role(settings: Settings) -> Iterator[str]:
     _superuser(f"DROP ROLE IF EXISTS {role}", settings.database_url)
 
 
-def _start(url: str, caplog: pytest.LogCaptureFixture, **settings: object) -> list[str]:
+def _start(url: str, caplog: pytest.LogCaptureFixture, **settings: Any) -> list[str]:
     """Start the app (its lifespan) and stop it; the billclass log records meanwhile."""
-    app = create_app(Settings(database_url=url, **settings))  # type: ignore[arg-type]
+    app = create_app(Settings(database_url=url, **settings))
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="billclass"), TestClient(app) as client:
         assert client.get("/healthz").status_code == 200

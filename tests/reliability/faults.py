@@ -32,7 +32,8 @@ class PgSide:
         return self._runner.run(self.conn.fetch(sql, *args))
 
     def execute(self, sql: str, *args: Any) -> str:
-        return self._runner.run(self.conn.execute(sql, *args))
+        found: str = self._runner.run(self.conn.execute(sql, *args))
+        return found
 
     def app_backends(self, *, waiting_on_lock: bool = False) -> list[Any]:
         """The service's backends on this database (application_name 'billclass')."""
@@ -102,7 +103,9 @@ def holding_class_lock(url: str, class_key: int) -> Iterator[Callable[[], None]]
             finally:
                 release()
     else:
-        conn = sqlite3.connect(make_url(url).database, isolation_level=None, timeout=5)
+        database = make_url(url).database
+        assert database is not None, url
+        conn = sqlite3.connect(database, isolation_level=None, timeout=5)
         conn.execute("BEGIN IMMEDIATE")
 
         def release_sqlite() -> None:
@@ -209,4 +212,5 @@ def closed_port() -> int:
     """A port nothing listens on (connection refused)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        found: int = sock.getsockname()[1]
+        return found

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        found: int = sock.getsockname()[1]
+        return found
 
 
 class Server:

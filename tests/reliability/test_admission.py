@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import httpx2 as httpx
@@ -34,6 +35,7 @@ from tests.conftest import cli_token
 from tests.databases import POSTGRES, Databases
 from tests.reliability.faults import holding_class_lock
 from tests.reliability.server import Server, running_server
+from tests.support.concurrent import at_once
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +71,7 @@ def _live(databases: Databases, env: dict[str, str]) -> Iterator[tuple[Server, A
             running_server(url, workers=1, env=env) as server,
             httpx.Client(base_url=server.url, timeout=60) as http,
         ):
-            api = Api(http, admin)  # type: ignore[arg-type]  # same post() as TestClient
+            api = Api(http, admin)
             yield server, api, api.world(), url
 
 
@@ -104,28 +106,6 @@ class HealthWatch:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(60)
-
-
-def _concurrently(base_url: str, count: int, work: Callable[[int, httpx.Client], Any]) -> list[Any]:
-    """``work(i, client)`` on ``count`` sockets at once (threads released together)."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        with httpx.Client(base_url=base_url, timeout=60) as client:
-            client.get("/healthz")  # connect before the barrier
-            barrier.wait()
-            try:
-                results[i] = work(i, client)
-            except BaseException as error:  # reported by the caller
-                results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return results
 
 
 def _timed_post(
@@ -215,7 +195,7 @@ def test_concurrent_reads_beyond_the_pool_queue_without_freezing_the_worker(
             return answers
 
         with HealthWatch(server.url) as health:
-            results = _concurrently(server.url, 33, read)
+            results = at_once(server.url, 33, read)
         for result in results:
             assert not isinstance(result, BaseException), result
         answers = [answer for result in results for answer in result]
@@ -257,7 +237,8 @@ def test_a_worker_out_of_connections_answers_503_at_once_and_recovers(
         ):
             holders = [
                 _in_background(
-                    lambda i=i: _on_own_socket(
+                    partial(
+                        _on_own_socket,
                         server.url,
                         token,
                         UPDATE,
@@ -341,7 +322,8 @@ def test_a_tenant_runs_at_most_8_requests_at_once_and_the_9th_is_throttled(
         ):
             holders = [
                 _in_background(
-                    lambda i=i, token=token: _on_own_socket(
+                    partial(
+                        _on_own_socket,
                         server.url,
                         token,
                         UPDATE,

@@ -13,8 +13,7 @@ against a running server with two uvicorn workers, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
@@ -25,6 +24,8 @@ from tests.api_client import Api, World
 from tests.conftest import cli_token
 from tests.databases import Databases
 from tests.reliability.server import Server, free_port, running_server
+from tests.support.concurrent import at_once, mutation_payload
+from tests.support.errors import errors_of
 
 pytestmark = pytest.mark.slow
 
@@ -144,35 +145,8 @@ def live(databases: Databases) -> Iterator[tuple[Server, Api, World]]:
             httpx.Client(base_url=server.url, timeout=30) as http,
         ):
             assert len(server.worker_pids()) == 2, server.output()
-            api = Api(http, admin)  # type: ignore[arg-type]  # same post() as TestClient
+            api = Api(http, admin)
             yield server, api, api.world()
-
-
-def _in_threads(
-    base_url: str, work: Callable[[int, httpx.Client], dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Run ``work(i, client)`` in THREADS threads released at the same instant."""
-    barrier = threading.Barrier(THREADS)
-    results: list[Any] = [None] * THREADS
-
-    def run(i: int, base_url: str) -> None:
-        with httpx.Client(base_url=base_url, timeout=60) as client:
-            client.get("/healthz")  # connect before the barrier
-            barrier.wait()
-            try:
-                results[i] = work(i, client)
-            except BaseException as error:  # reported by the main thread
-                results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i, base_url)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
 
 
 def _update(client: httpx.Client, token: str, input_: dict[str, Any]) -> dict[str, Any]:
@@ -184,11 +158,13 @@ def _update(client: httpx.Client, token: str, input_: dict[str, Any]) -> dict[st
     assert response.status_code == 200, response.text
     body = response.json()
     assert not body.get("errors"), body
-    return body["data"]["updateCustomerClass"]
+    found: dict[str, Any] = body["data"]["updateCustomerClass"]
+    return found
 
 
 def _state(api: Api, class_id: str) -> dict[str, Any]:
-    return api.data(STATE, {"id": class_id})["customerClass"]
+    found: dict[str, Any] = api.data(STATE, {"id": class_id})["customerClass"]
+    return found
 
 
 def _updates(api: Api, class_id: str) -> list[dict[str, Any]]:
@@ -221,7 +197,7 @@ def test_same_expected_version_exactly_one_wins(target: Target) -> None:
             {"id": class_id, "expectedVersion": 1, "description": f"writer {i}"},
         )
 
-    results = _in_threads(url, work)
+    results = at_once(url, THREADS, work)
     winners = [i for i, r in enumerate(results) if not r["userErrors"]]
     assert len(winners) == 1, results
     for i, result in enumerate(results):
@@ -230,9 +206,7 @@ def test_same_expected_version_exactly_one_wins(target: Target) -> None:
             assert result["customerClass"]["description"] == f"writer {i}"
         else:
             assert result["customerClass"] is None, result
-            assert [(e["code"], e["field"]) for e in result["userErrors"]] == [
-                ("VERSION_CONFLICT", ["input", "expectedVersion"])
-            ], result
+            assert errors_of(result) == [("VERSION_CONFLICT", ["input", "expectedVersion"])], result
 
     after = _state(api, class_id)
     assert after["version"] == 2
@@ -257,7 +231,7 @@ def test_without_expected_version_every_update_is_applied(target: Target) -> Non
     def work(i: int, client: httpx.Client) -> dict[str, Any]:
         return _update(client, token, {"id": class_id, **PATCHES[i][0]})
 
-    results = _in_threads(url, work)
+    results = at_once(url, THREADS, work)
     assert [r["userErrors"] for r in results] == [[]] * THREADS, results
     # Each writer saw its own, distinct version: the writes were serialised.
     versions = sorted(r["customerClass"]["version"] for r in results)
@@ -307,7 +281,7 @@ def test_optimistic_read_then_write_counts_every_increment(target: Target) -> No
             assert [e["code"] for e in result["userErrors"]] == ["VERSION_CONFLICT"], result
         raise AssertionError("no progress after 200 attempts")
 
-    results = _in_threads(url, work)
+    results = at_once(url, THREADS, work)
     assert sorted(r["version"] for r in results) == list(range(2, 2 + THREADS))
     after = _state(api, class_id)
     assert after["description"] == str(THREADS)
@@ -354,18 +328,6 @@ query($id: ID!) { customerClass(id: $id) { sharedWithResellers customers { nodes
 """
 
 
-def _payload(client: httpx.Client, token: str, query: str, input_: dict[str, Any]) -> Any:
-    response = client.post(
-        "/graphql",
-        json={"query": query, "variables": {"input": input_}},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert not body.get("errors"), body
-    return next(iter(body["data"].values()))
-
-
 def test_assign_against_unshare_never_leaves_a_reseller_customer_on_an_unshared_class(
     live: tuple[Server, Api, World],
 ) -> None:
@@ -386,15 +348,17 @@ def test_assign_against_unshare_never_leaves_a_reseller_customer_on_an_unshared_
 
         def work(i: int, client: httpx.Client, class_id: str = shared_class) -> dict[str, Any]:
             if i == THREADS - 1:
-                return _payload(client, api.admin_token, SHARING, {"id": class_id, "shared": False})
-            return _payload(
+                return mutation_payload(
+                    client, api.admin_token, SHARING, {"id": class_id, "shared": False}
+                )
+            return mutation_payload(
                 client,
                 world.a.token,
                 ASSIGN,
                 {"customerId": customers[i], "customerClassId": class_id},
             )
 
-        results = _in_threads(server.url, work)
+        results = at_once(server.url, THREADS, work)
         unshare, assignments = results[-1], results[:-1]
         state = api.data(CLASS_USE, {"id": shared_class})["customerClass"]
         on_class = {node["id"] for node in state["customers"]["nodes"]}

@@ -9,8 +9,7 @@ one reseller left 25 to 32 unrevoked tokens on PostgreSQL against a limit of 20.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
@@ -29,6 +28,7 @@ from tests.api_client import Api
 from tests.conftest import cli_token
 from tests.databases import Databases
 from tests.reliability.server import running_server
+from tests.support.concurrent import at_once, mutation_payload
 
 pytestmark = pytest.mark.slow
 
@@ -59,46 +59,7 @@ def live(databases: Databases) -> Iterator[tuple[str, Api, Settings]]:
             httpx.Client(base_url=server.url, timeout=30) as http,
         ):
             assert len(server.worker_pids()) == 2, server.output()
-            yield server.url, Api(http, admin), settings  # type: ignore[arg-type]
-
-
-def _at_once(base_url: str, work: Callable[[int, httpx.Client], Any]) -> list[Any]:
-    """Run ``work(i, client)`` in THREADS threads released at the same instant."""
-    barrier = threading.Barrier(THREADS)
-    results: list[Any] = [None] * THREADS
-
-    def run(i: int) -> None:
-        with httpx.Client(base_url=base_url, timeout=60) as client:
-            client.get("/healthz")  # connect before the barrier
-            barrier.wait()
-            try:
-                results[i] = work(i, client)
-            except BaseException as error:  # reported by the main thread
-                results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
-
-
-def _payload(client: httpx.Client, token: str, query: str, input_: dict[str, Any]) -> Any:
-    """The payload of a mutation that must be answered 200 without a top-level error."""
-    response = client.post(
-        "/graphql",
-        json={"query": query, "variables": {"input": input_}},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert not body.get("errors"), body
-    (payload,) = body["data"].values()
-    return payload
+            yield server.url, Api(http, admin), settings
 
 
 def _outcome(payloads: list[Any], field: str) -> tuple[int, list[Any]]:
@@ -119,9 +80,9 @@ def test_unrevoked_reseller_tokens(live: tuple[str, Api, Settings]) -> None:
 
     def work(i: int, client: httpx.Client) -> Any:
         input_ = {"name": f"racer {i}", "role": "RESELLER", "expiresAt": EXPIRY}
-        return _payload(client, token, TOKEN, input_)
+        return mutation_payload(client, token, TOKEN, input_)
 
-    accepted, refusals = _outcome(_at_once(url, work), "apiToken")
+    accepted, refusals = _outcome(at_once(url, THREADS, work), "apiToken")
     assert accepted == maxima.UNREVOKED_RESELLER_TOKENS - 1
     assert refusals == [OUT_OF_RANGE] * (THREADS - accepted)
     rows = owner_tokens(settings, reseller_id)
@@ -136,9 +97,9 @@ def test_tokens_per_owner(live: tuple[str, Api, Settings]) -> None:
 
     def work(i: int, client: httpx.Client) -> Any:
         input_ = {"name": f"racer {i}", "role": "RESELLER", "resellerId": reseller_id}
-        return _payload(client, api.admin_token, TOKEN, input_)
+        return mutation_payload(client, api.admin_token, TOKEN, input_)
 
-    accepted, refusals = _outcome(_at_once(url, work), "apiToken")
+    accepted, refusals = _outcome(at_once(url, THREADS, work), "apiToken")
     assert accepted == 10
     assert refusals == [OUT_OF_RANGE] * (THREADS - 10)
     assert len(owner_tokens(settings, reseller_id)) == maxima.API_TOKENS_PER_OWNER
@@ -154,9 +115,9 @@ def test_revoked_tokens_make_room_once_each(live: tuple[str, Api, Settings]) -> 
 
     def work(i: int, client: httpx.Client) -> Any:
         input_ = {"name": f"racer {i}", "role": "RESELLER", "expiresAt": EXPIRY}
-        return _payload(client, token, TOKEN, input_)
+        return mutation_payload(client, token, TOKEN, input_)
 
-    accepted, refusals = _outcome(_at_once(url, work), "apiToken")
+    accepted, refusals = _outcome(at_once(url, THREADS, work), "apiToken")
     assert accepted == maxima.UNREVOKED_RESELLER_TOKENS - 1
     assert refusals == [OUT_OF_RANGE] * (THREADS - accepted)
     rows = owner_tokens(settings, reseller_id)
@@ -178,9 +139,9 @@ def test_catalog_sizes(live: tuple[str, Api, Settings], type_name: str) -> None:
     )
 
     def work(i: int, client: httpx.Client) -> Any:
-        return _payload(client, api.admin_token, query, valid(f"racer-{i}"))
+        return mutation_payload(client, api.admin_token, query, valid(f"racer-{i}"))
 
-    accepted, refusals = _outcome(_at_once(url, work), field)
+    accepted, refusals = _outcome(at_once(url, THREADS, work), field)
     assert accepted == 10
     assert refusals == [OUT_OF_RANGE] * (THREADS - 10)
     assert len(api.data(listing)[CATALOG_LISTS[type_name]]) == maxima.CATALOG_ENTRIES

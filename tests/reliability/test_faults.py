@@ -351,7 +351,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(database_url: str) -
         running_server(database_url, workers=2) as server,
         httpx.Client(base_url=server.url, timeout=30) as http,
     ):
-        api = Api(http, admin)  # type: ignore[arg-type]  # same post() as TestClient
+        api = Api(http, admin)
         class_id = api.create_class(name="In flight", currencyCode="USD")
         with holding_class_lock(database_url, _class_key(class_id)) as release:
             future = _update_in_background(api, admin, {"id": class_id, "description": "done"})

@@ -206,7 +206,8 @@ def _check(client: TestClient, token: str, document: str, b_ids: set[str]) -> di
     echoed = orjson.dumps(errors).decode()
     leaked = sorted(i for i in b_ids if i in echoed and i not in document)
     assert not leaked, (leaked, body, document)
-    return body
+    found: dict[str, Any] = body
+    return found
 
 
 @pytest.fixture

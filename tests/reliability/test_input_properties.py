@@ -53,7 +53,7 @@ TYPES = ["CustomerClass", "Customer", "ApiToken", "AuditEvent", "BusinessModel",
 
 
 def texts() -> st.SearchStrategy[str]:
-    unicode = st.characters(exclude_categories=("Cs",))
+    unicode = st.characters(exclude_categories=["Cs"])
     tricky = st.sampled_from(MARKS + FORMAT + "\x00\t\n\r\x7f\x85 ßﬃİΐＡ%_\\'\"")
     return st.one_of(
         st.text(unicode, max_size=120),

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
@@ -17,10 +17,11 @@ from tenancy.principal import Principal, Role
 
 LONG = 60.0  # a wait that never ends within a test
 SHORT = 0.01
+T = TypeVar("T")
 
 
-def _run(test: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(test())  # type: ignore[arg-type]
+def _run(test: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(test())
 
 
 async def _settle() -> None:
@@ -229,7 +230,7 @@ def test_a_tenant_parses_one_new_document_at_a_time() -> None:
         assert await parse(reseller(7, 2), "a2") == "throttled"
         assert parsing == ["a1", "b1"]
         hold.set()
-        assert await asyncio.gather(first, other) == ["ok", "ok"]
+        assert list(await asyncio.gather(first, other)) == ["ok", "ok"]
 
     _run(test)
 

@@ -18,6 +18,7 @@ import pytest
 from gql.documents import MAX_BUDGET_VERDICTS, BudgetVerdicts, DocumentCache
 from gql.limits import LimitExceeded
 from gql.schema import graphql_schema
+from tenancy.errors import TopLevelCode
 
 # Each shape at (close to) the 1,000-token limit; n scales it.
 SHAPES: dict[str, Callable[[int], str]] = {
@@ -164,12 +165,13 @@ def test_budget_verdicts_per_document_are_bounded_and_keep_no_traceback() -> Non
     verdicts = BudgetVerdicts()
     for i in range(3 * MAX_BUDGET_VERDICTS):
         try:
-            raise LimitExceeded("QUERY_TOO_COMPLEX", f"verdict {i}")
+            raise LimitExceeded(TopLevelCode.QUERY_TOO_COMPLEX, f"verdict {i}")
         except LimitExceeded as limit:
             verdicts.remember(verdicts.key("Op", [i, "c" * 60_000]), limit)
     assert len(verdicts) == MAX_BUDGET_VERDICTS
     newest = verdicts.get(verdicts.key("Op", [3 * MAX_BUDGET_VERDICTS - 1, "c" * 60_000]))
-    assert newest is not None and newest.message == f"verdict {3 * MAX_BUDGET_VERDICTS - 1}"
+    assert isinstance(newest, LimitExceeded)
+    assert newest.message == f"verdict {3 * MAX_BUDGET_VERDICTS - 1}"
     assert newest.__traceback__ is None
     assert verdicts.key("Op", [0, "c" * 60_000]) not in verdicts  # the oldest went first
     assert len(verdicts.key("Op", ["c" * 60_000])) == 16

@@ -251,6 +251,7 @@ def test_negative_money_is_out_of_range(amount: Decimal) -> None:
 def test_percent_accepts(raw: str, out: str) -> None:
     value, problem = fields.check_percent(raw, "rate")
     assert problem is None
+    assert value is not None
     assert Decimal(value) == Decimal(out)
 
 
@@ -279,6 +280,7 @@ def test_percent_refuses(raw: object, code: Code) -> None:
 def test_percent_property(rate: Decimal) -> None:
     value, problem = fields.check_percent(f"{rate:f}", "rate")
     assert problem is None
+    assert value is not None
     assert Decimal(value) == rate
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from _pytest.mark import ParameterSet
 
 from tenancy import fields, tabs
 from tenancy.errors import ErrorList
@@ -84,11 +85,13 @@ def check(case: Case) -> None:
         assert at(settings, path) == value, path
 
 
-def cases(*items: Any) -> Any:
+def cases(*items: ParameterSet) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("case", list(items))
 
 
-def c(name: str, patch: dict[str, Any], errors: list[Error] | None = None, **kw: Any) -> Any:
+def c(
+    name: str, patch: dict[str, Any], errors: list[Error] | None = None, **kw: Any
+) -> ParameterSet:
     return pytest.param(Case(patch, errors or [], **kw), id=name)
 
 
@@ -1285,7 +1288,7 @@ def test_past_due_money_follows_the_currency(
 ) -> None:
     for key in ("collectionThreshold", "lateFee", "reactivationFee"):
         patch = past(R, **{key: raw, "suspendAfterDays": 1})
-        expected = [] if error is None else [(error, (R, "pastDue", key))]
+        expected: list[Error] = [] if error is None else [(error, (R, "pastDue", key))]
         check(
             Case(
                 patch,
