@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +23,7 @@ from tenancy import (
     pagination,
     policy,
 )
+from tenancy.documents import Tabs
 from tenancy.errors import ErrorList
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
@@ -384,24 +385,25 @@ async def update_customer_overrides(
     return row
 
 
-def effective_settings(class_row: Any, customer: Any) -> tuple[dict[str, Any], list[str]]:
+def effective_settings(class_row: Any, customer: Any) -> tuple[Tabs, list[str]]:
     """The class's tabs with the customer's overrides applied, and the overridden paths.
 
     Computed on read, so a class change reaches every customer without an override with
     no per-customer write.
     """
     settings = copy.deepcopy(class_rows.settings_of(class_row))
+    by_path = cast(dict[str, dict[str, Any]], settings)  # OVERRIDES name tabs by dotted text
     m = customer._mapping
     overridden: list[str] = []
     for column, path in OVERRIDES.values():
         if m[column] is not None:
             tab, name = path.split(".")
-            settings[tab][name] = m[column]
+            by_path[tab][name] = m[column]
             overridden.append(path)
     for flag, column, path in TEMPLATE_OVERRIDES.values():
         if m[flag]:
             tab = path.split(".")[0]
-            settings[tab]["invoiceTemplateId"] = m[column]
+            by_path[tab]["invoiceTemplateId"] = m[column]
             overridden.append(path)
     return settings, sorted(overridden)
 
