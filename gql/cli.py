@@ -202,8 +202,9 @@ def token_create(args: argparse.Namespace) -> None:
     _migrate(settings)
     from tenancy import tokens
     from tenancy.errors import Refused
+    from tenancy.inputs import CreateApiToken
 
-    data: dict[str, Any] = {
+    data: CreateApiToken = {
         "name": args.name,
         "role": "RESELLER" if args.reseller else "ADMINISTRATOR",
     }

@@ -31,6 +31,12 @@ from tenancy import audit, fields, maxima, policy
 from tenancy.errors import ErrorList, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode
+from tenancy.inputs import (
+    CreateBusinessModel,
+    CreateCustomFieldDefinition,
+    CreateCustomTax,
+    CreateNamedCatalogEntry,
+)
 from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal
 from tenancy.tabs import Reference
@@ -172,7 +178,7 @@ async def _taken(
 
 
 async def create_named_entry(
-    conn: AsyncConnection, *, principal: Principal, type_name: str, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, type_name: str, data: CreateNamedCatalogEntry
 ) -> Any:
     """Invoice templates and notification sets: a unique name and nothing else."""
     policy.require_administrator(principal, f"create a {type_name}")
@@ -195,7 +201,7 @@ async def create_named_entry(
 
 
 async def create_business_model(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: CreateBusinessModel
 ) -> Any:
     policy.require_administrator(principal, "create business models")
     errors = ErrorList()
@@ -225,7 +231,7 @@ async def create_business_model(
 
 
 async def create_custom_tax(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: CreateCustomTax
 ) -> Any:
     policy.require_administrator(principal, "create custom taxes")
     errors = ErrorList()
@@ -255,7 +261,7 @@ async def create_custom_tax(
 
 
 async def create_custom_field_definition(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: CreateCustomFieldDefinition
 ) -> Any:
     policy.require_administrator(principal, "create custom field definitions")
     errors = ErrorList()

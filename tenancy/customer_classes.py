@@ -26,6 +26,14 @@ from tenancy import audit, catalogs, class_rows, fields, locks, policy, tabs
 from tenancy.errors import ErrorList, FieldError, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
+from tenancy.inputs import (
+    CloneCustomerClass,
+    CopyRegularInvoiceSettings,
+    CreateCustomerClass,
+    DeleteCustomerClasses,
+    SetCustomerClassSharing,
+    UpdateCustomerClass,
+)
 from tenancy.principal import Principal
 from tenancy.scoping import Bypass, changeable, unscoped, visible
 
@@ -269,7 +277,7 @@ async def _write_new(conn: AsyncConnection, values: dict[str, Any], taken_path: 
 
 
 async def create_customer_class(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: CreateCustomerClass
 ) -> Any:
     own_id = to_global_id("Customer", principal.reseller_id) if principal.reseller_id else None
     # 1. Resolve what the input names.
@@ -428,7 +436,7 @@ async def _save_change(
 
 
 async def update_customer_class(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
 ) -> Any:
     errors = ErrorList()
     row, resolved = await _changeable(
@@ -452,7 +460,7 @@ async def update_customer_class(
 
 
 async def copy_regular_invoice_settings_to_out_of_turn(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
 ) -> Any:
     errors = ErrorList()
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
@@ -480,7 +488,7 @@ async def copy_regular_invoice_settings_to_out_of_turn(
 
 
 async def clone_customer_class(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: CloneCustomerClass
 ) -> Any:
     errors = ErrorList()
     key = decode(data.get("id"), TYPE)
@@ -537,7 +545,7 @@ async def _in_use(
 
 
 async def set_customer_class_sharing(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
 ) -> Any:
     policy.require_administrator(principal, "share classes with resellers")
     errors = ErrorList()
@@ -572,7 +580,7 @@ async def set_customer_class_sharing(
 
 
 async def delete_customer_classes(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: DeleteCustomerClasses
 ) -> tuple[list[str], list[FieldError]]:
     """The one mutation with partial success: deletes every deletable ID and explains
     each refused one (NOT_FOUND, NOT_PERMITTED, DEFAULT_CLASS, IN_USE; one error per ID)."""

@@ -4,7 +4,7 @@ customer experiences."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -27,6 +27,14 @@ from tenancy.documents import Tabs
 from tenancy.errors import ErrorList
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
+from tenancy.inputs import (
+    AssignCustomerClass,
+    CreateCustomer,
+    CustomerFilter,
+    OverrideKey,
+    TemplateOverrideKey,
+    UpdateCustomerOverrides,
+)
 from tenancy.principal import Principal
 from tenancy.scoping import changeable, visible
 
@@ -96,7 +104,7 @@ def _class_gid(key: int | None) -> str | None:
 
 
 async def create_customer(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: CreateCustomer
 ) -> Any:
     errors = ErrorList()
     own_id = to_global_id(TYPE, principal.reseller_id) if principal.reseller_id else None
@@ -203,7 +211,7 @@ def _assignment_errors(errors: ErrorList, problems: Sequence[str]) -> None:
 
 
 async def assign_customer_class(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: AssignCustomerClass
 ) -> Any:
     errors = ErrorList()
     customer = await _lock_for_change(conn, principal, decode(data.get("customerId"), TYPE))
@@ -274,7 +282,7 @@ async def _class_of(conn: AsyncConnection, principal: Principal, key: int) -> An
 # --------------------------------------------------------------------------- overrides
 
 # Override input key -> (column, dotted path of the effective setting it replaces).
-OVERRIDES = {
+OVERRIDES: dict[OverrideKey, tuple[str, str]] = {
     "regularInvoicesEnabled": ("override_regular_invoices_enabled", "regularInvoices.enabled"),
     "outOfTurnInvoicesEnabled": (
         "override_out_of_turn_invoices_enabled",
@@ -286,7 +294,7 @@ OVERRIDES = {
         "generalInfo.suspendOnInsufficientFunds",
     ),
 }
-TEMPLATE_OVERRIDES = {
+TEMPLATE_OVERRIDES: dict[TemplateOverrideKey, tuple[str, str, str]] = {
     "regularInvoiceTemplate": (
         "override_regular_template",
         "override_regular_template_id",
@@ -310,7 +318,7 @@ def overrides_of(row: Any) -> dict[str, Any]:
 
 
 async def update_customer_overrides(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerOverrides
 ) -> Any:
     errors = ErrorList()
     customer = await _lock_for_change(conn, principal, decode(data.get("customerId"), TYPE))
@@ -360,11 +368,13 @@ async def update_customer_overrides(
         )
     errors.raise_if_any()
     values: dict[str, Any] = {}
-    for key, (column, _path) in OVERRIDES.items():
-        if key in data:
-            value = data[key]
+    for override, (column, _path) in OVERRIDES.items():
+        if override in data:
+            value = data[override]
             values[column] = (
-                None if value is None else (str(value) if key == "sendStatistics" else bool(value))
+                None
+                if value is None
+                else (str(value) if override == "sendStatistics" else bool(value))
             )
     for key, (flag, column, _path) in TEMPLATE_OVERRIDES.items():
         if key in templates:
@@ -411,7 +421,7 @@ def effective_settings(class_row: Any, customer: Any) -> tuple[Tabs, list[str]]:
 # --------------------------------------------------------------------------- listing
 
 
-def list_filter(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
+def list_filter(principal: Principal, filters: CustomerFilter) -> list[Any]:
     """WHERE clauses of ``customers(filter:)`` (visibility is added by ``visible()``); IDs
     that do not decode match nothing."""
     c = customer_table.c
@@ -440,7 +450,7 @@ async def list_customers(
     conn: AsyncConnection,
     principal: Principal,
     *,
-    filters: Mapping[str, Any],
+    filters: CustomerFilter,
     first: int,
     after: str | None,
 ) -> pagination.Page:
@@ -462,7 +472,7 @@ async def list_customers(
 
 
 async def count_customers(
-    conn: AsyncConnection, principal: Principal, filters: Mapping[str, Any]
+    conn: AsyncConnection, principal: Principal, filters: CustomerFilter
 ) -> int:
     statement = sa.select(sa.func.count()).select_from(customer_table)
     statement = statement.where(*list_filter(principal, filters))

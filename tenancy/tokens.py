@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from tenancy import audit, fields, maxima, policy
 from tenancy.errors import ErrorList, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
+from tenancy.inputs import CreateApiToken, RevokeApiToken
 from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal, Role
 from tenancy.scoping import Bypass, changeable, unscoped, visible
@@ -118,7 +119,7 @@ async def visible_tokens(
 
 
 async def create_api_token(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: CreateApiToken
 ) -> tuple[Any, str]:
     """Returns the new token row and its secret (shown once, never stored)."""
     errors = ErrorList()
@@ -317,7 +318,7 @@ async def _name_taken(
 
 
 async def revoke_api_token(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: RevokeApiToken
 ) -> Any:
     key = decode(data.get("id"), TYPE)
     row = None
