@@ -1,15 +1,17 @@
 """Admission: which requests may run now, in this worker (SPEC §7 "Concurrency").
 
-Two kinds of gate stand between an authenticated, validated request and its database
-transaction. Both are waited on asynchronously, first come first served, for at most
+Two kinds of gate stand between an authenticated request and the work it asks for.
+Both are waited on asynchronously, first come first served, for at most
 ADMISSION_WAIT_SECONDS; a request that is not admitted by then is refused at once, with
 ``Retry-After: 1``, before anything executes.
 
-- **The tenant's gate** (:class:`Admission`): at most ``BILLCLASS_TENANT_CONCURRENCY`` (8)
-  requests of one tenant run at once. A tenant is a reseller with all its tokens; each
-  administrator token counts alone. Refused: :class:`Throttled` (HTTP 429 THROTTLED).
-  One tenant flooding a worker therefore holds at most 8 of its database connections,
-  and the others stay free for everyone else.
+- **The tenant's gates** (:class:`Admission`): at most ``BILLCLASS_TENANT_CONCURRENCY`` (8)
+  requests of one tenant are in progress at once, from reading the body through parsing,
+  validation and execution; of those, new documents are parsed one at a time and paced
+  (see the class). A tenant is a reseller with all its tokens; each administrator token
+  counts alone. Refused: :class:`Throttled` (HTTP 429 THROTTLED). One tenant flooding a
+  worker therefore holds at most 8 of its database connections and a tenth of its CPU
+  for parsing, and the rest stays free for everyone else.
 - **The connection gate** of each engine (:class:`GatedEngine`,
   :class:`GatedInlineEngine`): sized to the engine's pool capacity
   (``db.engine.pool_capacity``), in front of every checkout that serves a request
@@ -25,6 +27,7 @@ ADMISSION_WAIT_SECONDS; a request that is not admitted by then is refused at onc
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -131,7 +134,7 @@ class Admission:
     - ``admit``: at most ``concurrency`` requests of one tenant run at once;
     - ``parsing``: a tenant parses documents the worker has not seen one at a time, and
       spends at most PARSE_SHARE of the worker's time on them: after a parse that took
-      t, the tenant's next new document waits t x (1 / PARSE_SHARE - 1) (the answer to
+      t of CPU, the tenant's next new document waits t x (1 / PARSE_SHARE - 1) (the answer to
       the current one does not). graphql-core's lexer is pure Python (about 25 ms per
       60 KB), and a document is parsed before its cost is known, so neither the rate
       limits nor the first cap bound it: a stream of new 60 KB documents from one
@@ -182,13 +185,15 @@ class Admission:
             key,
             "Too many new documents at once: one tenant's are parsed one at a time; retry shortly.",
         )
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        # Parsing is synchronous, so the thread's CPU time over it is the parse's own:
+        # unlike the wall clock, it does not grow when other processes load the
+        # machine, which would pace an ordinary client's small documents into refusals.
+        started = time.thread_time()
         try:
             yield
         finally:
-            pause = (loop.time() - started) * (1 / self.PARSE_SHARE - 1)
-            loop.call_later(pause, self._leave, self._parsers, key, gate)
+            pause = (time.thread_time() - started) * (1 / self.PARSE_SHARE - 1)
+            asyncio.get_running_loop().call_later(pause, self._leave, self._parsers, key, gate)
 
     @asynccontextmanager
     async def _through(
