@@ -9,17 +9,21 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+if TYPE_CHECKING:  # imported lazily at run time, to keep the CLI quick to start
+    from db.settings import Settings
+    from tenancy.principal import Principal
 
 T = TypeVar("T")
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     print(f"billclass: error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
 
-def _settings() -> Any:
+def _settings() -> Settings:
     from db.settings import ConfigurationError, get_settings
 
     try:
@@ -227,7 +231,7 @@ def token_create(args: argparse.Namespace) -> None:
     print(secret)
 
 
-def _cli() -> Any:
+def _cli() -> Principal:
     from tenancy.principal import CLI
 
     return CLI

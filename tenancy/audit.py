@@ -68,7 +68,7 @@ async def list_events(
     first: int,
     after: str | None,
     object_id: str | None,
-) -> Any:
+) -> pagination.Page:
     """Newest first. Resellers see the events whose tenant is themselves."""
     e = event_table.c
     statement = sa.select(event_table).where(*_event_clauses(object_id))

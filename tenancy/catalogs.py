@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -81,7 +82,7 @@ async def list_entries(conn: AsyncConnection, type_name: str, where: Any = None)
 
 async def entries_by_key(
     conn: AsyncConnection, type_name: str, keys: Iterable[int]
-) -> dict[int, Any]:
+) -> dict[int, Row[Any]]:
     table = TABLES[type_name]
     wanted = list(set(keys))
     if not wanted:
@@ -124,7 +125,7 @@ async def _insert(
     values: dict[str, Any],
     taken_path: Path,
     changes: dict[str, Any],
-) -> Any:
+) -> Row[Any]:
     table = TABLES[type_name]
     key = new_id()
     try:
@@ -179,7 +180,7 @@ async def _taken(
 
 async def create_named_entry(
     conn: AsyncConnection, *, principal: Principal, type_name: str, data: CreateNamedCatalogEntry
-) -> Any:
+) -> Row[Any]:
     """Invoice templates and notification sets: a unique name and nothing else."""
     policy.require_administrator(principal, f"create a {type_name}")
     errors = ErrorList()
@@ -202,7 +203,7 @@ async def create_named_entry(
 
 async def create_business_model(
     conn: AsyncConnection, *, principal: Principal, data: CreateBusinessModel
-) -> Any:
+) -> Row[Any]:
     policy.require_administrator(principal, "create business models")
     errors = ErrorList()
     await _check_room(conn, errors, "BusinessModel")
@@ -232,7 +233,7 @@ async def create_business_model(
 
 async def create_custom_tax(
     conn: AsyncConnection, *, principal: Principal, data: CreateCustomTax
-) -> Any:
+) -> Row[Any]:
     policy.require_administrator(principal, "create custom taxes")
     errors = ErrorList()
     await _check_room(conn, errors, "CustomTax")
@@ -262,7 +263,7 @@ async def create_custom_tax(
 
 async def create_custom_field_definition(
     conn: AsyncConnection, *, principal: Principal, data: CreateCustomFieldDefinition
-) -> Any:
+) -> Row[Any]:
     policy.require_administrator(principal, "create custom field definitions")
     errors = ErrorList()
     await _check_room(conn, errors, "CustomFieldDefinition")

@@ -60,7 +60,7 @@ def filter_clauses(principal: Principal, filters: CustomerClassFilter) -> list[A
     return clauses
 
 
-def _visible_counts(principal: Principal) -> Any:
+def _visible_counts(principal: Principal) -> sa.Subquery:
     cc = customer_table.c
     counts = sa.select(cc.customer_class_id.label("class_id"), sa.func.count().label("n"))
     return visible(counts.group_by(cc.customer_class_id), principal).subquery("visible_counts")

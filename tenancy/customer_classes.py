@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,7 +70,7 @@ async def classes_of_visible_customers(
     return {row.id: row for row in rows}
 
 
-async def default_class(conn: AsyncConnection, principal: Principal) -> Any:
+async def default_class(conn: AsyncConnection, principal: Principal) -> Row[Any]:
     """The Default class, unlocked. It is visible to every principal, always shared,
     never deleted and has no currency, so creating a customer in it or assigning it
     depends on nothing another transaction can change: no lock, and so no request
@@ -97,7 +98,7 @@ async def customer_counts(
     return counts
 
 
-async def _read_visible(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+async def _read_visible(conn: AsyncConnection, principal: Principal, key: int) -> Row[Any] | None:
     statement = sa.select(class_table).where(class_table.c.id == key)
     return (await conn.execute(visible(statement, principal))).first()
 
@@ -143,7 +144,7 @@ async def lock_for_use(
     return await _read_visible(conn, principal, key)
 
 
-async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Row[Any]:
     """A class this request has just written (so the caller may see it)."""
     statement = sa.select(class_table).where(class_table.c.id == key)
     return (await conn.execute(visible(statement, principal))).one()
@@ -278,7 +279,7 @@ async def _write_new(conn: AsyncConnection, values: dict[str, Any], taken_path: 
 
 async def create_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: CreateCustomerClass
-) -> Any:
+) -> Row[Any]:
     own_id = to_global_id("Customer", principal.reseller_id) if principal.reseller_id else None
     # 1. Resolve what the input names.
     errors = ErrorList()
@@ -381,7 +382,7 @@ async def _changeable(
     expected_version: int | None,
     errors: ErrorList,
     extra_refs: Sequence[tabs.Reference] = (),
-) -> tuple[Any, dict[Path, int]]:
+) -> tuple[Row[Any], dict[Path, int]]:
     """Lock the class an input names and run the three precedence tiers before validation."""
     row = await lock_for_change(conn, principal, decode(raw_id, TYPE))
     if row is None:
@@ -408,11 +409,11 @@ async def _changeable(
 async def _save_change(
     conn: AsyncConnection,
     principal: Principal,
-    row: Any,
+    row: Row[Any],
     values: dict[str, Any],
     action: str = "UPDATE",
     changes: dict[str, Any] | None = None,
-) -> Any:
+) -> Row[Any]:
     """Write ``values`` if they change anything: version + 1 and one audit event.
 
     A patch that changes nothing succeeds without a version bump or an event.
@@ -437,7 +438,7 @@ async def _save_change(
 
 async def update_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
-) -> Any:
+) -> Row[Any]:
     errors = ErrorList()
     row, resolved = await _changeable(
         conn, principal, data.get("id"), data.get("expectedVersion"), errors, tabs.references(data)
@@ -461,7 +462,7 @@ async def update_customer_class(
 
 async def copy_regular_invoice_settings_to_out_of_turn(
     conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
-) -> Any:
+) -> Row[Any]:
     errors = ErrorList()
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
     settings = class_rows.settings_of(row)
@@ -489,7 +490,7 @@ async def copy_regular_invoice_settings_to_out_of_turn(
 
 async def clone_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: CloneCustomerClass
-) -> Any:
+) -> Row[Any]:
     errors = ErrorList()
     key = decode(data.get("id"), TYPE)
     source = (await visible_classes(conn, principal, [key] if key else [])).get(key or 0)
@@ -546,7 +547,7 @@ async def _in_use(
 
 async def set_customer_class_sharing(
     conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
-) -> Any:
+) -> Row[Any]:
     policy.require_administrator(principal, "share classes with resellers")
     errors = ErrorList()
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.clock import utcnow
@@ -76,7 +77,7 @@ async def _lock_for_change(conn: AsyncConnection, principal: Principal, key: int
     return (await conn.execute(visible(statement, principal))).first()
 
 
-async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Row[Any]:
     """A customer this request has just written (so the caller may see it)."""
     statement = sa.select(customer_table).where(customer_table.c.id == key)
     return (await conn.execute(visible(statement, principal))).one()
@@ -105,7 +106,7 @@ def _class_gid(key: int | None) -> str | None:
 
 async def create_customer(
     conn: AsyncConnection, *, principal: Principal, data: CreateCustomer
-) -> Any:
+) -> Row[Any]:
     errors = ErrorList()
     own_id = to_global_id(TYPE, principal.reseller_id) if principal.reseller_id else None
     # 1. Resolve what the input names.

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -46,7 +47,7 @@ def hash_secret(secret: str) -> str:
 # --------------------------------------------------------------------------- authentication
 
 
-async def find_by_secret(conn: AsyncConnection, secret: str) -> Any:
+async def find_by_secret(conn: AsyncConnection, secret: str) -> Row[Any] | None:
     """The token row of a secret, or None. Runs before the tenant is known: on PostgreSQL
     the row-level security policy lets this transaction read only the row whose hash it
     presents (``billclass.token_hash``), never the table at large."""
@@ -107,7 +108,7 @@ async def list_tokens(
 
 async def visible_tokens(
     conn: AsyncConnection, principal: Principal, keys: Iterable[int]
-) -> dict[int, Any]:
+) -> dict[int, Row[Any]]:
     wanted = list(set(keys))
     if not wanted:
         return {}
@@ -319,7 +320,7 @@ async def _name_taken(
 
 async def revoke_api_token(
     conn: AsyncConnection, *, principal: Principal, data: RevokeApiToken
-) -> Any:
+) -> Row[Any]:
     key = decode(data.get("id"), TYPE)
     row = None
     if key is not None:
