@@ -9,20 +9,21 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-if TYPE_CHECKING:  # imported lazily at run time: the command line starts fast
+if TYPE_CHECKING:  # imported lazily at run time, to keep the CLI quick to start
     from db.settings import Settings
+    from tenancy.principal import Principal
 
 T = TypeVar("T")
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     print(f"billclass: error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
 
-def _settings() -> Any:
+def _settings() -> Settings:
     from db.settings import ConfigurationError, get_settings
 
     try:
@@ -217,8 +218,9 @@ def token_create(args: argparse.Namespace) -> None:
     _migrate(settings)
     from tenancy import tokens
     from tenancy.errors import Refused
+    from tenancy.inputs import CreateApiToken
 
-    data: dict[str, Any] = {
+    data: CreateApiToken = {
         "name": args.name,
         "role": "RESELLER" if args.reseller else "ADMINISTRATOR",
     }
@@ -241,7 +243,7 @@ def token_create(args: argparse.Namespace) -> None:
     print(secret)
 
 
-def _cli() -> Any:
+def _cli() -> Principal:
     from tenancy.principal import CLI
 
     return CLI

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, NewType
+from typing import Any, NewType, TypeVar
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
@@ -24,7 +24,10 @@ def _serialize_datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _untouched(value: Any) -> Any:
+T = TypeVar("T")
+
+
+def _untouched(value: T) -> T:
     return value
 
 

@@ -68,7 +68,7 @@ async def list_events(
     first: int,
     after: str | None,
     object_id: str | None,
-) -> Any:
+) -> pagination.Page:
     """One keyset page of the events the caller may see (administrators all, a reseller
     those whose tenant is itself), newest first, optionally of one object (an
     ``object_id`` that is no canonical global ID matches nothing). A cursor of another

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +32,12 @@ from tenancy import audit, fields, maxima, policy
 from tenancy.errors import ErrorList, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode
+from tenancy.inputs import (
+    CreateBusinessModel,
+    CreateCustomFieldDefinition,
+    CreateCustomTax,
+    CreateNamedCatalogEntry,
+)
 from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal
 from tenancy.tabs import Reference
@@ -79,7 +86,7 @@ async def list_entries(conn: AsyncConnection, type_name: str, where: Any = None)
 
 async def entries_by_key(
     conn: AsyncConnection, type_name: str, keys: Iterable[int]
-) -> dict[int, Any]:
+) -> dict[int, Row[Any]]:
     """The entries of a catalog among ``keys``, by key (unknown ones are absent)."""
     table = TABLES[type_name]
     wanted = list(set(keys))
@@ -123,7 +130,7 @@ async def _insert(
     values: dict[str, Any],
     taken_path: Path,
     changes: dict[str, Any],
-) -> Any:
+) -> Row[Any]:
     table = TABLES[type_name]
     key = new_id()
     try:
@@ -177,8 +184,8 @@ async def _taken(
 
 
 async def create_named_entry(
-    conn: AsyncConnection, *, principal: Principal, type_name: str, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, type_name: str, data: CreateNamedCatalogEntry
+) -> Row[Any]:
     """Create an invoice template or notification set (``type_name``): a unique name and
     nothing else; returns its row.
 
@@ -208,8 +215,8 @@ async def create_named_entry(
 
 
 async def create_business_model(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: CreateBusinessModel
+) -> Row[Any]:
     """Create a business model (``createBusinessModel``); returns its row.
 
     Inputs: ``code`` (unique ignoring case, letters, digits, ``_ . -``, up to 50
@@ -248,8 +255,8 @@ async def create_business_model(
 
 
 async def create_custom_tax(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: CreateCustomTax
+) -> Row[Any]:
     """Create a custom tax (``createCustomTax``); returns its row.
 
     Inputs: ``name``, ``ratePercent`` (0 to 100), ``appliedTo``.
@@ -287,8 +294,8 @@ async def create_custom_tax(
 
 
 async def create_custom_field_definition(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: CreateCustomFieldDefinition
+) -> Row[Any]:
     """Create a custom field definition (``createCustomFieldDefinition``); returns its row.
 
     Inputs: ``object``, ``name`` (unique per object), ``type``, ``listValues`` (LIST

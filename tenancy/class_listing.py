@@ -3,7 +3,7 @@ pages, all computed in SQL."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.models import class_table, customer_table
 from tenancy import catalogs, class_rows, fields, pagination, policy
 from tenancy.ids import decode
+from tenancy.inputs import CustomerClassFilter
 from tenancy.principal import Principal
 from tenancy.scoping import visible
 
 c = class_table.c
 
 
-def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
+def filter_clauses(principal: Principal, filters: CustomerClassFilter) -> list[Any]:
     """The WHERE clauses of a filter (visibility is added by ``visible()``). Unknown or
     undecodable values match nothing rather than failing, and a reseller's filter never
     reaches another tenant."""
@@ -59,7 +60,7 @@ def filter_clauses(principal: Principal, filters: Mapping[str, Any]) -> list[Any
     return clauses
 
 
-def _visible_counts(principal: Principal) -> Any:
+def _visible_counts(principal: Principal) -> sa.Subquery:
     cc = customer_table.c
     counts = sa.select(cc.customer_class_id.label("class_id"), sa.func.count().label("n"))
     return visible(counts.group_by(cc.customer_class_id), principal).subquery("visible_counts")
@@ -76,7 +77,7 @@ async def list_classes(
     conn: AsyncConnection,
     principal: Principal,
     *,
-    filters: Mapping[str, Any],
+    filters: CustomerClassFilter,
     order_field: str,
     direction: str,
     first: int,
@@ -123,7 +124,7 @@ async def list_classes(
 
 
 async def count_classes(
-    conn: AsyncConnection, principal: Principal, filters: Mapping[str, Any]
+    conn: AsyncConnection, principal: Principal, filters: CustomerClassFilter
 ) -> int:
     """How many classes the caller may see match ``filters`` (``totalCount``). No lock, no
     event.

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from db.models import class_table
 from tenancy import tabs
+from tenancy.documents import TabKey
 from tenancy.ids import to_global_id
 
 TYPE = "CustomerClass"
 
 # Tab key in the settings document -> column of customer_class.
-TAB_COLUMNS = {
+TAB_COLUMNS: dict[TabKey, str] = {
     "generalInfo": "general_info",
     "measuredServices": "measured_services",
     "notifications": "notifications",
@@ -49,7 +50,8 @@ INVOICING_FLAGS = {
 def settings_of(row: Any) -> tabs.Settings:
     """The tabs document of a row that was read with ALL_COLUMNS."""
     mapping = row._mapping
-    return {key: mapping[column] for key, column in TAB_COLUMNS.items()}
+    # The columns hold what ``tab_values`` wrote (or a migration seeded): one tab each.
+    return cast(tabs.Settings, {key: mapping[column] for key, column in TAB_COLUMNS.items()})
 
 
 def tab_values(settings: tabs.Settings) -> dict[str, Any]:
@@ -58,7 +60,7 @@ def tab_values(settings: tabs.Settings) -> dict[str, Any]:
     This is the only place that writes the list-page columns, so they cannot drift
     from the tabs they summarise.
     """
-    values = {column: settings[key] for key, column in TAB_COLUMNS.items()}
+    values: dict[str, Any] = {column: settings[key] for key, column in TAB_COLUMNS.items()}
     values["archive_xdrs"] = settings["generalInfo"]["generateStatistics"]
     values["regular_invoices_enabled"] = settings["regularInvoices"]["enabled"]
     values["out_of_turn_invoices_enabled"] = settings["outOfTurnInvoices"]["enabled"]

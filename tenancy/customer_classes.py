@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,6 +27,14 @@ from tenancy import audit, catalogs, class_rows, fields, locks, override_rules, 
 from tenancy.errors import ErrorList, FieldError, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
+from tenancy.inputs import (
+    CloneCustomerClass,
+    CopyRegularInvoiceSettings,
+    CreateCustomerClass,
+    DeleteCustomerClasses,
+    SetCustomerClassSharing,
+    UpdateCustomerClass,
+)
 from tenancy.principal import Principal
 from tenancy.scoping import Bypass, changeable, unscoped, visible
 
@@ -64,7 +73,7 @@ async def classes_of_visible_customers(
     return {row.id: row for row in rows}
 
 
-async def default_class(conn: AsyncConnection, principal: Principal) -> Any:
+async def default_class(conn: AsyncConnection, principal: Principal) -> Row[Any]:
     """The Default class, unlocked. It is visible to every principal, always shared,
     never deleted and has no currency, so creating a customer in it or assigning it
     depends on nothing another transaction can change: no lock, and so no request
@@ -94,7 +103,7 @@ async def customer_counts(
     return counts
 
 
-async def _read_visible(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+async def _read_visible(conn: AsyncConnection, principal: Principal, key: int) -> Row[Any] | None:
     statement = sa.select(class_table).where(class_table.c.id == key)
     return (await conn.execute(visible(statement, principal))).first()
 
@@ -140,7 +149,7 @@ async def lock_for_use(
     return await _read_visible(conn, principal, key)
 
 
-async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Row[Any]:
     """A class this request has just written (so the caller may see it)."""
     statement = sa.select(class_table).where(class_table.c.id == key)
     return (await conn.execute(visible(statement, principal))).one()
@@ -274,8 +283,8 @@ async def _write_new(conn: AsyncConnection, values: dict[str, Any], taken_path: 
 
 
 async def create_customer_class(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: CreateCustomerClass
+) -> Row[Any]:
     """Create a class (``createCustomerClass``); returns its row.
 
     Inputs: ``name`` (required), ``description``, ``notificationSender``,
@@ -386,7 +395,7 @@ async def _changeable(
     expected_version: int | None,
     errors: ErrorList,
     extra_refs: Sequence[tabs.Reference] = (),
-) -> tuple[Any, dict[Path, int]]:
+) -> tuple[Row[Any], dict[Path, int]]:
     """Lock the class an input names and run the three precedence tiers before validation."""
     row = await lock_for_change(conn, principal, decode(raw_id, TYPE))
     if row is None:
@@ -410,11 +419,11 @@ async def _changeable(
 async def _save_change(
     conn: AsyncConnection,
     principal: Principal,
-    row: Any,
+    row: Row[Any],
     values: dict[str, Any],
     action: str = "UPDATE",
     changes: dict[str, Any] | None = None,
-) -> Any:
+) -> Row[Any]:
     """Write ``values`` if they change anything: version + 1 and one audit event.
 
     A patch that changes nothing succeeds without a version bump or an event.
@@ -438,8 +447,8 @@ async def _save_change(
 
 
 async def update_customer_class(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
+) -> Row[Any]:
     """Patch a class (``updateCustomerClass``); returns its row, unchanged (no version bump,
     no event) when the patch changes nothing.
 
@@ -449,8 +458,10 @@ async def update_customer_class(
     Errors, tier by tier: NOT_FOUND on ``id`` and on each catalog reference of the tabs;
     NOT_PERMITTED on ``id`` (a shared class, to a reseller); VERSION_CONFLICT on
     ``expectedVersion``; then every validation error at once: ``name`` INVALID, TOO_LONG,
-    TAKEN or IMMUTABLE (the Default class), ``description``, ``notificationSender`` and
-    the tab codes of SPEC §5 on their paths.
+    TAKEN or IMMUTABLE (the Default class), ``description``, ``notificationSender``,
+    the tab codes of SPEC §5 on their paths, and DEPENDENCY on
+    ``generalInfo.generateStatistics`` when turning statistics off would break customers'
+    overrides (SPEC §4, counted in the message).
     Side effects: locks the class exclusively (``lock_for_change``) before reading it;
     writes version + 1 and an UPDATE event with the changed paths.
     """
@@ -507,8 +518,8 @@ async def _check_statistics_overrides(
 
 
 async def copy_regular_invoice_settings_to_out_of_turn(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
+) -> Row[Any]:
     """Copy the regular invoices' payment terms and past-due policy to the out-of-turn
     invoices (``copyRegularInvoiceSettingsToOutOfTurn``); returns the class row.
 
@@ -545,8 +556,8 @@ async def copy_regular_invoice_settings_to_out_of_turn(
 
 
 async def clone_customer_class(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: CloneCustomerClass
+) -> Row[Any]:
     """Copy a visible class under a new name (``cloneCustomerClass``); returns the copy.
 
     Inputs: ``id``, ``name``. The copy's manager is ``policy.clone_manager``: the
@@ -611,8 +622,8 @@ async def _in_use(
 
 
 async def set_customer_class_sharing(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
+) -> Row[Any]:
     """Share or unshare an administrator-managed class with resellers
     (``setCustomerClassSharing``); returns the class row, unchanged (no event) when it
     already is as asked.
@@ -659,7 +670,7 @@ async def set_customer_class_sharing(
 
 
 async def delete_customer_classes(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: DeleteCustomerClasses
 ) -> tuple[list[str], list[FieldError]]:
     """Delete classes (``deleteCustomerClasses``), the one mutation with partial success:
     deletes every deletable ID; returns their global IDs and one error per refused ID.

@@ -4,10 +4,11 @@ customer experiences."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.clock import utcnow
@@ -24,9 +25,18 @@ from tenancy import (
     pagination,
     policy,
 )
+from tenancy.documents import Tabs
 from tenancy.errors import ErrorList
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
+from tenancy.inputs import (
+    AssignCustomerClass,
+    CreateCustomer,
+    CustomerFilter,
+    OverrideKey,
+    TemplateOverrideKey,
+    UpdateCustomerOverrides,
+)
 from tenancy.principal import Principal
 from tenancy.scoping import changeable, visible
 
@@ -71,7 +81,7 @@ async def _lock_for_change(conn: AsyncConnection, principal: Principal, key: int
     return (await conn.execute(visible(statement, principal))).first()
 
 
-async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Any:
+async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Row[Any]:
     """A customer this request has just written (so the caller may see it)."""
     statement = sa.select(customer_table).where(customer_table.c.id == key)
     return (await conn.execute(visible(statement, principal))).one()
@@ -99,8 +109,8 @@ def _class_gid(key: int | None) -> str | None:
 
 
 async def create_customer(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: CreateCustomer
+) -> Row[Any]:
     """Create a customer (``createCustomer``); returns its row.
 
     Inputs: ``name``, ``customerType`` (RETAIL by default), ``currencyCode``,
@@ -222,7 +232,7 @@ def _assignment_errors(errors: ErrorList, problems: Sequence[str]) -> None:
 
 
 async def assign_customer_class(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: AssignCustomerClass
 ) -> Any:
     """Assign a class to a customer (``assignCustomerClass``); returns the customer row,
     unchanged (no event) when it already uses that class.
@@ -231,8 +241,10 @@ async def assign_customer_class(
     Errors, tier by tier (SPEC §4): NOT_FOUND on ``customerId`` and ``customerClassId``;
     NOT_PERMITTED on ``customerId`` (a reseller's own record), then on
     ``customerClassId`` (an administrator assigning a reseller's class); then
-    CURRENCY_MISMATCH and OWNERSHIP_MISMATCH on ``customerClassId``.
-    Side effects: locks the customer (``FOR UPDATE``) and the class (shared); updates
+    CURRENCY_MISMATCH, OWNERSHIP_MISMATCH and DEPENDENCY (the customer's overrides need
+    statistics the class has off) on ``customerClassId``.
+    Side effects: locks the customer (``FOR UPDATE``) and the class (shared; the Default
+    class only when the customer's overrides make its settings matter); updates
     the customer's class; writes an ASSIGN event (with ``businessModel`` when the new
     class has another business model).
     """
@@ -319,7 +331,7 @@ async def _class_of(conn: AsyncConnection, principal: Principal, key: int) -> An
 # --------------------------------------------------------------------------- overrides
 
 # Override input key -> (column, dotted path of the effective setting it replaces).
-OVERRIDES = {
+OVERRIDES: dict[OverrideKey, tuple[str, str]] = {
     "regularInvoicesEnabled": ("override_regular_invoices_enabled", "regularInvoices.enabled"),
     "outOfTurnInvoicesEnabled": (
         "override_out_of_turn_invoices_enabled",
@@ -331,7 +343,7 @@ OVERRIDES = {
         "generalInfo.suspendOnInsufficientFunds",
     ),
 }
-TEMPLATE_OVERRIDES = {
+TEMPLATE_OVERRIDES: dict[TemplateOverrideKey, tuple[str, str, str]] = {
     "regularInvoiceTemplate": (
         "override_regular_template",
         "override_regular_template_id",
@@ -364,7 +376,7 @@ def overrides_of(row: Any) -> dict[str, Any]:
 
 
 async def update_customer_overrides(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerOverrides
 ) -> Any:
     """Set or clear a customer's overrides (``updateCustomerOverrides``); returns the
     customer row, unchanged (no event) when nothing changes.
@@ -411,16 +423,18 @@ async def update_customer_overrides(
     await locks.lock_class(conn, customer.customer_class_id, shared=True)
     class_row = await _class_of(conn, principal, customer.customer_class_id)
     if not class_row.general_info["generateStatistics"]:
-        for key, message in _NEEDS_STATISTICS_MESSAGES.items():
-            if override_rules.needs_statistics(key, data.get(key)):
-                errors.add(Code.DEPENDENCY, (key,), message)
+        for needing, message in _NEEDS_STATISTICS_MESSAGES.items():
+            if override_rules.needs_statistics(needing, data.get(needing)):
+                errors.add(Code.DEPENDENCY, (needing,), message)
     errors.raise_if_any()
     values: dict[str, Any] = {}
-    for key, (column, _path) in OVERRIDES.items():
-        if key in data:
-            value = data[key]
+    for override, (column, _path) in OVERRIDES.items():
+        if override in data:
+            value = data[override]
             values[column] = (
-                None if value is None else (str(value) if key == "sendStatistics" else bool(value))
+                None
+                if value is None
+                else (str(value) if override == "sendStatistics" else bool(value))
             )
     for key, (flag, column, _path) in TEMPLATE_OVERRIDES.items():
         if key in templates:
@@ -441,24 +455,25 @@ async def update_customer_overrides(
     return row
 
 
-def effective_settings(class_row: Any, customer: Any) -> tuple[dict[str, Any], list[str]]:
+def effective_settings(class_row: Any, customer: Any) -> tuple[Tabs, list[str]]:
     """The class's tabs with the customer's overrides applied, and the overridden paths.
 
     Computed on read, so a class change reaches every customer without an override with
     no per-customer write.
     """
     settings = copy.deepcopy(class_rows.settings_of(class_row))
+    by_path = cast(dict[str, dict[str, Any]], settings)  # OVERRIDES name tabs by dotted text
     m = customer._mapping
     overridden: list[str] = []
     for column, path in OVERRIDES.values():
         if m[column] is not None:
             tab, name = path.split(".")
-            settings[tab][name] = m[column]
+            by_path[tab][name] = m[column]
             overridden.append(path)
     for flag, column, path in TEMPLATE_OVERRIDES.values():
         if m[flag]:
             tab = path.split(".")[0]
-            settings[tab]["invoiceTemplateId"] = m[column]
+            by_path[tab]["invoiceTemplateId"] = m[column]
             overridden.append(path)
     return settings, sorted(overridden)
 
@@ -466,7 +481,7 @@ def effective_settings(class_row: Any, customer: Any) -> tuple[dict[str, Any], l
 # --------------------------------------------------------------------------- listing
 
 
-def list_filter(principal: Principal, filters: Mapping[str, Any]) -> list[Any]:
+def list_filter(principal: Principal, filters: CustomerFilter) -> list[Any]:
     """WHERE clauses of ``customers(filter:)`` (visibility is added by ``visible()``); IDs
     that do not decode match nothing."""
     c = customer_table.c
@@ -493,7 +508,7 @@ async def list_customers(
     conn: AsyncConnection,
     principal: Principal,
     *,
-    filters: Mapping[str, Any],
+    filters: CustomerFilter,
     first: int,
     after: str | None,
 ) -> pagination.Page:
@@ -518,7 +533,7 @@ async def list_customers(
 
 
 async def count_customers(
-    conn: AsyncConnection, principal: Principal, filters: Mapping[str, Any]
+    conn: AsyncConnection, principal: Principal, filters: CustomerFilter
 ) -> int:
     """How many customers the caller may see match ``filters`` (``totalCount``). No lock,
     no event.

@@ -13,6 +13,7 @@ from db.clock import utcnow
 from db.models import customer_table
 from tenancy import catalogs, customer_classes, customers, tokens
 from tenancy.ids import to_global_id
+from tenancy.inputs import CreateCustomer
 from tenancy.principal import CLI, Principal, Role
 from tenancy.scoping import visible
 
@@ -117,7 +118,7 @@ async def seed(conn: AsyncConnection) -> dict[str, str]:
         data={"name": "Skyline Wholesale", "customerType": "RESELLER", "currencyCode": "USD"},
     )
     for name, class_row in (("Jane Doe", own_class), ("John Roe", retail), ("Corner Cafe", None)):
-        data = {"name": name, "currencyCode": "USD"}
+        data: CreateCustomer = {"name": name, "currencyCode": "USD"}
         if class_row is not None:
             data["customerClassId"] = _gid("CustomerClass", class_row)
         await customers.create_customer(conn, principal=as_skyline, data=data)

@@ -20,13 +20,14 @@ import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, assert_never, cast
 
-from tenancy import fields, maxima
+from tenancy import documents, fields, maxima
+from tenancy.documents import InvoiceTab, NotificationChannel, NotificationType, TabKey
 from tenancy.errors import ErrorList, Path
 from tenancy.errors import UserErrorCode as Code
 
-NOTIFICATION_TYPES = (
+NOTIFICATION_TYPES: tuple[NotificationType, ...] = (
     "INVOICE_ISSUED",
     "DUE_DATE_APPROACHING",
     "INVOICE_OVERDUE",
@@ -44,8 +45,12 @@ NOTIFICATION_TYPES = (
     "FRAUD_SPENDING_WARNING",
 )
 # Each parameter is measured at most once per class, so the enum's size bounds the list.
-MEASURED_PARAMETERS = ("ACTIVE_CALLS", "CONCURRENT_CALLS", "PBX_EXTENSIONS")
-TAB_KEYS = (
+MEASURED_PARAMETERS: tuple[documents.MeasuredParameter, ...] = (
+    "ACTIVE_CALLS",
+    "CONCURRENT_CALLS",
+    "PBX_EXTENSIONS",
+)
+TAB_KEYS: tuple[TabKey, ...] = (
     "generalInfo",
     "measuredServices",
     "notifications",
@@ -56,16 +61,22 @@ TAB_KEYS = (
     "fraudProtection",
 )
 # Taxation methods that can assess taxes when the customer pays.
-PAYMENT_TIME_METHODS = frozenset({"FIXED_VAT_RATE", "CUSTOM_TAXATION", "GST"})
+PAYMENT_TIME_METHODS: frozenset[documents.TaxationMethod] = frozenset(
+    {"FIXED_VAT_RATE", "CUSTOM_TAXATION", "GST"}
+)
 MAX_DAY_LIST = 10
 
-Settings = dict[str, Any]
+INVOICE_TABS: tuple[InvoiceTab, ...] = ("regularInvoices", "outOfTurnInvoices")
+CHANNELS: tuple[NotificationChannel, ...] = ("email", "sms")
+
+# The tabs document of a class (tenancy.documents.Tabs).
+Settings = documents.Tabs
 
 
 # --------------------------------------------------------------------------- defaults
 
 
-def _payment_terms() -> dict[str, Any]:
+def _payment_terms() -> documents.PaymentTerms:
     return {
         "netDays": 0,
         "dueDateReminderDays": [],
@@ -74,7 +85,7 @@ def _payment_terms() -> dict[str, Any]:
     }
 
 
-def _past_due(decimals: int) -> dict[str, Any]:
+def _past_due(decimals: int) -> documents.PastDuePolicy:
     return {
         "collectionThreshold": fields.format_money(Decimal(0), decimals),
         "resendInvoiceDays": [],
@@ -91,11 +102,11 @@ def _past_due(decimals: int) -> dict[str, Any]:
     }
 
 
-def default_channel() -> dict[str, Any]:
+def default_channel() -> documents.ChannelSetting:
     return {"send": False, "template": "SYSTEM"}
 
 
-def default_fraud_protection() -> dict[str, Any]:
+def default_fraud_protection() -> documents.FraudProtection:
     return {
         "dailySpendingThreshold": None,
         "checkRemainingFunds": False,
@@ -162,11 +173,14 @@ def default_settings(money_decimals: int | None) -> Settings:
 # --------------------------------------------------------------------------- value specs
 
 
+LeafKind = Literal["bool", "enum", "int", "money", "percent", "text", "id", "ids", "days"]
+
+
 @dataclass(frozen=True)
 class Leaf:
     """One input value: its kind and its own limits."""
 
-    kind: str  # bool | enum | int | money | percent | text | id | ids | days
+    kind: LeafKind
     nullable: bool = False
     low: int | None = None
     high: int | None = None
@@ -285,6 +299,46 @@ MEASURED_SERVICE = {
     "service": Leaf("text", nullable=True, max_length=64),
 }
 
+# Where each document object's spec sits in TABS, and the keys its spec leaves to code.
+_SHAPES: tuple[tuple[Path, Any, frozenset[str]], ...] = (
+    ((), documents.Tabs, frozenset({"measuredServices"})),  # _apply_measured_services
+    (("generalInfo",), documents.GeneralInfo, frozenset()),
+    (("notifications",), documents.Notifications, frozenset({"settings"})),
+    (("regularInvoices",), documents.RegularInvoices, frozenset()),
+    (("regularInvoices", "paymentTerms"), documents.PaymentTerms, frozenset()),
+    (("regularInvoices", "pastDue"), documents.PastDuePolicy, frozenset()),
+    (("outOfTurnInvoices",), documents.OutOfTurnInvoices, frozenset()),
+    (("outOfTurnInvoices", "paymentTerms"), documents.PaymentTerms, frozenset()),
+    (("outOfTurnInvoices", "pastDue"), documents.PastDuePolicy, frozenset()),
+    (("taxation",), documents.Taxation, frozenset()),
+    (("fraudProtection",), documents.FraudProtection, frozenset()),
+)
+
+
+def _check_specs() -> None:
+    """The specs that drive ``apply_patch`` name exactly the keys of the typed documents
+    it builds (``tenancy.documents``): a key added to one and not the other fails at
+    import, not on a request. The specs are walked by key, which mypy cannot follow."""
+
+    def keys(typed: Any) -> frozenset[str]:
+        return frozenset(typed.__required_keys__ | typed.__optional_keys__)
+
+    for path, typed, by_code in _SHAPES:
+        spec: Leaf | Obj = TABS
+        for key in path:
+            assert isinstance(spec, Obj)
+            spec = spec.fields[key]
+        assert isinstance(spec, Obj)
+        if frozenset(spec.fields) | by_code != keys(typed):
+            raise RuntimeError(f"tabs spec at {path} and {typed.__name__} differ")
+    if frozenset(MEASURED_SERVICE) | {"parameter", "chargeBasedOn"} != keys(
+        documents.MeasuredService
+    ):
+        raise RuntimeError("MEASURED_SERVICE and documents.MeasuredService differ")
+
+
+_check_specs()
+
 
 # --------------------------------------------------------------------------- references
 
@@ -364,8 +418,12 @@ class Patching:
 
 
 def apply_patch(current: Settings, patch: Mapping[str, Any], state: Patching) -> Settings:
-    """Return ``current`` with the tab part of ``patch`` applied (``current`` is untouched)."""
-    result = copy.deepcopy(current)
+    """Return ``current`` with the tab part of ``patch`` applied (``current`` is untouched).
+
+    The patch is walked by its spec (``TABS``), key by key, so the result is built as
+    plain data; it is a ``Settings`` again because ``TABS`` has exactly the keys of
+    ``documents.Tabs`` (checked at import, see ``_check_specs``)."""
+    result = cast(dict[str, Any], copy.deepcopy(current))
     for key in TAB_KEYS:
         if key not in patch:
             continue
@@ -400,11 +458,11 @@ def apply_patch(current: Settings, patch: Mapping[str, Any], state: Patching) ->
         result[key] = _apply_object(spec, result[key], raw, path, state)
         if key == "notifications" and "settings" in raw:
             _apply_notification_settings(result[key], raw["settings"], state)
-    return result
+    return cast(Settings, result)
 
 
 def _apply_object(
-    spec: Obj, current: dict[str, Any], patch: Mapping[str, Any], path: Path, state: Patching
+    spec: Obj, current: Mapping[str, Any], patch: Mapping[str, Any], path: Path, state: Patching
 ) -> dict[str, Any]:
     result = dict(current)
     for key, raw in patch.items():
@@ -445,8 +503,10 @@ def _check_leaf(spec: Leaf, raw: Any, path: Path, state: Patching) -> tuple[bool
         state.errors.add(Code.INVALID, path, f"{name} cannot be null; omit it to keep it.")
         return False, None
     kind = spec.kind
-    if kind in ("bool", "enum"):
-        return True, str(raw) if kind == "enum" else bool(raw)
+    if kind == "bool":
+        return True, bool(raw)
+    if kind == "enum":
+        return True, str(raw)
     if kind == "int":
         if (spec.low is not None and raw < spec.low) or (spec.high is not None and raw > spec.high):
             state.errors.add(
@@ -478,8 +538,8 @@ def _check_leaf(spec: Leaf, raw: Any, path: Path, state: Patching) -> tuple[bool
             )
             return False, None
         return True, [int(day) for day in raw]
-    else:  # pragma: no cover - specs are static
-        raise AssertionError(kind)
+    else:  # pragma: no cover - mypy proves every kind is handled above
+        assert_never(kind)
     if problem:
         state.errors.add(problem[0], path, problem[1])
         return False, None
@@ -555,7 +615,9 @@ def _apply_notification_settings(notifications: dict[str, Any], raw: Any, state:
             " most once.",
         )
         return
-    settings = {t: dict(notifications["settings"].get(t) or {}) for t in NOTIFICATION_TYPES}
+    settings: dict[str, dict[str, Any]] = {
+        t: dict(notifications["settings"].get(t) or {}) for t in NOTIFICATION_TYPES
+    }
     for index, entry in enumerate(raw):
         entry_path = (*path, str(index))
         kind = str(entry["type"])
@@ -663,7 +725,7 @@ def validate(
         ("outOfTurnInvoices", "separateInvoiceForRecurringFees"),
         ("outOfTurnInvoices", "paymentTerms", "autoCharge"),
     )
-    for tab in ("regularInvoices", "outOfTurnInvoices"):
+    for tab in INVOICE_TABS:
         _validate_payment_terms(settings[tab]["paymentTerms"], (tab, "paymentTerms"), rules)
         _validate_past_due(settings[tab]["pastDue"], (tab, "pastDue"), rules)
     _validate_taxation(settings["taxation"], rules, tax_applied_to)
@@ -671,7 +733,7 @@ def validate(
         _validate_fraud_protection(settings["fraudProtection"], rules)
 
 
-def _validate_general_info(general: dict[str, Any], rules: _Rules) -> None:
+def _validate_general_info(general: documents.GeneralInfo, rules: _Rules) -> None:
     p: Path = ("generalInfo",)
     rules.dependency(
         general["generateStatistics"] or general["sendStatistics"] == "DO_NOT_SEND",
@@ -714,14 +776,14 @@ def _validate_general_info(general: dict[str, Any], rules: _Rules) -> None:
     )
 
 
-def _validate_notifications(notifications: dict[str, Any], state: Patching) -> None:
+def _validate_notifications(notifications: documents.Notifications, state: Patching) -> None:
     if notifications["notificationSetId"] is not None:
         return
     set_path: Path = ("notifications", "notificationSetId")
     unlisted_sending = False
     for kind in NOTIFICATION_TYPES:
         entry = notifications["settings"][kind]
-        for channel in ("email", "sms"):
+        for channel in CHANNELS:
             if not entry[channel]["send"]:
                 continue
             index = state.notification_index.get(kind)
@@ -778,7 +840,7 @@ def _day_list(
                 )
 
 
-def _validate_payment_terms(terms: dict[str, Any], p: Path, rules: _Rules) -> None:
+def _validate_payment_terms(terms: documents.PaymentTerms, p: Path, rules: _Rules) -> None:
     reminders, net = terms["dueDateReminderDays"], terms["netDays"]
     if reminders and net == 0:
         rules.dependency(
@@ -800,14 +862,16 @@ def _validate_payment_terms(terms: dict[str, Any], p: Path, rules: _Rules) -> No
     )
 
 
-STEPS = (
+StepKey = Literal["limitServiceAfterDays", "suspendAfterDays", "terminateAfterDays"]
+NoticesKey = Literal["limitationNoticeDays", "suspensionNoticeDays", "terminationNoticeDays"]
+STEPS: tuple[tuple[StepKey, NoticesKey], ...] = (
     ("limitServiceAfterDays", "limitationNoticeDays"),
     ("suspendAfterDays", "suspensionNoticeDays"),
     ("terminateAfterDays", "terminationNoticeDays"),
 )
 
 
-def _validate_past_due(policy: dict[str, Any], p: Path, rules: _Rules) -> None:
+def _validate_past_due(policy: documents.PastDuePolicy, p: Path, rules: _Rules) -> None:
     resend = policy["resendInvoiceDays"]
     _day_list(
         rules,
@@ -819,19 +883,19 @@ def _validate_past_due(policy: dict[str, Any], p: Path, rules: _Rules) -> None:
         decreasing=False,
         what="resendInvoiceDays (days after the due date)",
     )
-    previous: str | None = None
+    previous: tuple[StepKey, int] | None = None  # the last step that is on, and its offset
     for step, notices_key in STEPS:
         offset = policy[step]
         if offset is not None:
-            if previous is not None and offset <= policy[previous]:
+            if previous is not None and offset <= previous[1]:
                 rules.check(
                     False,
                     Code.INVALID,
-                    f"{step} must come after {previous} (limit < suspend < terminate).",
+                    f"{step} must come after {previous[0]} (limit < suspend < terminate).",
                     (*p, step),
-                    (*p, previous),
+                    (*p, previous[0]),
                 )
-            previous = step
+            previous = (step, offset)
         notices = policy[notices_key]
         if notices and not offset:
             rules.dependency(
@@ -877,7 +941,7 @@ def _validate_past_due(policy: dict[str, Any], p: Path, rules: _Rules) -> None:
 
 
 def _validate_taxation(
-    taxation: dict[str, Any], rules: _Rules, tax_applied_to: Callable[[int], str | None]
+    taxation: documents.Taxation, rules: _Rules, tax_applied_to: Callable[[int], str | None]
 ) -> None:
     p: Path = ("taxation",)
     method = taxation["method"]
@@ -896,11 +960,12 @@ def _validate_taxation(
         (*p, "method"),
     )
     fixed = method == "FIXED_VAT_RATE"
-    for key in ("vatRatePercent", "taxName"):
+    fixed_only: tuple[Literal["vatRatePercent", "taxName"], ...] = ("vatRatePercent", "taxName")
+    for name in fixed_only:
         rules.dependency(
-            fixed or taxation[key] is None,
-            f"{key} is only for FIXED_VAT_RATE; set it to null.",
-            (*p, key),
+            fixed or taxation[name] is None,
+            f"{name} is only for FIXED_VAT_RATE; set it to null.",
+            (*p, name),
             (*p, "method"),
         )
     rules.required(
@@ -937,10 +1002,14 @@ def _validate_taxation(
             )
 
 
-def _validate_fraud_protection(fraud: dict[str, Any], rules: _Rules) -> None:
+def _validate_fraud_protection(fraud: documents.FraudProtection, rules: _Rules) -> None:
     p: Path = ("fraudProtection",)
     has_threshold = fraud["dailySpendingThreshold"] is not None
-    for key in ("checkRemainingFunds", "sendWarning"):
+    needs_threshold: tuple[Literal["checkRemainingFunds", "sendWarning"], ...] = (
+        "checkRemainingFunds",
+        "sendWarning",
+    )
+    for key in needs_threshold:
         rules.dependency(
             not fraud[key] or has_threshold,
             f"{key} needs a dailySpendingThreshold.",

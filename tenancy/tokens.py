@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +24,7 @@ from tenancy import audit, fields, maxima, policy
 from tenancy.errors import ErrorList, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
+from tenancy.inputs import CreateApiToken, RevokeApiToken
 from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal, Role
 from tenancy.scoping import Bypass, changeable, unscoped, visible
@@ -45,7 +47,7 @@ def hash_secret(secret: str) -> str:
 # --------------------------------------------------------------------------- authentication
 
 
-async def find_by_secret(conn: AsyncConnection, secret: str) -> Any:
+async def find_by_secret(conn: AsyncConnection, secret: str) -> Row[Any] | None:
     """The token row of a secret, or None. Runs before the tenant is known: on PostgreSQL
     the row-level security policy lets this transaction read only the row whose hash it
     presents (``billclass.token_hash``), never the table at large."""
@@ -111,7 +113,7 @@ async def list_tokens(
 
 async def visible_tokens(
     conn: AsyncConnection, principal: Principal, keys: Iterable[int]
-) -> dict[int, Any]:
+) -> dict[int, Row[Any]]:
     """The tokens among ``keys`` the caller may see, by key (hidden ones are absent). No
     lock, no event.
     """
@@ -126,7 +128,7 @@ async def visible_tokens(
 
 
 async def create_api_token(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
+    conn: AsyncConnection, *, principal: Principal, data: CreateApiToken
 ) -> tuple[Any, str]:
     """Create an API token; returns its row and its secret (shown once, never stored).
 
@@ -376,8 +378,8 @@ async def _name_taken(
 
 
 async def revoke_api_token(
-    conn: AsyncConnection, *, principal: Principal, data: Mapping[str, Any]
-) -> Any:
+    conn: AsyncConnection, *, principal: Principal, data: RevokeApiToken
+) -> Row[Any]:
     """Revoke a token (``revokeApiToken``); returns its row. Revoking a revoked token
     changes nothing and writes no event.
 

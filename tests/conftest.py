@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,6 +14,7 @@ from starlette.testclient import TestClient
 from db.settings import Settings
 from gql.app import create_app
 from tenancy import tokens
+from tenancy.inputs import CreateApiToken
 from tenancy.principal import CLI
 from tests.api_client import Api, World
 from tests.databases import POSTGRES, Databases
@@ -70,13 +70,14 @@ def client(app: Starlette) -> Iterator[TestClient]:
         yield test_client
 
 
-def cli_token(settings: Settings, name: str = "root", **data: Any) -> str:
+def cli_token(settings: Settings, name: str = "root", expiresAt: str | None = None) -> str:
     """A token made the way the first administrator token is: by the command line."""
+    data: CreateApiToken = {"name": name, "role": "ADMINISTRATOR"}
+    if expiresAt is not None:
+        data["expiresAt"] = expiresAt
 
     async def create(conn: AsyncConnection) -> str:
-        _row, secret = await tokens.create_api_token(
-            conn, principal=CLI, data={"name": name, "role": "ADMINISTRATOR", **data}
-        )
+        _row, secret = await tokens.create_api_token(conn, principal=CLI, data=data)
         return secret
 
     return run_as_cli(settings, create)

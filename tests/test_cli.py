@@ -27,6 +27,7 @@ from db.settings import Settings
 from gql.schema import sdl
 from tenancy import customers, tokens
 from tenancy.ids import to_global_id
+from tenancy.inputs import CustomerType
 from tenancy.principal import CLI
 from tests.support.cli import run_as_cli
 
@@ -123,7 +124,7 @@ def test_token_create_prints_only_the_secret(db_url: str, tmp_path: Path) -> Non
     ]
 
 
-def _create_customer(database_url: str, name: str, customer_type: str) -> str:
+def _create_customer(database_url: str, name: str, customer_type: CustomerType) -> str:
     async def work(conn: Any) -> str:
         row = await customers.create_customer(
             conn,

@@ -4,6 +4,8 @@ import strawberry
 
 from gql.catalogs.types import CustomFieldObject, CustomFieldType, TaxAppliedTo
 from gql.common import Decimal
+from gql.input_shapes import check_input, check_values
+from tenancy import documents, inputs
 
 
 @strawberry.input
@@ -34,3 +36,12 @@ class CreateCustomTaxInput:
     name: str
     ratePercent: Decimal
     appliedTo: TaxAppliedTo
+
+
+check_input(CreateCustomFieldDefinitionInput, inputs.CreateCustomFieldDefinition)
+check_input(CreateNamedCatalogEntryInput, inputs.CreateNamedCatalogEntry)
+check_input(CreateBusinessModelInput, inputs.CreateBusinessModel)
+check_input(CreateCustomTaxInput, inputs.CreateCustomTax)
+check_values(CustomFieldObject, inputs.CustomFieldObject)
+check_values(CustomFieldType, inputs.CustomFieldType)
+check_values(TaxAppliedTo, documents.TaxAppliedTo)

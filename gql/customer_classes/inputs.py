@@ -24,6 +24,8 @@ from gql.customer_classes.tabs import (
     TemplateOrigin,
 )
 from gql.customer_classes.types import InvoicingPreference, ManagerKind
+from gql.input_shapes import check_input, check_values
+from tenancy import inputs
 
 UNSET = strawberry.UNSET
 
@@ -259,3 +261,29 @@ class CustomerClassSortField(Enum):
 class CustomerClassOrder:
     field: CustomerClassSortField
     direction: SortDirection = SortDirection.ASC
+
+
+for _input, _typed in (
+    (GeneralInfoInput, inputs.GeneralInfoPatch),
+    (MeasuredServiceInput, inputs.MeasuredServiceInput),
+    (NotificationChannelInput, inputs.ChannelPatch),
+    (NotificationSettingInput, inputs.NotificationSettingPatch),
+    (NotificationSettingsInput, inputs.NotificationsPatch),
+    (PaymentTermsInput, inputs.PaymentTermsPatch),
+    (PastDuePolicyInput, inputs.PastDuePolicyPatch),
+    (RegularInvoicesInput, inputs.RegularInvoicesPatch),
+    (OutOfTurnInvoicesInput, inputs.OutOfTurnInvoicesPatch),
+    (TaxationInput, inputs.TaxationPatch),
+    (FraudProtectionInput, inputs.FraudProtectionPatch),
+    (CreateCustomerClassInput, inputs.CreateCustomerClass),
+    (UpdateCustomerClassInput, inputs.UpdateCustomerClass),
+    (CloneCustomerClassInput, inputs.CloneCustomerClass),
+    (DeleteCustomerClassesInput, inputs.DeleteCustomerClasses),
+    (SetCustomerClassSharingInput, inputs.SetCustomerClassSharing),
+    (CopyRegularInvoiceSettingsInput, inputs.CopyRegularInvoiceSettings),
+    (ManagedByFilter, inputs.ManagedBy),
+    (CustomerClassFilter, inputs.CustomerClassFilter),
+):
+    check_input(_input, _typed)
+check_values(ManagerKind, inputs.ManagerKind)
+check_values(InvoicingPreference, inputs.InvoicingPreference)

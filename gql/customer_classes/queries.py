@@ -14,7 +14,7 @@ from gql.customer_classes.inputs import (
 from gql.customer_classes.tabs import TAB_FIELDS
 from gql.customer_classes.types import CustomerClass, CustomerClassConnection
 from gql.selection import only_counting, selected_below
-from tenancy import class_listing, class_rows, customer_classes, pagination
+from tenancy import class_listing, class_rows, customer_classes, inputs, pagination
 from tenancy.ids import decode
 
 
@@ -57,7 +57,7 @@ class CustomerClassQuery:
         ),
     ) -> CustomerClassConnection:
         context = info.context
-        filters = patch_of(filter) if filter is not None else {}
+        filters: inputs.CustomerClassFilter = patch_of(filter) if filter is not None else {}
         filters.setdefault("includeShared", True)
         if only_counting(info._raw_info) and after is None and before is None:
             page = pagination.Page(rows=[], cursors=[], has_next=False, has_previous=False)

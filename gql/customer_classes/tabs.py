@@ -1,16 +1,22 @@
 """Output types of the tabs of a customer class (SPEC §5), built from the stored tabs
-document. Field names are the document's keys, so a tab is built with ``Type(**doc)``."""
+document (``tenancy.documents``). Field names are the document's keys, so a tab could be
+built with ``Type(**doc)``; each is built by its ``of(doc)`` instead, naming every key, so
+that mypy checks each name against both the document and the type.
+
+Stored enum values and decimals are strings; they are passed as they are (``cast``),
+since Strawberry serializes an enum field from its value as well as from its member."""
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, cast
+from typing import cast, get_args
 
 import strawberry
 
 from gql.catalogs.types import CustomFieldDefinition, CustomTax, InvoiceTemplate, NotificationSet
 from gql.common import Decimal
 from gql.context import Info
+from tenancy import documents
 from tenancy.tabs import NOTIFICATION_TYPES, default_channel
 
 
@@ -143,6 +149,27 @@ class TaxAssessment(Enum):
     )
 
 
+# Each GraphQL enum lists exactly the values its tenancy.documents Literal allows, in order.
+_VALUE_SETS: tuple[tuple[type[Enum], object], ...] = (
+    (StatisticsDelivery, documents.StatisticsDelivery),
+    (BillingPeriodClosure, documents.BillingPeriodClosure),
+    (RoundingMethod, documents.RoundingMethod),
+    (MeasuredParameter, documents.MeasuredParameter),
+    (MeasuredChargeBasis, documents.MeasuredChargeBasis),
+    (NotificationType, documents.NotificationType),
+    (TemplateOrigin, documents.TemplateOrigin),
+    (InvoicePdfGeneration, documents.InvoicePdfGeneration),
+    (RegularInvoiceDelivery, documents.RegularInvoiceDelivery),
+    (OutOfTurnInvoiceDelivery, documents.OutOfTurnInvoiceDelivery),
+    (AutoChargeTiming, documents.AutoChargeTiming),
+    (TaxationMethod, documents.TaxationMethod),
+    (TaxAssessment, documents.TaxAssessment),
+)
+for _enum, _values in _VALUE_SETS:
+    if tuple(member.value for member in _enum) != get_args(_values):  # pragma: no cover
+        raise RuntimeError(f"{_enum.__name__} and tenancy.documents.{_enum.__name__} differ")
+
+
 @strawberry.type
 class GeneralInfo:
     generateStatistics: bool = strawberry.field(
@@ -166,6 +193,21 @@ class GeneralInfo:
     resetBalanceEveryPeriod: bool = strawberry.field(description="Only with billedExternally.")
     hideBalanceResetXdr: bool = strawberry.field(description="Only with resetBalanceEveryPeriod.")
 
+    @classmethod
+    def of(cls, doc: documents.GeneralInfo) -> GeneralInfo:
+        return cls(
+            generateStatistics=doc["generateStatistics"],
+            sendStatistics=cast(StatisticsDelivery, doc["sendStatistics"]),
+            billingPeriodClosure=cast(BillingPeriodClosure, doc["billingPeriodClosure"]),
+            closeDelayHours=doc["closeDelayHours"],
+            roundingMethod=cast(RoundingMethod, doc["roundingMethod"]),
+            roundingPrecision=doc["roundingPrecision"],
+            suspendOnInsufficientFunds=doc["suspendOnInsufficientFunds"],
+            billedExternally=doc["billedExternally"],
+            resetBalanceEveryPeriod=doc["resetBalanceEveryPeriod"],
+            hideBalanceResetXdr=doc["hideBalanceResetXdr"],
+        )
+
 
 @strawberry.type
 class MeasuredService:
@@ -178,11 +220,26 @@ class MeasuredService:
     rateCode: str | None
     service: str | None
 
+    @classmethod
+    def of(cls, doc: documents.MeasuredService) -> MeasuredService:
+        return cls(
+            parameter=cast(MeasuredParameter, doc["parameter"]),
+            chargeBasedOn=cast(MeasuredChargeBasis, doc["chargeBasedOn"]),
+            pricePerItem=Decimal(doc["pricePerItem"]),
+            itemsFreeOfCharge=doc["itemsFreeOfCharge"],
+            rateCode=doc["rateCode"],
+            service=doc["service"],
+        )
+
 
 @strawberry.type
 class NotificationChannelSetting:
     send: bool
     template: TemplateOrigin
+
+    @classmethod
+    def of(cls, doc: documents.ChannelSetting) -> NotificationChannelSetting:
+        return cls(send=doc["send"], template=cast(TemplateOrigin, doc["template"]))
 
 
 @strawberry.type
@@ -207,16 +264,19 @@ class NotificationSettings:
         return row and NotificationSet.of(row)
 
     @classmethod
-    def of(cls, doc: dict[str, Any]) -> NotificationSettings:
+    def of(cls, doc: documents.Notifications) -> NotificationSettings:
+        # (.get: a row written by an older version may lack a key; it reads as default)
         stored = doc.get("settings") or {}
         settings = []
         for kind in NOTIFICATION_TYPES:
-            entry = stored.get(kind) or {}
+            entry = stored.get(kind)
+            email = entry.get("email") if entry else None
+            sms = entry.get("sms") if entry else None
             settings.append(
                 NotificationSetting(
                     type=cast(NotificationType, kind),
-                    email=NotificationChannelSetting(**(entry.get("email") or default_channel())),
-                    sms=NotificationChannelSetting(**(entry.get("sms") or default_channel())),
+                    email=NotificationChannelSetting.of(email or default_channel()),
+                    sms=NotificationChannelSetting.of(sms or default_channel()),
                 )
             )
         return cls(notificationSetId=doc.get("notificationSetId"), settings=settings)
@@ -231,6 +291,15 @@ class PaymentTerms:
     )
     autoCharge: bool
     autoChargeTiming: AutoChargeTiming
+
+    @classmethod
+    def of(cls, doc: documents.PaymentTerms) -> PaymentTerms:
+        return cls(
+            netDays=doc["netDays"],
+            dueDateReminderDays=doc["dueDateReminderDays"],
+            autoCharge=doc["autoCharge"],
+            autoChargeTiming=cast(AutoChargeTiming, doc["autoChargeTiming"]),
+        )
 
 
 @strawberry.type(
@@ -252,6 +321,23 @@ class PastDuePolicy:
     terminationNoticeDays: list[int]
     terminateCommitments: bool
     restoreAfterPartialPayment: bool
+
+    @classmethod
+    def of(cls, doc: documents.PastDuePolicy) -> PastDuePolicy:
+        return cls(
+            collectionThreshold=Decimal(doc["collectionThreshold"]),
+            resendInvoiceDays=doc["resendInvoiceDays"],
+            lateFee=cast(Decimal | None, doc["lateFee"]),
+            limitServiceAfterDays=doc["limitServiceAfterDays"],
+            limitationNoticeDays=doc["limitationNoticeDays"],
+            suspendAfterDays=doc["suspendAfterDays"],
+            suspensionNoticeDays=doc["suspensionNoticeDays"],
+            reactivationFee=cast(Decimal | None, doc["reactivationFee"]),
+            terminateAfterDays=doc["terminateAfterDays"],
+            terminationNoticeDays=doc["terminationNoticeDays"],
+            terminateCommitments=doc["terminateCommitments"],
+            restoreAfterPartialPayment=doc["restoreAfterPartialPayment"],
+        )
 
 
 async def _template(info: Info, key: int | None) -> InvoiceTemplate | None:
@@ -281,11 +367,16 @@ class RegularInvoices:
         return await _template(info, self.invoiceTemplateId)
 
     @classmethod
-    def of(cls, doc: dict[str, Any]) -> RegularInvoices:
-        values = dict(doc)
-        values["paymentTerms"] = PaymentTerms(**doc["paymentTerms"])
-        values["pastDue"] = PastDuePolicy(**doc["pastDue"])
-        return cls(**values)
+    def of(cls, doc: documents.RegularInvoices) -> RegularInvoices:
+        return cls(
+            invoiceTemplateId=doc["invoiceTemplateId"],
+            enabled=doc["enabled"],
+            pdfGeneration=cast(InvoicePdfGeneration, doc["pdfGeneration"]),
+            delivery=cast(RegularInvoiceDelivery, doc["delivery"]),
+            holdForReviewDays=doc["holdForReviewDays"],
+            paymentTerms=PaymentTerms.of(doc["paymentTerms"]),
+            pastDue=PastDuePolicy.of(doc["pastDue"]),
+        )
 
 
 @strawberry.type
@@ -302,11 +393,15 @@ class OutOfTurnInvoices:
         return await _template(info, self.invoiceTemplateId)
 
     @classmethod
-    def of(cls, doc: dict[str, Any]) -> OutOfTurnInvoices:
-        values = dict(doc)
-        values["paymentTerms"] = PaymentTerms(**doc["paymentTerms"])
-        values["pastDue"] = PastDuePolicy(**doc["pastDue"])
-        return cls(**values)
+    def of(cls, doc: documents.OutOfTurnInvoices) -> OutOfTurnInvoices:
+        return cls(
+            invoiceTemplateId=doc["invoiceTemplateId"],
+            enabled=doc["enabled"],
+            delivery=cast(OutOfTurnInvoiceDelivery, doc["delivery"]),
+            separateInvoiceForRecurringFees=doc["separateInvoiceForRecurringFees"],
+            paymentTerms=PaymentTerms.of(doc["paymentTerms"]),
+            pastDue=PastDuePolicy.of(doc["pastDue"]),
+        )
 
 
 @strawberry.type
@@ -327,6 +422,18 @@ class Taxation:
         rows = await info.context.loaders.catalog("CustomTax").load_many(self.customTaxIds)
         return [CustomTax.of(row) for row in rows if row is not None]
 
+    @classmethod
+    def of(cls, doc: documents.Taxation) -> Taxation:
+        return cls(
+            customTaxIds=doc["customTaxIds"],
+            method=cast(TaxationMethod, doc["method"]),
+            assessTaxes=doc["assessTaxes"],
+            taxesIncludedInRates=doc["taxesIncludedInRates"],
+            assessment=cast(TaxAssessment, doc["assessment"]),
+            vatRatePercent=cast(Decimal | None, doc["vatRatePercent"]),
+            taxName=doc["taxName"],
+        )
+
 
 @strawberry.type
 class FraudProtection:
@@ -335,22 +442,31 @@ class FraudProtection:
     sendWarning: bool
     warningThresholdPercent: int | None
 
+    @classmethod
+    def of(cls, doc: documents.FraudProtection) -> FraudProtection:
+        return cls(
+            dailySpendingThreshold=cast(Decimal | None, doc["dailySpendingThreshold"]),
+            checkRemainingFunds=doc["checkRemainingFunds"],
+            sendWarning=doc["sendWarning"],
+            warningThresholdPercent=doc["warningThresholdPercent"],
+        )
+
 
 @strawberry.type
 class Tabs:
     """Fields shared by CustomerClass and EffectiveSettings: the tabs of a document that
     the concrete type provides through ``tab_document()``."""
 
-    def tab_document(self) -> dict[str, Any]:  # pragma: no cover - overridden
+    def tab_document(self) -> documents.Tabs:  # pragma: no cover - overridden
         raise NotImplementedError
 
     @strawberry.field
     def generalInfo(self) -> GeneralInfo:
-        return GeneralInfo(**self.tab_document()["generalInfo"])
+        return GeneralInfo.of(self.tab_document()["generalInfo"])
 
     @strawberry.field
     def measuredServices(self) -> list[MeasuredService]:
-        return [MeasuredService(**item) for item in self.tab_document()["measuredServices"]]
+        return [MeasuredService.of(item) for item in self.tab_document()["measuredServices"]]
 
     @strawberry.field
     def notifications(self) -> NotificationSettings:
@@ -366,7 +482,7 @@ class Tabs:
 
     @strawberry.field
     def taxation(self) -> Taxation:
-        return Taxation(**self.tab_document()["taxation"])
+        return Taxation.of(self.tab_document()["taxation"])
 
     @strawberry.field(description="Enabled custom fields, by name then id.")
     async def customFields(self, info: Info) -> list[CustomFieldDefinition]:
@@ -382,7 +498,7 @@ class Tabs:
     @strawberry.field(description="Null for a class without currency; always present otherwise.")
     def fraudProtection(self) -> FraudProtection | None:
         doc = self.tab_document()["fraudProtection"]
-        return None if doc is None else FraudProtection(**doc)
+        return None if doc is None else FraudProtection.of(doc)
 
 
 TAB_FIELDS = frozenset(

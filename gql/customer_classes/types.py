@@ -12,7 +12,7 @@ from gql.catalogs.types import BusinessModel, Currency, currency_of
 from gql.common import DateTime, Node, PageInfo
 from gql.context import Info
 from gql.customer_classes.tabs import Tabs, TaxationMethod
-from tenancy import class_rows, pagination
+from tenancy import class_rows, documents, pagination
 from tenancy.ids import to_global_id
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class CustomerClass(Tabs, Node):
         description="List-page column: taxation.method."
     )
 
-    def tab_document(self) -> dict[str, Any]:
+    def tab_document(self) -> documents.Tabs:
         return class_rows.settings_of(self.row)
 
     @classmethod

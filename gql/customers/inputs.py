@@ -4,6 +4,8 @@ import strawberry
 
 from gql.customer_classes.tabs import StatisticsDelivery
 from gql.customers.types import CustomerType
+from gql.input_shapes import check_input, check_values
+from tenancy import inputs
 
 UNSET = strawberry.UNSET
 
@@ -60,3 +62,14 @@ class AssignCustomerClassInput:
     customerClassId: strawberry.ID | None = strawberry.field(
         default=UNSET, description="Null assigns the Default class."
     )
+
+
+for _input, _typed in (
+    (CustomerFilter, inputs.CustomerFilter),
+    (CreateCustomerInput, inputs.CreateCustomer),
+    (TemplateOverrideInput, inputs.TemplateOverride),
+    (UpdateCustomerOverridesInput, inputs.UpdateCustomerOverrides),
+    (AssignCustomerClassInput, inputs.AssignCustomerClass),
+):
+    check_input(_input, _typed)
+check_values(CustomerType, inputs.CustomerType)

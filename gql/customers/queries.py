@@ -6,7 +6,7 @@ from gql.common import patch_of
 from gql.context import Info
 from gql.customers.inputs import CustomerFilter
 from gql.customers.types import Customer, CustomerConnection
-from tenancy import customers
+from tenancy import customers, inputs
 from tenancy.ids import decode
 
 
@@ -29,7 +29,7 @@ class CustomerQuery:
         filter: CustomerFilter | None = None,
     ) -> CustomerConnection:
         context = info.context
-        filters = patch_of(filter) if filter is not None else {}
+        filters: inputs.CustomerFilter = patch_of(filter) if filter is not None else {}
         page = await customers.list_customers(
             context.conn, context.principal, filters=filters, first=first, after=after
         )

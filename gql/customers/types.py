@@ -13,7 +13,7 @@ from gql.common import DateTime, Node, PageInfo
 from gql.context import Info
 from gql.customer_classes.tabs import StatisticsDelivery, Tabs
 from gql.customer_classes.types import CustomerClass
-from tenancy import customers, pagination
+from tenancy import customers, documents, pagination
 from tenancy.ids import to_global_id
 
 
@@ -75,13 +75,13 @@ class CustomerOverrides:
     " an override at once."
 )
 class EffectiveSettings(Tabs):
-    document: strawberry.Private[dict[str, Any]]
+    document: strawberry.Private[documents.Tabs]
     overriddenFields: list[str] = strawberry.field(
         description="Dotted paths of the fields that come from the customer's overrides, e.g."
         " regularInvoices.enabled."
     )
 
-    def tab_document(self) -> dict[str, Any]:
+    def tab_document(self) -> documents.Tabs:
         return self.document
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 import strawberry
 
 from gql.common import DateTime
+from gql.input_shapes import check_input, check_values
 from gql.tokens.types import Role
+from tenancy import inputs
 
 
 @strawberry.input
@@ -20,3 +22,8 @@ class CreateApiTokenInput:
 @strawberry.input
 class RevokeApiTokenInput:
     id: strawberry.ID
+
+
+check_input(CreateApiTokenInput, inputs.CreateApiToken)
+check_input(RevokeApiTokenInput, inputs.RevokeApiToken)
+check_values(Role, inputs.Role)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from _pytest.mark import ParameterSet
@@ -591,7 +591,7 @@ def test_measured_services(case: Case) -> None:
 
 # --------------------------------------------------------------------------- notifications
 
-N = "notifications"
+N: Final = "notifications"
 SET_PATH: Path = (N, "notificationSetId")
 WITH_SET = {SET_PATH: 7}
 
