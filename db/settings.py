@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Admission and memory in one worker (SPEC §7; gql/admission.py, gql/documents.py).
     # Requests of one tenant running at once (0: no cap); more wait 1 s, then 429.
     tenant_concurrency: int = Field(default=8, ge=0, le=1000)
+    # Share of a worker's CPU one tenant may spend parsing new (uncached) documents; 1: not
+    # paced. A tenant's next new document waits t x (1 / share - 1) after a parse of t.
+    parse_share: float = Field(default=0.1, gt=0, le=1)
     # Parsed and validated documents kept per worker, in (estimated) bytes; 0: none.
     document_cache_bytes: int = Field(default=32 * 1024 * 1024, ge=0, le=4 * 1024**3)
     # --- PostgreSQL roles (SPEC §7 "The database net covers writes too") ---------------

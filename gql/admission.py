@@ -43,6 +43,8 @@ from tenancy.principal import Principal
 ADMISSION_WAIT_SECONDS = 1.0
 # Both refusals clear as soon as one request of the tenant (or one connection) finishes.
 RETRY_AFTER_SECONDS = 1
+# Share of the worker's CPU a tenant may spend parsing new documents (see Admission).
+DEFAULT_PARSE_SHARE = 0.1
 
 
 class Gate:
@@ -134,26 +136,34 @@ class Admission:
 
     - ``admit``: at most ``concurrency`` requests of one tenant run at once;
     - ``parsing``: a tenant parses documents the worker has not seen one at a time, and
-      spends at most PARSE_SHARE of the worker's time on them: after a parse that took
-      t of CPU, the tenant's next new document waits t x (1 / PARSE_SHARE - 1) (the answer to
-      the current one does not). graphql-core's lexer is pure Python (about 25 ms per
-      60 KB), and a document is parsed before its cost is known, so neither the rate
-      limits nor the first cap bound it: a stream of new 60 KB documents from one
-      tenant held the worker and gave another tenant's point lookups a p99 of 2.9 s
-      (bench/noisy_neighbour.py, phase d); paced, 39 ms. A client's usual documents
-      are cached after their first use and never wait here.
+      spends at most ``parse_share`` (BILLCLASS_PARSE_SHARE, 0.1) of the worker's time
+      on them: after a parse that took t of CPU, the tenant's next new document waits
+      t x (1 / parse_share - 1) (the answer to the current one does not).
+      graphql-core's lexer is pure Python (about 25 ms per 60 KB), and a document is
+      parsed before its cost is known, so neither the rate limits nor the first cap
+      bound it: a stream of new 60 KB documents from one tenant held the worker and gave
+      another tenant's point lookups a p99 of 2.9 s (bench/noisy_neighbour.py, phase d);
+      paced, 39 ms. A client's usual documents are cached after their first use and
+      never wait here.
 
     A tenant's gates exist only while the tenant has requests running or waiting, so the
     number of gates is bounded by the requests in flight, not by the number of tenants.
     """
 
     NEW_DOCUMENTS_AT_ONCE = 1
-    PARSE_SHARE = 0.1
     PACED_TENANTS_BEFORE_PRUNING = 1024
 
-    def __init__(self, concurrency: int, wait_seconds: float = ADMISSION_WAIT_SECONDS) -> None:
+    def __init__(
+        self,
+        concurrency: int,
+        wait_seconds: float = ADMISSION_WAIT_SECONDS,
+        parse_share: float = DEFAULT_PARSE_SHARE,
+    ) -> None:
+        if not 0 < parse_share <= 1:
+            raise ValueError("parse_share is a share of the worker: more than 0, at most 1")
         self.concurrency = concurrency
         self.wait_seconds = wait_seconds
+        self.parse_share = parse_share
         self._tenants: dict[tuple[str, int | None], Gate] = {}
         self._parsers: dict[tuple[str, int | None], Gate] = {}
         # tenant -> monotonic time before which its next new document is not parsed
@@ -206,7 +216,7 @@ class Admission:
                 yield
             finally:
                 spent = time.thread_time() - started
-                self._pace(key, spent * (1 / self.PARSE_SHARE - 1))
+                self._pace(key, spent * (1 / self.parse_share - 1))
         finally:
             self._leave(self._parsers, key, gate)
 

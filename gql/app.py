@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         schema.config.name_converter.from_field,
         settings.token_cache_seconds,
         GatedInlineEngine(read_engine, pool_capacity(settings)) if read_engine else None,
-        Admission(settings.tenant_concurrency),
+        Admission(settings.tenant_concurrency, parse_share=settings.parse_share),
         settings.document_cache_bytes,
         rate_limits,
     )

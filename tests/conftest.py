@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from db.settings import Settings
+from gql.admission import DEFAULT_PARSE_SHARE
 from gql.app import create_app
 from tenancy import tokens
 from tenancy.inputs import CreateApiToken
@@ -54,9 +55,23 @@ def database_url(databases: Databases) -> Iterator[str]:
         yield url
 
 
+def _parse_share_under_test() -> float:
+    """The service's parse pacing share, scaled when coverage traces this process.
+
+    Pacing is by the CPU time a parse takes (gql/admission.py), and coverage's tracer
+    makes graphql-core's parsing and validation about 5 times slower (an every-tab
+    document: 20 ms -> 100 ms), so its pauses would grow 5-fold and ordinary sequences of
+    new documents be refused. Under coverage the share is 0.5 (pause = t instead of 9t):
+    the same wall-clock pacing as untraced. Tests of the pacing itself set their own.
+    """
+    import coverage
+
+    return 0.5 if coverage.Coverage.current() is not None else DEFAULT_PARSE_SHARE
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    return Settings(database_url=database_url, parse_share=_parse_share_under_test())
 
 
 @pytest.fixture

@@ -237,13 +237,13 @@ def test_a_tenant_parses_one_new_document_at_a_time() -> None:
 
 def test_a_tenant_spends_at_most_a_tenth_of_the_worker_parsing() -> None:
     """After a parse that took t of CPU, the tenant's next new document waits 9 t: its
-    parsing takes at most PARSE_SHARE of the worker's time. Timer-based, so only lower bounds
+    parsing takes at most parse_share of the worker's time. Timer-based, so only lower bounds
     are asserted (a timer never fires early)."""
 
     async def test() -> None:
         admission = Admission(8, wait_seconds=LONG)
         loop = asyncio.get_running_loop()
-        assert admission.PARSE_SHARE == 0.1
+        assert admission.parse_share == 0.1  # the default
         async with admission.parsing(reseller(7, 1)):
             started = time.thread_time()
             while time.thread_time() - started < 0.02:  # "parsing": 20 ms of CPU
@@ -297,3 +297,24 @@ def test_a_pause_longer_than_the_wait_is_refused_at_once() -> None:
             pass  # another tenant is not paced
 
     _run(test)
+
+
+def test_the_parse_share_is_a_setting() -> None:
+    """BILLCLASS_PARSE_SHARE sets the pause: at share 0.5 a parse of t is followed by t."""
+
+    async def test() -> None:
+        admission = Admission(8, wait_seconds=LONG, parse_share=0.5)
+        loop = asyncio.get_running_loop()
+        async with admission.parsing(reseller(7, 1)):
+            started = time.thread_time()
+            while time.thread_time() - started < 0.05:
+                pass
+        ended = loop.time()
+        async with admission.parsing(reseller(7, 2)):
+            waited = loop.time() - ended
+        assert 0.05 <= waited < 0.45  # t, not 9 t
+
+    _run(test)
+    for share in (0, 1.5):
+        with pytest.raises(ValueError, match="parse_share"):
+            Admission(8, parse_share=share)
