@@ -31,21 +31,8 @@ from tenancy.errors import UserErrorCode as Code
 # Literal of tenancy.documents.
 NOTIFICATION_TYPES: tuple[NotificationType, ...] = get_args(NotificationType)
 # Each parameter is measured at most once per class, so the enum's size bounds the list.
-MEASURED_PARAMETERS: tuple[documents.MeasuredParameter, ...] = (
-    "ACTIVE_CALLS",
-    "CONCURRENT_CALLS",
-    "PBX_EXTENSIONS",
-)
-TAB_KEYS: tuple[TabKey, ...] = (
-    "generalInfo",
-    "measuredServices",
-    "notifications",
-    "regularInvoices",
-    "outOfTurnInvoices",
-    "taxation",
-    "customFieldIds",
-    "fraudProtection",
-)
+MEASURED_PARAMETERS: tuple[documents.MeasuredParameter, ...] = get_args(documents.MeasuredParameter)
+TAB_KEYS: tuple[TabKey, ...] = get_args(TabKey)  # output order, stated in the Literal
 # Taxation methods that can assess taxes when the customer pays.
 PAYMENT_TIME_METHODS: frozenset[documents.TaxationMethod] = frozenset(
     {"FIXED_VAT_RATE", "CUSTOM_TAXATION", "GST"}
