@@ -56,6 +56,20 @@ class World:
     default_class_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def ids(self) -> list[str]:
+        """The global IDs of every object the world made, visible or not to each side."""
+        return [
+            self.a.id,
+            self.a.class_id,
+            self.a.customer_id,
+            self.b.id,
+            self.b.class_id,
+            self.b.customer_id,
+            self.admin_class_id,
+            self.shared_class_id,
+            self.default_class_id,
+        ]
+
 
 class Api:
     """GraphQL requests to the app through ``client`` (a TestClient in process, an

@@ -481,15 +481,7 @@ def _documents(draw: Any, scalars: dict[str, st.SearchStrategy[graphql.ValueNode
 
 def _scalars(world: World) -> dict[str, st.SearchStrategy[graphql.ValueNode]]:
     ids = [
-        world.a.id,
-        world.a.class_id,
-        world.a.customer_id,
-        world.b.id,
-        world.b.class_id,
-        world.b.customer_id,
-        world.admin_class_id,
-        world.shared_class_id,
-        world.default_class_id,
+        *world.ids(),
         to_global_id("CustomerClass", 999_999),
         "not an id",
     ]

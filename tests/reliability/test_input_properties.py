@@ -169,15 +169,7 @@ def answer_problem(response: Any) -> str:
 def setup(api: Api, world: World) -> tuple[list[str], Targets, Targets]:
     catalog = api.data("{ businessModels { id } }")
     known = [
-        world.a.id,
-        world.a.class_id,
-        world.a.customer_id,
-        world.b.id,
-        world.b.class_id,
-        world.b.customer_id,
-        world.admin_class_id,
-        world.shared_class_id,
-        world.default_class_id,
+        *world.ids(),
         *(n["id"] for n in catalog["businessModels"]),
     ]
     return known, reseller_targets(api, world), admin_targets(api, world)
