@@ -24,6 +24,13 @@ def _run(test: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(test())
 
 
+def _spend_cpu(seconds: float) -> None:
+    """Busy the thread for ``seconds`` of its CPU time: a parse, as pacing measures it."""
+    started = time.thread_time()
+    while time.thread_time() - started < seconds:
+        pass
+
+
 async def _settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
@@ -245,9 +252,7 @@ def test_a_tenant_spends_at_most_a_tenth_of_the_worker_parsing() -> None:
         loop = asyncio.get_running_loop()
         assert admission.parse_share == 0.1  # the default
         async with admission.parsing(reseller(7, 1)):
-            started = time.thread_time()
-            while time.thread_time() - started < 0.02:  # "parsing": 20 ms of CPU
-                pass
+            _spend_cpu(0.02)  # "parsing": 20 ms of CPU
         ended = loop.time()
         async with admission.parsing(reseller(7, 2)):
             assert loop.time() - ended >= 9 * 0.02
@@ -272,9 +277,7 @@ def test_parse_pacing_outlives_the_event_loop_it_started_on() -> None:
 
     async def parse() -> None:
         async with admission.parsing(reseller(7, 1)):
-            started = time.thread_time()
-            while time.thread_time() - started < 0.002:  # 2 ms of CPU: an 18 ms pause
-                pass
+            _spend_cpu(0.002)  # 2 ms of CPU: an 18 ms pause
 
     for _ in range(3):
         _run(parse)  # each on a new loop; none refused
@@ -284,9 +287,7 @@ def test_a_pause_longer_than_the_wait_is_refused_at_once() -> None:
     async def test() -> None:
         admission = Admission(8, wait_seconds=0.05)
         async with admission.parsing(reseller(7, 1)):
-            started = time.thread_time()
-            while time.thread_time() - started < 0.02:  # a 180 ms pause follows
-                pass
+            _spend_cpu(0.02)  # a 180 ms pause follows
         loop = asyncio.get_running_loop()
         asked = loop.time()
         with pytest.raises(Throttled, match="paced"):
@@ -306,9 +307,7 @@ def test_the_parse_share_is_a_setting() -> None:
         admission = Admission(8, wait_seconds=LONG, parse_share=0.5)
         loop = asyncio.get_running_loop()
         async with admission.parsing(reseller(7, 1)):
-            started = time.thread_time()
-            while time.thread_time() - started < 0.05:
-                pass
+            _spend_cpu(0.05)
         ended = loop.time()
         async with admission.parsing(reseller(7, 2)):
             waited = loop.time() - ended
