@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 SUPPORTED_URL_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+# What tracing needs (the optional extra billclass[otel]); OTLP adds its exporter.
+TRACING_MODULES = (
+    "opentelemetry.sdk.trace",
+    "opentelemetry.instrumentation.asgi",
+    "opentelemetry.instrumentation.sqlalchemy",
+)
+OTLP_MODULE = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
 
 
 class ConfigurationError(Exception):
@@ -109,6 +118,61 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    # --- Tracing (OpenTelemetry; README "Tracing") ---------------------------------------
+    # The standard OTLP endpoint variables: set, spans are exported there (unless
+    # BILLCLASS_OTEL=off). Only whether one is set matters here; the exporter reads them.
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+    )
+    # "": by the endpoint above; "console": spans printed to stdout; "otlp": exported
+    # (to http://localhost:4318 without an endpoint); "off": never.
+    otel: Literal["", "off", "console", "otlp"] = Field(default="", validate_default=True)
+
+    @field_validator("otel")
+    @classmethod
+    def _tracing_installed(cls, value: str, info: ValidationInfo) -> str:
+        """Tracing requested without the extra stops the service in one line, at start-up
+        rather than at the first request."""
+        mode = _tracing_mode(value, info.data.get("otlp_endpoint"))
+        if mode is None:
+            return value
+        needed = (*TRACING_MODULES, OTLP_MODULE) if mode == "otlp" else TRACING_MODULES
+        missing = [name for name in needed if not _importable(name)]
+        if missing:
+            why = f"BILLCLASS_OTEL={value}" if value else "OTEL_EXPORTER_OTLP_ENDPOINT is set"
+            raise ValueError(
+                f"tracing is requested ({why}) but OpenTelemetry is not installed"
+                f" ({missing[0]} is missing): pip install 'billclass[otel]',"
+                " or set BILLCLASS_OTEL=off"
+            )
+        return value
+
+    @property
+    def tracing(self) -> Literal["console", "otlp"] | None:
+        """How spans leave the process, or None: tracing off (nothing of OpenTelemetry
+        is imported)."""
+        return _tracing_mode(self.otel, self.otlp_endpoint)
+
+    # --- end of tracing ------------------------------------------------------------------
+
+
+def _tracing_mode(otel: str, endpoint: str | None) -> Literal["console", "otlp"] | None:
+    if otel == "console":
+        return "console"
+    if otel == "otlp" or (otel == "" and endpoint):
+        return "otlp"
+    return None
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package is missing
+        return False
 
 
 def load_settings() -> Settings:

@@ -7,6 +7,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -37,6 +38,7 @@ from gql.errors import is_unavailable
 from gql.metrics import render_metrics
 from gql.rate_limits import Bucket, make_rate_limiter
 from gql.schema import graphql_schema, schema
+from gql.tracing import tracing_for
 from tenancy import policy
 from tenancy.errors import TopLevelCode
 from tenancy.scoping import install_guard
@@ -109,15 +111,20 @@ def refuse_without_sibling_fix() -> None:
         raise
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, tracer_provider: Any = None) -> Starlette:
+    """The service; ``tracer_provider``: trace through this OpenTelemetry provider
+    whatever the settings say (tests), see gql/tracing.py."""
     settings = settings or get_settings()
     configure_request_log()
     refuse_without_sibling_fix()
+    tracing = tracing_for(settings, tracer_provider)
     engine = make_engine(settings=settings)
     install_guard(engine.sync_engine)
+    tracing.instrument(engine.sync_engine)
     read_engine = make_inline_read_engine(settings)
     if read_engine is not None:
         install_guard(read_engine)
+        tracing.instrument(read_engine)
     # Every checkout that serves a request waits for its connection asynchronously.
     gated = GatedEngine(engine, pool_capacity(settings))
     rate_limits = make_rate_limiter(
@@ -136,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Admission(settings.tenant_concurrency, parse_share=settings.parse_share),
         settings.document_cache_bytes,
         rate_limits,
+        tracing,
     )
 
     async def graphql_get(request: Request) -> Response:
@@ -223,6 +231,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await engine.dispose()
         if read_engine is not None:
             read_engine.dispose()
+        tracing.close()
 
     app = Starlette(
         routes=[
@@ -231,7 +240,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
         ],
-        middleware=[Middleware(RequestIdHeader)],
+        # Outermost: the request's span covers everything, and is current in the endpoint.
+        middleware=[
+            *([Middleware(tracing.wrap)] if tracing.enabled else []),
+            Middleware(RequestIdHeader),
+        ],
         lifespan=lifespan,
     )
     app.state.engine = engine

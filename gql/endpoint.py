@@ -65,6 +65,7 @@ from gql.limits import (
 )
 from gql.metrics import observe
 from gql.rate_limits import Bucket, Charge, RateLimiter, cost_extension
+from gql.tracing import NO_TRACING, Tracing
 from tenancy import audit, tokens
 from tenancy.errors import TopLevelCode
 from tenancy.principal import Principal
@@ -194,8 +195,10 @@ class GraphQLEndpoint:
         admission: Admission | None = None,
         document_cache_bytes: int = DEFAULT_MAX_BYTES,
         rate_limits: RateLimiter | None = None,
+        tracing: Tracing = NO_TRACING,
     ) -> None:
         self.engine = engine
+        self.tracing = tracing
         self.read_engine = read_engine
         self.admission = admission or Admission(0)
         self.schema = schema
@@ -219,19 +222,18 @@ class GraphQLEndpoint:
         status = response.status_code
         result = outcome.code or ("ok" if status == 200 else f"http_{status}")
         observe(outcome.operation, outcome.type, result, elapsed)
-        log.info(
-            "%s",
-            orjson.dumps(
-                {
-                    "request_id": request_id,
-                    "role": outcome.role,
-                    "operation": outcome.operation,
-                    "status": status,
-                    "outcome": result,
-                    "duration_ms": round(elapsed * 1000, 2),
-                }
-            ).decode(),
-        )
+        line = {
+            "request_id": request_id,
+            "role": outcome.role,
+            "operation": outcome.operation,
+            "status": status,
+            "outcome": result,
+            "duration_ms": round(elapsed * 1000, 2),
+        }
+        if self.tracing.enabled:
+            # The request's trace (the caller's, given a traceparent header).
+            line["trace_id"] = self.tracing.trace_id()
+        log.info("%s", orjson.dumps(line).decode())
         return response
 
     async def _handle(self, request: Request, request_id: str, outcome: Outcome) -> Response:
@@ -319,10 +321,19 @@ class GraphQLEndpoint:
         operation = executor.operation
         outcome.operation = operation.name.value if operation.name else None
         outcome.type = operation.operation.value
-        cost = await self._requested_cost(prepared, envelope, executor, principal, request_id)
-        charge = await self._charge(principal, cost)
-        touch = token if fresh else None
-        return await self._execute(executor, context, cost, charge, outcome, touch)
+        with self.tracing.operation(outcome.type, outcome.operation) as span:
+            try:
+                cost = await self._requested_cost(
+                    prepared, envelope, executor, principal, request_id
+                )
+                charge = await self._charge(principal, cost)
+                touch = token if fresh else None
+                response = await self._execute(executor, context, cost, charge, outcome, touch)
+            except Refusal as refusal:
+                span.outcome(refusal.code)
+                raise
+            span.outcome(outcome.code)
+            return response
 
     async def _prepare(
         self, query: str, principal: Principal, request_id: str
