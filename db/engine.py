@@ -12,10 +12,12 @@ database that is down answers within seconds instead of hanging a request.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, exc, make_url
+from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from db.settings import Settings, get_settings
@@ -23,6 +25,21 @@ from db.settings import Settings, get_settings
 # Execution option a request sets on its connection before the first statement to ask
 # for a write transaction (BEGIN IMMEDIATE on SQLite; ignored on PostgreSQL).
 WRITE_TRANSACTION = "billclass_write_transaction"
+
+
+# Notes (PEP 678) that say what stalled start with this; gql.errors reads them for the log.
+STALL_NOTE = "billclass stalled: "
+
+
+class ConnectFailed(exc.SQLAlchemyError):
+    """A new PostgreSQL connection could not be made: the message says where (host, port
+    and database; never the user or the password), how long it was tried and why (timed
+    out, refused...). Its cause is the driver's own error (a TimeoutError or OSError)."""
+
+
+def where(url: URL) -> str:
+    """A database's place for messages: host:port/database, no credentials."""
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
 
 
 def _json_dumps(value: Any) -> str:
@@ -72,6 +89,7 @@ def make_engine(
             **common,
         )
         _configure_sqlite_events(engine.sync_engine, settings, foreign_keys=not for_migrations)
+        _describe_stalls(engine.sync_engine, settings)
         return engine
     server_settings = {
         "application_name": "billclass",
@@ -93,7 +111,61 @@ def make_engine(
         **common,
     )
     event.listen(engine.sync_engine, "checkout", _discard_closed_connection)
+    _describe_connect_failures(engine.sync_engine, settings)
+    _describe_stalls(engine.sync_engine, settings)
     return engine
+
+
+def _describe_connect_failures(engine: Engine, settings: Settings) -> None:
+    """A connect that times out raises a bare ``TimeoutError()``, which says neither what
+    nor where: replace it (and a refused or unresolvable connect) by :class:`ConnectFailed`
+    naming the server and the time it took."""
+    place = where(engine.url)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as error:  # TimeoutError is one
+            elapsed = time.monotonic() - started
+            if isinstance(error, TimeoutError):
+                why = (
+                    f"timed out after {elapsed:.1f} s"
+                    f" (BILLCLASS_CONNECT_TIMEOUT_SECONDS={settings.connect_timeout_seconds:g})"
+                )
+            else:
+                why = f"failed after {elapsed:.1f} s: {type(error).__name__}: {error}"
+            raise ConnectFailed(f"connecting to PostgreSQL at {place} {why}") from error
+
+
+def _describe_stalls(engine: Engine, settings: Settings) -> None:
+    """A statement that waited too long fails with the database's own words; note on the
+    error which wait it was and its bound, for the log line (gql.errors.unavailable_reason)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _note(context: ExceptionContext) -> None:
+        stall = _stall(context.original_exception, settings)
+        if stall is not None and context.sqlalchemy_exception is not None:
+            statement = (context.statement or "").strip().split("\n", 1)[0][:80]
+            context.sqlalchemy_exception.add_note(f"{STALL_NOTE}{stall} in: {statement}")
+
+
+def _stall(error: BaseException, settings: Settings) -> str | None:
+    state = getattr(error, "sqlstate", None) or getattr(
+        getattr(error, "__cause__", None), "sqlstate", None
+    )
+    lock = settings.lock_timeout_seconds
+    if state == "55P03":
+        return f"lock wait: no lock within lock_timeout {lock:g} s (BILLCLASS_LOCK_TIMEOUT_SECONDS)"
+    if state == "57014" and "statement timeout" in str(error):
+        return (
+            f"statement timeout: ran past statement_timeout {settings.statement_timeout_seconds:g}"
+            " s (BILLCLASS_STATEMENT_TIMEOUT_SECONDS)"
+        )
+    if "database is locked" in str(error):
+        return f"lock wait: SQLite database locked for {lock:g} s (BILLCLASS_LOCK_TIMEOUT_SECONDS)"
+    return None
 
 
 def _discard_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -136,6 +208,7 @@ def make_inline_read_engine(settings: Settings | None = None) -> Engine | None:
         hide_parameters=True,
     )
     _configure_sqlite_events(engine, settings)
+    _describe_stalls(engine, settings)
     return engine
 
 

@@ -34,7 +34,7 @@ from gql.endpoint import (
     _unavailable,
     request_id_of,
 )
-from gql.errors import is_unavailable
+from gql.errors import is_unavailable, unavailable_reason
 from gql.metrics import render_metrics
 from gql.rate_limits import Bucket, make_rate_limiter
 from gql.schema import graphql_schema, schema
@@ -225,7 +225,9 @@ def create_app(settings: Settings | None = None, *, tracer_provider: Any = None)
         except Exception as error:
             # The database may be down at start-up: the service starts and recovers when it
             # returns (SPEC §6). `billclass serve` has checked the role before starting.
-            log.warning("could not check the database role at start-up: %r", error)
+            log.warning(
+                "could not check the database role at start-up: %s", unavailable_reason(error)
+            )
         yield
         await rate_limits.close()
         await engine.dispose()

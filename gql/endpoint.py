@@ -55,7 +55,13 @@ from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnectio
 from gql.auth import CachedToken, TokenCache, authenticate, bearer_secret
 from gql.context import Context
 from gql.documents import DEFAULT_MAX_BYTES, DocumentCache, Prepared
-from gql.errors import INTERNAL_MESSAGE, error_body, format_error, is_unavailable
+from gql.errors import (
+    INTERNAL_MESSAGE,
+    error_body,
+    format_error,
+    is_unavailable,
+    unavailable_reason,
+)
 from gql.limits import (
     MAX_BODY_BYTES,
     LimitExceeded,
@@ -241,7 +247,7 @@ class GraphQLEndpoint:
         request raises :class:`Refusal` with the answer."""
         try:
             check_request(request)
-            token, fresh = await self._authenticate(request)
+            token, fresh = await self._authenticate(request, request_id)
             outcome.role = token.principal.role.value
             return await self._admitted(request, request_id, outcome, token, fresh)
         except Refusal as refusal:
@@ -249,7 +255,7 @@ class GraphQLEndpoint:
                 outcome.code = refusal.code
             return refusal.response
 
-    async def _authenticate(self, request: Request) -> tuple[CachedToken, bool]:
+    async def _authenticate(self, request: Request, request_id: str) -> tuple[CachedToken, bool]:
         """Step 2: the caller's token (from the cache or the database), and whether it
         was looked up afresh (then its lastUsedAt is due)."""
         secret = bearer_secret(request.headers.get("authorization"))
@@ -262,6 +268,9 @@ class GraphQLEndpoint:
         except Exception as error:
             if not is_unavailable(error):
                 raise
+            log.warning(
+                "request %s: database unavailable: %s", request_id, unavailable_reason(error)
+            )
             raise Refusal(_unavailable(error)) from error
         if token is None:
             raise Refusal(_unauthenticated("The token is unknown, expired or revoked."))
@@ -587,8 +596,12 @@ class GraphQLEndpoint:
                 async with self.engine.connect() as conn, conn.begin():
                     await enter_tenant(conn, principal)
                     await tokens.touch(conn, principal)
-            except Exception:
-                log.warning("could not record lastUsedAt of token %s", principal.token_id)
+            except Exception as error:
+                log.warning(
+                    "could not record lastUsedAt of token %s: %s",
+                    principal.token_id,
+                    unavailable_reason(error),
+                )
 
         return BackgroundTask(touch)
 
@@ -680,5 +693,5 @@ def _failure(error: Exception, request_id: str) -> tuple[dict[str, Any], int, in
     if not is_unavailable(error):
         log.exception("request %s failed outside execution", request_id)
         return {"errors": [error_body(INTERNAL_MESSAGE, TopLevelCode.INTERNAL)]}, 200, None
-    log.warning("request %s: database unavailable: %r", request_id, error)
+    log.warning("request %s: database unavailable: %s", request_id, unavailable_reason(error))
     return _unavailable_body(error), 503, 1

@@ -12,6 +12,7 @@ from typing import Any
 from graphql import GraphQLError
 from sqlalchemy import exc as sa_exc
 
+from db.engine import STALL_NOTE, ConnectFailed
 from tenancy.errors import TopLevelCode, TopLevelError
 
 log = logging.getLogger("billclass.errors")
@@ -53,6 +54,22 @@ def is_unavailable(error: BaseException | None) -> bool:
     return False
 
 
+def unavailable_reason(error: BaseException) -> str:
+    """What stalled or failed, for the log line of a 503 (never for the client, and never
+    a password): a connect (where, how long), a lock wait, a statement timeout, a pool
+    slot; else the exception's type and first line."""
+    for item in _chain(error):
+        for note in getattr(item, "__notes__", ()):
+            if isinstance(note, str) and note.startswith(STALL_NOTE):
+                return note.removeprefix(STALL_NOTE)
+        if isinstance(item, ConnectFailed):
+            return str(item)
+        if isinstance(item, sa_exc.TimeoutError):  # gql.admission.NoConnection included
+            return f"pool slot: {item}"
+    text = str(error).strip().split("\n", 1)[0]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 # SQLSTATEs of text the database cannot store: U+0000 in text (22021) or in JSONB (22P05).
 # The client's input, not our bug: a clear BAD_USER_INPUT instead of INTERNAL.
 _UNSTORABLE_TEXT_SQLSTATES = ("22021", "22P05")
@@ -91,7 +108,9 @@ def format_error(
         code, message = original.code, str(original)
         unavailable = code == TopLevelCode.SERVICE_UNAVAILABLE
     elif is_unavailable(original):
-        log.warning("request %s: database unavailable: %r", request_id, original)
+        log.warning(
+            "request %s: database unavailable: %s", request_id, unavailable_reason(original)
+        )
         code = TopLevelCode.SERVICE_UNAVAILABLE
         message = "The database is unavailable; retry shortly."
         unavailable = True
