@@ -10,11 +10,20 @@ MYPY_PATHS ?= gql tenancy db tests bench
 COVERAGE := --cov=gql --cov=tenancy --cov=db --cov-report=term
 # Extra options for a benchmark, e.g. make bench BENCH_ARGS='--duration 30'.
 BENCH_ARGS ?=
+# Installs come from the lockfiles in requirements/ (every package pinned, with hashes), so a
+# new release of a library or a linter changes nothing until a commit updates the lock.
+# `make lock` regenerates them with uv, itself pinned here; LOCK_ARGS=--upgrade moves every
+# pin to the newest release the bounds in pyproject.toml allow (else pins are kept).
+UV_VERSION := 0.13.9
+LOCK_ARGS ?=
+LOCK := $(BIN)/uv pip compile pyproject.toml requirements/build.in --python-version 3.11 \
+	--universal --generate-hashes --custom-compile-command 'make lock' --quiet $(LOCK_ARGS)
 
-.PHONY: help install check test test-postgres coverage bench bench-noisy
+.PHONY: help install lock check test test-postgres coverage bench bench-noisy
 
 help:
-	@echo "make install        virtualenv .venv with the service and its test tools"
+	@echo "make install        virtualenv .venv with the service and its test tools (locked)"
+	@echo "make lock           regenerate requirements/*.lock from pyproject.toml (uv)"
 	@echo "make check          ruff check, ruff format --check, mypy, schema drift"
 	@echo "make test           the whole suite on SQLite, with the coverage floor (CI)"
 	@echo "make test-postgres  the whole suite on PostgreSQL at 127.0.0.1:5432"
@@ -23,7 +32,17 @@ help:
 	@echo "make bench-noisy    the noisy-neighbour benchmark (bench/README.md)"
 
 install:
-	$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q -e '.[test]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --require-hashes -r requirements/test.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+
+# test.lock: the service, tracing and the test tools (make install, CI); service.lock: the
+# service and tracing only (README "Quick start", deployments). Both hold setuptools too.
+lock:
+	test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q uv==$(UV_VERSION)
+	$(LOCK) --extra test -o requirements/test.lock
+	$(LOCK) --extra otel -o requirements/service.lock
 
 check:
 	$(BIN)/ruff check .
