@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from opentelemetry import trace
@@ -141,8 +141,13 @@ class OpenTelemetryTracing(tracing.Tracing):
     def instrument(self, engine: Engine) -> None:
         EngineTracer(self.tracer, engine, self._connections)  # type: ignore[no-untyped-call]
 
+    def operation(
+        self, kind: str, name: str | None
+    ) -> AbstractContextManager[tracing.OperationSpan]:
+        return self._operation(kind, name)
+
     @contextmanager
-    def operation(self, kind: str, name: str | None) -> Iterator[tracing.OperationSpan]:
+    def _operation(self, kind: str, name: str | None) -> Iterator[tracing.OperationSpan]:
         attributes = {"graphql.operation.type": kind}
         if name:
             attributes["graphql.operation.name"] = name

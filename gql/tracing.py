@@ -12,8 +12,8 @@ either way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -32,6 +32,26 @@ class OperationSpan:
         error (the request log's ``outcome``)."""
 
 
+class _NoOperation(AbstractContextManager[OperationSpan]):
+    """The untraced operation: one shared object, no generator per request."""
+
+    span = OperationSpan()
+
+    def __enter__(self) -> OperationSpan:
+        return self.span
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+
+_NO_OPERATION = _NoOperation()
+
+
 class Tracing:
     """No tracing: every method does nothing (the default)."""
 
@@ -45,11 +65,10 @@ class Tracing:
         """A span per SQL statement that ``engine`` (a sync engine, or an async engine's
         ``sync_engine``) runs."""
 
-    @contextmanager
-    def operation(self, kind: str, name: str | None) -> Iterator[OperationSpan]:
+    def operation(self, kind: str, name: str | None) -> AbstractContextManager[OperationSpan]:
         """A span for the GraphQL operation ``kind`` (query, mutation) named ``name``,
         current while the body runs (SQL spans become its children)."""
-        yield OperationSpan()
+        return _NO_OPERATION
 
     def trace_id(self) -> str | None:
         """The current trace's ID (32 hex digits) for the request log; None when off."""
