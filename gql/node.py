@@ -40,7 +40,7 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     catalog_type = CATALOG_TYPES.get(type_name)
     if catalog_type is not None:
         row = await loaders.catalog(type_name).load(key)
-        return cast(Node | None, row and catalog_type.of(row))
+        return cast("Node | None", row and catalog_type.of(row))
     return None
 
 

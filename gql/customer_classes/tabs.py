@@ -327,12 +327,12 @@ class PastDuePolicy:
         return cls(
             collectionThreshold=Decimal(doc["collectionThreshold"]),
             resendInvoiceDays=doc["resendInvoiceDays"],
-            lateFee=cast(Decimal | None, doc["lateFee"]),
+            lateFee=cast("Decimal | None", doc["lateFee"]),
             limitServiceAfterDays=doc["limitServiceAfterDays"],
             limitationNoticeDays=doc["limitationNoticeDays"],
             suspendAfterDays=doc["suspendAfterDays"],
             suspensionNoticeDays=doc["suspensionNoticeDays"],
-            reactivationFee=cast(Decimal | None, doc["reactivationFee"]),
+            reactivationFee=cast("Decimal | None", doc["reactivationFee"]),
             terminateAfterDays=doc["terminateAfterDays"],
             terminationNoticeDays=doc["terminationNoticeDays"],
             terminateCommitments=doc["terminateCommitments"],
@@ -430,7 +430,7 @@ class Taxation:
             assessTaxes=doc["assessTaxes"],
             taxesIncludedInRates=doc["taxesIncludedInRates"],
             assessment=cast(TaxAssessment, doc["assessment"]),
-            vatRatePercent=cast(Decimal | None, doc["vatRatePercent"]),
+            vatRatePercent=cast("Decimal | None", doc["vatRatePercent"]),
             taxName=doc["taxName"],
         )
 
@@ -445,7 +445,7 @@ class FraudProtection:
     @classmethod
     def of(cls, doc: documents.FraudProtection) -> FraudProtection:
         return cls(
-            dailySpendingThreshold=cast(Decimal | None, doc["dailySpendingThreshold"]),
+            dailySpendingThreshold=cast("Decimal | None", doc["dailySpendingThreshold"]),
             checkRemainingFunds=doc["checkRemainingFunds"],
             sendWarning=doc["sendWarning"],
             warningThresholdPercent=doc["warningThresholdPercent"],
