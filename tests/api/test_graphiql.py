@@ -67,6 +67,14 @@ def test_the_page_has_no_inline_script_no_inline_style_and_no_external_url(
         assert f"/graphiql/{name}?v=" in page, name
 
 
+def test_the_token_field_is_in_no_form(client: TestClient) -> None:
+    """Submitted before page.js runs (or if it failed), a form would send the token in a
+    URL (GET /graphql?token=...), into the history and access logs."""
+    page = _page(client)
+    assert 'id="token"' in page
+    assert "<form" not in page.lower()
+
+
 def test_every_asset_of_the_page_is_served_same_origin_and_cacheable(
     client: TestClient,
 ) -> None:

@@ -33,7 +33,6 @@
     return text.trim().replace(/^Bearer\s+/i, "").trim();
   }
 
-  var form = document.getElementById("token-form");
   var input = document.getElementById("token");
   var status = document.getElementById("token-status");
   var root = ReactDOM.createRoot(document.getElementById("graphiql"));
@@ -68,8 +67,11 @@
     render(token);
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
+  // No <form>: submitted without this script, it would put the token in a URL.
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter") use(input.value);
+  });
+  document.getElementById("use").addEventListener("click", function () {
     use(input.value);
   });
   input.addEventListener("change", function () {
