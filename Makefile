@@ -11,7 +11,7 @@ COVERAGE := --cov=gql --cov=tenancy --cov=db --cov-report=term
 # Extra options for a benchmark, e.g. make bench BENCH_ARGS='--duration 30'.
 BENCH_ARGS ?=
 
-.PHONY: help install check test test-postgres coverage bench bench-noisy
+.PHONY: help install check test test-postgres coverage bench bench-noisy vendor-graphiql
 
 help:
 	@echo "make install        virtualenv .venv with the service and its test tools"
@@ -21,6 +21,7 @@ help:
 	@echo "make coverage       the suite on SQLite with a line-by-line HTML report in htmlcov/"
 	@echo "make bench          our service against the raw baseline (bench/README.md)"
 	@echo "make bench-noisy    the noisy-neighbour benchmark (bench/README.md)"
+	@echo "make vendor-graphiql  re-fetch the pinned GraphiQL build with npm (README \"GraphiQL\")"
 
 install:
 	$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q -e '.[test]'
@@ -45,3 +46,6 @@ bench:
 
 bench-noisy:
 	$(BIN)/python -m bench.noisy_neighbour $(BENCH_ARGS)
+
+vendor-graphiql:
+	gql/static/graphiql/update.sh
