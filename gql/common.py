@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any, NewType, TypeVar
 
 import strawberry
+from strawberry.types.base import get_object_definition
 from strawberry.types.scalar import ScalarDefinition
 
 from tenancy import errors, fields
@@ -96,9 +97,20 @@ FIRST_DESCRIPTION = (
     " below 1 BAD_USER_INPUT. The connection costs its page size (times its parent's"
     " multiplier) in the requested cost."
 )
+CURSOR_DESCRIPTION = (
+    "Opaque cursor of this item, to pass as after (or before) to the same field with the"
+    " same filter and order."
+)
 AFTER_DESCRIPTION = (
     "Start after this cursor (an endCursor or edge cursor of the same field, filter and"
     " order; anything else is the top-level error BAD_USER_INPUT). Omitted: from the start."
+)
+
+
+# The one argument of every mutation field.
+INPUT = strawberry.argument(
+    description="The change, validated as a whole; refusals come back in userErrors, with"
+    ' field paths starting at "input".'
 )
 
 
@@ -250,6 +262,15 @@ class UserError:
             message=error.message,
             code=UserErrorCode[error.code.name],
         )
+
+
+def like_output(output: type, name: str, *, default: Any = strawberry.UNSET, more: str = "") -> Any:
+    """An input field described as the output field ``name`` of ``output`` that it sets
+    (``more`` appended): one text for both sides of a setting."""
+    found = get_object_definition(output, strict=True).get_field(name)
+    if found is None or not found.description:  # pragma: no cover - a typo stops the import
+        raise RuntimeError(f"{output.__name__}.{name} has no description to share")
+    return strawberry.field(default=default, description=found.description + more)
 
 
 def patch_of(value: Any) -> Any:
