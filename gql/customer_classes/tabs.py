@@ -466,8 +466,8 @@ class PaymentTerms:
         description="Charge the invoice to the customer's saved payment method. Default false."
     )
     autoChargeTiming: AutoChargeTiming = strawberry.field(
-        description="When autoCharge charges. Default UPON_INVOICE_GENERATION (accepted with"
-        " autoCharge off too)."
+        description="When autoCharge charges. Default UPON_INVOICE_GENERATION; accepted with"
+        " autoCharge off too."
     )
 
     @classmethod
@@ -792,7 +792,7 @@ class Tabs:
 
     @strawberry.field(
         description="Custom fields tab: the custom field definitions enabled for the"
-        " customers, by name then id, at most 50. Default none."
+        " customers, by name then id, at most 50. Default []."
     )
     async def customFields(self, info: Info) -> list[CustomFieldDefinition]:
         keys = self.tab_document()["customFieldIds"]
