@@ -86,8 +86,8 @@ SCALARS: dict[object, ScalarDefinition] = {
 class Node:
     id: strawberry.ID = strawberry.field(
         description="Global ID: opaque, stable, unique across types; it reveals no counts."
-        " Pass it back as it is (an undecodable, unknown, hidden or other-type ID reads as"
-        " null in queries and NOT_FOUND in mutations)."
+        " Pass it back as it is: an undecodable, unknown, hidden or other-type ID reads as"
+        " null in node, nodes and the single-object queries, and as NOT_FOUND in mutations."
     )
 
 

@@ -280,8 +280,10 @@ class CreateCustomerClassInput:
     generalInfo: GeneralInfoInput | None = like_output(
         CustomerClass, "generalInfo", more=TABS_ON_CREATE
     )
-    measuredServices: list[MeasuredServiceInput] | None = like_output(
-        CustomerClass, "measuredServices", more=TABS_ON_CREATE
+    measuredServices: list[MeasuredServiceInput] | None = strawberry.field(
+        default=UNSET,
+        description="The measured services, in the order given: each parameter at most once"
+        " (INVALID), so at most 3 entries (OUT_OF_RANGE). Omitted: none.",
     )
     notifications: NotificationSettingsInput | None = like_output(
         CustomerClass, "notifications", more=TABS_ON_CREATE
@@ -297,12 +299,12 @@ class CreateCustomerClassInput:
         default=UNSET,
         description="The custom fields to enable: global IDs of CustomFieldDefinition entries"
         " (NOT_FOUND per index), at most 50 (OUT_OF_RANGE, and then none is looked up), no"
-        " repeats (INVALID)." + TABS_ON_CREATE,
+        " repeats (INVALID). Omitted: none.",
     )
     fraudProtection: FraudProtectionInput | None = strawberry.field(
         default=UNSET,
-        description="Fraud protection settings; needs currencyCode (DEPENDENCY). Omitted or"
-        " null: off.",
+        description="Fraud protection settings. Any value, null included, needs currencyCode"
+        " (DEPENDENCY); omitted or null: off.",
     )
 
 
