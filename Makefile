@@ -19,7 +19,7 @@ LOCK_ARGS ?=
 LOCK := $(BIN)/uv pip compile pyproject.toml requirements/build.in --python-version 3.11 \
 	--universal --generate-hashes --custom-compile-command 'make lock' --quiet $(LOCK_ARGS)
 
-.PHONY: help install lock check test test-postgres coverage bench bench-noisy
+.PHONY: help install lock check test test-postgres coverage bench bench-noisy vendor-graphiql
 
 help:
 	@echo "make install        virtualenv .venv with the service and its test tools (locked)"
@@ -30,6 +30,7 @@ help:
 	@echo "make coverage       the suite on SQLite with a line-by-line HTML report in htmlcov/"
 	@echo "make bench          our service against the raw baseline (bench/README.md)"
 	@echo "make bench-noisy    the noisy-neighbour benchmark (bench/README.md)"
+	@echo "make vendor-graphiql  re-fetch the pinned GraphiQL build with npm (README \"GraphiQL\")"
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -64,3 +65,6 @@ bench:
 
 bench-noisy:
 	$(BIN)/python -m bench.noisy_neighbour $(BENCH_ARGS)
+
+vendor-graphiql:
+	gql/static/graphiql/update.sh

@@ -6,7 +6,6 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,14 +15,14 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import migrate, roles
 from db.engine import make_engine, make_inline_read_engine, pool_capacity
 from db.settings import Settings, get_settings
-from gql import execution
+from gql import execution, graphiql
 from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnection
 from gql.auth import authenticate, bearer_secret
 from gql.endpoint import (
@@ -44,7 +43,6 @@ from tenancy.errors import TopLevelCode
 from tenancy.scoping import install_guard
 
 log = logging.getLogger("billclass")
-GRAPHIQL = (Path(__file__).parent / "graphiql.html").read_text()
 
 
 async def check_database_role(engine: AsyncEngine, settings: Settings) -> None:
@@ -149,7 +147,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: Any = None)
     async def graphql_get(request: Request) -> Response:
         accepts_html = "text/html" in request.headers.get("accept", "")
         if accepts_html and not request.query_params:
-            return HTMLResponse(GRAPHIQL)
+            return graphiql.page_response()
         response = _error(
             405, "GraphQL operations are JSON POSTs.", TopLevelCode.METHOD_NOT_ALLOWED
         )
@@ -238,6 +236,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: Any = None)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            Route(graphiql.PREFIX + "{name:path}", graphiql.asset, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -4,7 +4,7 @@ root field, so a guessed or foreign ID reads exactly like an unknown one (null).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 
@@ -40,19 +40,38 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     catalog_type = CATALOG_TYPES.get(type_name)
     if catalog_type is not None:
         row = await loaders.catalog(type_name).load(key)
-        return cast(Node | None, row and catalog_type.of(row))
+        return cast("Node | None", row and catalog_type.of(row))
     return None
 
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Any object the caller may see, by global ID; null otherwise.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any object the caller may see, by global ID; null otherwise (unknown,"
+        " hidden, undecodable: all read the same)."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The global ID of any Node type.")
+        ],
+    ) -> Node | None:
         return await resolve_node(info, id)
 
     @strawberry.field(
-        description="Up to 100 objects by global ID, in order; null for each the"
-        " caller may not see."
+        description="Objects by global ID, in the order asked; null for each the caller may"
+        " not see. Costs its length in the requested cost."
     )
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description="1 to 100 global IDs of any Node types (repeats allowed): more"
+                " is the top-level error PAGE_TOO_LARGE, none BAD_USER_INPUT."
+            ),
+        ],
+    ) -> list[Node | None]:
         return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))

@@ -29,12 +29,34 @@ from gql.tokens.mutations import TokenMutation
 from gql.tokens.queries import TokenQuery
 from gql.tokens.types import ApiToken
 
-Query = merge_types(
-    "Query", (NodeQuery, TokenQuery, CustomerClassQuery, CustomerQuery, CatalogQuery, AuditQuery)
+
+@strawberry.type(
+    description="Reads. Every query needs a bearer token (HTTP 401 UNAUTHENTICATED"
+    " without one, introspection included) and shows only what the token's role may see:"
+    " anything else reads exactly as if it did not exist (null, absent from lists and"
+    " counts). A request's requested cost (lists of objects at their maximum length,"
+    " connections at their page size) may not exceed 10,000 (QUERY_TOO_COMPLEX) and is"
+    " charged to the token's and the tenant's rate-limit buckets (THROTTLED, HTTP 429)."
 )
-Mutation = merge_types(
-    "Mutation", (CustomerClassMutation, CustomerMutation, CatalogMutation, TokenMutation)
+class Query(NodeQuery, TokenQuery, CustomerClassQuery, CustomerQuery, CatalogQuery, AuditQuery):
+    pass
+
+
+@strawberry.type(
+    description="Changes. Each mutation field takes one input, runs in its own savepoint and"
+    " returns a payload whose userErrors explain an expected refusal (nothing of that field"
+    " is written, other fields of the request are unaffected); every change is recorded in"
+    " auditEvents. Roles that may never perform an operation get the top-level error"
+    " FORBIDDEN. Each mutation field costs 10 in the requested cost."
 )
+class Mutation(CustomerClassMutation, CustomerMutation, CatalogMutation, TokenMutation):
+    pass
+
+
+# The root types merge the domains' fields: merge_types warns (an error under pytest) when
+# two domains define the same field, which one base would silently hide.
+merge_types("Query", Query.__bases__)
+merge_types("Mutation", Mutation.__bases__)
 
 schema = strawberry.Schema(
     query=Query,

@@ -43,6 +43,9 @@ DATETIME_RAW_MAX = 64
 # between two letters, where some scripts (Persian, Indic) need them (SPEC §3).
 JOINERS = "\u200c\u200d"
 
+# The Decimal input grammar as published (the scalar's description), and the same pattern
+# with groups for the integer and fractional digits.
+DECIMAL_GRAMMAR = r"-?[0-9]+(\.[0-9]+)?"
 _DECIMAL = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
 _EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from gql.audit.types import AuditEventConnection
+from gql.common import AFTER_DESCRIPTION, FIRST_DESCRIPTION
 from gql.context import Info
 from tenancy import audit
 
@@ -16,9 +19,15 @@ class AuditQuery:
     async def auditEvents(
         self,
         info: Info,
-        first: int = 50,
-        after: str | None = None,
-        objectId: strawberry.ID | None = None,
+        first: Annotated[int, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+        objectId: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only the events of this object: its global ID (the object may no"
+                " longer exist). Omitted: every event."
+            ),
+        ] = None,
     ) -> AuditEventConnection:
         context = info.context
         object_id = None if objectId is None else str(objectId)

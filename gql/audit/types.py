@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from gql.common import JSON, DateTime, Node, PageInfo
+from gql.common import CURSOR_DESCRIPTION, JSON, DateTime, Node, PageInfo
 from gql.context import Info
 from gql.customers.types import Customer
 from gql.tokens.types import Role
@@ -14,24 +14,50 @@ from tenancy import pagination, policy
 from tenancy.ids import to_global_id
 
 
-@strawberry.enum
+@strawberry.enum(description="The kind of change an audit event records.")
 class AuditAction(Enum):
-    CREATE = "CREATE"
-    UPDATE = "UPDATE"
-    DELETE = "DELETE"
-    CLONE = "CLONE"
-    SHARE = "SHARE"
-    UNSHARE = "UNSHARE"
-    ASSIGN = "ASSIGN"
-    REVOKE = "REVOKE"
+    CREATE = strawberry.enum_value(
+        "CREATE", description="A create* mutation (or the command line) made the object."
+    )
+    UPDATE = strawberry.enum_value(
+        "UPDATE",
+        description="updateCustomerClass, copyRegularInvoiceSettingsToOutOfTurn or"
+        " updateCustomerOverrides changed the object.",
+    )
+    DELETE = strawberry.enum_value(
+        "DELETE",
+        description="deleteCustomerClasses deleted the class, or createApiToken dropped an old"
+        " revoked token to make room.",
+    )
+    CLONE = strawberry.enum_value(
+        "CLONE",
+        description="cloneCustomerClass made the object, a copy (changes include clonedFrom).",
+    )
+    SHARE = strawberry.enum_value(
+        "SHARE", description="setCustomerClassSharing shared the class with resellers."
+    )
+    UNSHARE = strawberry.enum_value(
+        "UNSHARE", description="setCustomerClassSharing stopped sharing the class."
+    )
+    ASSIGN = strawberry.enum_value(
+        "ASSIGN", description="assignCustomerClass gave the customer another class."
+    )
+    REVOKE = strawberry.enum_value("REVOKE", description="revokeApiToken revoked the token.")
 
 
-@strawberry.type(description="One successful change, written in the change's transaction.")
+@strawberry.type(
+    description="One successful change, written in the change's transaction (a refused"
+    " mutation writes none). Resellers see the events whose tenant is themselves: changes"
+    " to their classes, customers and tokens."
+)
 class AuditEvent(Node):
     row: strawberry.Private[Any]
-    at: DateTime
-    action: AuditAction
-    actorRole: Role
+    at: DateTime = strawberry.field(description="When the change was made.")
+    action: AuditAction = strawberry.field(description="The kind of change.")
+    actorRole: Role = strawberry.field(
+        description="The role of the token that made the change (ADMINISTRATOR for the"
+        " command line)."
+    )
     actorTokenName: str = strawberry.field(
         description='The token that made the change ("cli" for the command line); resellers'
         ' read "administrator" for changes they did not make.'
@@ -39,8 +65,16 @@ class AuditEvent(Node):
     objectId: strawberry.ID = strawberry.field(
         description="Global ID of the changed object (it may no longer exist)."
     )
-    objectType: str
-    changes: JSON = strawberry.field(description="Changed fields: {dotted.path: {before, after}}.")
+    objectType: str = strawberry.field(
+        description="The GraphQL type name of the changed object, e.g. CustomerClass."
+    )
+    changes: JSON = strawberry.field(
+        description="The changed fields: an object from dotted paths"
+        ' ("regularInvoices.paymentTerms.netDays") to {"before": ..., "after": ...}. CREATE and'
+        " CLONE list every field of the new object with before null, DELETE every field with"
+        " after null, the others only what changed. Referenced objects appear as global IDs"
+        " under their output name; version and timestamps are not listed, secrets never."
+    )
 
     @classmethod
     def of(cls, row: Any, viewer_reseller: int | None) -> AuditEvent:
@@ -64,20 +98,25 @@ class AuditEvent(Node):
         return found and Customer.of(found)
 
 
-@strawberry.type
+@strawberry.type(description="An audit event and its cursor.")
 class AuditEventEdge:
-    cursor: str
-    node: AuditEvent
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)
+    node: AuditEvent = strawberry.field(description="The event.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of audit events (select edges, nodes or both: one cost).")
 class AuditEventConnection:
-    edges: list[AuditEventEdge]
-    nodes: list[AuditEvent]
-    pageInfo: PageInfo
+    edges: list[AuditEventEdge] = strawberry.field(
+        description="The page's events with their cursors."
+    )
+    nodes: list[AuditEvent] = strawberry.field(description="The page's events.")
+    pageInfo: PageInfo = strawberry.field(description="Where the page lies.")
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @strawberry.field
+    @strawberry.field(
+        description="How many events the caller may see (of the object, with objectId), over"
+        " all pages."
+    )
     async def totalCount(self) -> int:
         return await self.count()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Annotated
 
 import strawberry
 
@@ -20,46 +21,57 @@ from gql.catalogs.types import (
     InvoiceTemplate,
     NotificationSet,
 )
-from gql.common import UserError
+from gql.common import INPUT, UserError
 from gql.context import Info
 from tenancy import catalogs
 
+CREATED = "The new entry; null when the input was refused."
+USER_ERRORS = "Why the input was refused; empty on success."
 
-@strawberry.type
+
+@strawberry.type(description="The result of createBusinessModel.")
 class BusinessModelPayload:
-    businessModel: BusinessModel | None
-    userErrors: list[UserError]
+    businessModel: BusinessModel | None = strawberry.field(description=CREATED)
+    userErrors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of createInvoiceTemplate.")
 class InvoiceTemplatePayload:
-    invoiceTemplate: InvoiceTemplate | None
-    userErrors: list[UserError]
+    invoiceTemplate: InvoiceTemplate | None = strawberry.field(description=CREATED)
+    userErrors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of createNotificationSet.")
 class NotificationSetPayload:
-    notificationSet: NotificationSet | None
-    userErrors: list[UserError]
+    notificationSet: NotificationSet | None = strawberry.field(description=CREATED)
+    userErrors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of createCustomFieldDefinition.")
 class CustomFieldDefinitionPayload:
-    customFieldDefinition: CustomFieldDefinition | None
-    userErrors: list[UserError]
+    customFieldDefinition: CustomFieldDefinition | None = strawberry.field(description=CREATED)
+    userErrors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of createCustomTax.")
 class CustomTaxPayload:
-    customTax: CustomTax | None
-    userErrors: list[UserError]
+    customTax: CustomTax | None = strawberry.field(description=CREATED)
+    userErrors: list[UserError] = strawberry.field(description=USER_ERRORS)
+
+
+# Every catalog mutation (tenancy/catalogs.py).
+ADMINISTRATORS_ONLY = (
+    "Administrators only (resellers: top-level FORBIDDEN, decided from the role alone). A"
+    ' catalog holds at most 500 entries (OUT_OF_RANGE on ["input"] when full). Audited as'
+    " CREATE."
+)
 
 
 @strawberry.type
 class CatalogMutation:
-    @strawberry.mutation(description="Administrators only.")
+    @strawberry.mutation(description="Create a business model. " + ADMINISTRATORS_ONLY)
     async def createBusinessModel(
-        self, info: Info, input: CreateBusinessModelInput
+        self, info: Info, input: Annotated[CreateBusinessModelInput, INPUT]
     ) -> BusinessModelPayload:
         return await mutation.run(
             info,
@@ -70,9 +82,9 @@ class CatalogMutation:
             ),
         )
 
-    @strawberry.mutation(description="Administrators only. Names are unique ignoring case.")
+    @strawberry.mutation(description="Create an invoice template. " + ADMINISTRATORS_ONLY)
     async def createInvoiceTemplate(
-        self, info: Info, input: CreateNamedCatalogEntryInput
+        self, info: Info, input: Annotated[CreateNamedCatalogEntryInput, INPUT]
     ) -> InvoiceTemplatePayload:
         return await mutation.run(
             info,
@@ -83,9 +95,9 @@ class CatalogMutation:
             ),
         )
 
-    @strawberry.mutation(description="Administrators only. Names are unique ignoring case.")
+    @strawberry.mutation(description="Create a notification set. " + ADMINISTRATORS_ONLY)
     async def createNotificationSet(
-        self, info: Info, input: CreateNamedCatalogEntryInput
+        self, info: Info, input: Annotated[CreateNamedCatalogEntryInput, INPUT]
     ) -> NotificationSetPayload:
         return await mutation.run(
             info,
@@ -96,9 +108,9 @@ class CatalogMutation:
             ),
         )
 
-    @strawberry.mutation(description="Administrators only. Names are unique per object.")
+    @strawberry.mutation(description="Create a custom field definition. " + ADMINISTRATORS_ONLY)
     async def createCustomFieldDefinition(
-        self, info: Info, input: CreateCustomFieldDefinitionInput
+        self, info: Info, input: Annotated[CreateCustomFieldDefinitionInput, INPUT]
     ) -> CustomFieldDefinitionPayload:
         return await mutation.run(
             info,
@@ -109,8 +121,10 @@ class CatalogMutation:
             ),
         )
 
-    @strawberry.mutation(description="Administrators only. Names are unique ignoring case.")
-    async def createCustomTax(self, info: Info, input: CreateCustomTaxInput) -> CustomTaxPayload:
+    @strawberry.mutation(description="Create a custom tax. " + ADMINISTRATORS_ONLY)
+    async def createCustomTax(
+        self, info: Info, input: Annotated[CreateCustomTaxInput, INPUT]
+    ) -> CustomTaxPayload:
         return await mutation.run(
             info,
             catalogs.create_custom_tax,

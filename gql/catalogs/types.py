@@ -12,11 +12,20 @@ from gql.common import Decimal, Node
 from tenancy.ids import to_global_id
 
 
-@strawberry.type(description="An ISO 4217 currency.")
+@strawberry.type(
+    description="An ISO 4217 currency (the active ones, seeded; the list never changes while"
+    " the service runs)."
+)
 class Currency:
     code: str = strawberry.field(description="ISO 4217 code, e.g. USD.")
-    name: str
-    minorUnits: int = strawberry.field(description="Decimals of money amounts in this currency.")
+    name: str = strawberry.field(description="English name, e.g. US Dollar.")
+    minorUnits: int = strawberry.field(
+        description="Decimals of money amounts in this currency: 2 for USD, 0 for JPY, 3 for"
+        " BHD. Money of a class in this currency is returned with exactly this many."
+    )
+
+
+CATALOG_NAME = "1 to 100 characters, unique in its catalog ignoring case and compatibility forms."
 
 
 # The seeded currency table never changes at run time: one object per code, built once.
@@ -29,10 +38,16 @@ def currency_of(code: str | None) -> Currency | None:
     return None if code is None else CURRENCY_BY_CODE.get(code)
 
 
-@strawberry.type(description="What a class's customers are provided, e.g. hosted IP PBX.")
+@strawberry.type(
+    description="The type of service a class's customers are provided, e.g. Cloud PBX or"
+    " Internet access."
+)
 class BusinessModel(Node):
-    code: str
-    name: str
+    code: str = strawberry.field(
+        description="1 to 50 characters: a letter or digit, then letters, digits, _, . or -;"
+        " unique ignoring case and compatibility forms."
+    )
+    name: str = strawberry.field(description="Display name, 1 to 100 characters.")
 
     @classmethod
     def of(cls, row: Any) -> BusinessModel:
@@ -43,7 +58,7 @@ class BusinessModel(Node):
 
 @strawberry.type(description="A template of invoice documents.")
 class InvoiceTemplate(Node):
-    name: str
+    name: str = strawberry.field(description=CATALOG_NAME)
 
     @classmethod
     def of(cls, row: Any) -> InvoiceTemplate:
@@ -52,40 +67,53 @@ class InvoiceTemplate(Node):
 
 @strawberry.type(description="A set of notification templates; notifications need one.")
 class NotificationSet(Node):
-    name: str
+    name: str = strawberry.field(description=CATALOG_NAME)
 
     @classmethod
     def of(cls, row: Any) -> NotificationSet:
         return cls(id=strawberry.ID(to_global_id("NotificationSet", row.id)), name=row.name)
 
 
-@strawberry.enum
+@strawberry.enum(description="The object whose page shows a custom field.")
 class CustomFieldObject(Enum):
-    CUSTOMER = "CUSTOMER"
-    ACCOUNT = "ACCOUNT"
+    CUSTOMER = strawberry.enum_value("CUSTOMER", description="The customer.")
+    ACCOUNT = strawberry.enum_value("ACCOUNT", description="Each account of the customer.")
 
 
-@strawberry.enum
+@strawberry.enum(description="The type of a custom field's values.")
 class CustomFieldType(Enum):
-    TEXT = "TEXT"
-    NUMBER = "NUMBER"
-    DATE = "DATE"
-    DATE_TIME = "DATE_TIME"
-    LIST = "LIST"
-
-
-@strawberry.type(description="An extra field that classes may enable for their customers.")
-class CustomFieldDefinition(Node):
-    object: CustomFieldObject
-    name: str
-    type: CustomFieldType
-    listValues: list[str] = strawberry.field(
-        description="Allowed values of a LIST field; empty for other types."
+    TEXT = strawberry.enum_value("TEXT", description="Free text.")
+    NUMBER = strawberry.enum_value(
+        "NUMBER", description="A decimal number, written as the Decimal scalar is."
     )
-    defaultValue: str | None
-    mandatory: bool
-    visibleToEndUser: bool
-    containsPersonalData: bool
+    DATE = strawberry.enum_value("DATE", description="An ISO 8601 date, e.g. 2027-01-31.")
+    DATE_TIME = strawberry.enum_value(
+        "DATE_TIME", description="A date-time with a UTC offset, written as DateTime is."
+    )
+    LIST = strawberry.enum_value("LIST", description="One of the field's listValues.")
+
+
+@strawberry.type(
+    description="An extra field that classes may enable for their customers (customFields)."
+)
+class CustomFieldDefinition(Node):
+    object: CustomFieldObject = strawberry.field(description="The object it belongs to.")
+    name: str = strawberry.field(
+        description="1 to 100 characters, unique per object ignoring case and compatibility forms."
+    )
+    type: CustomFieldType = strawberry.field(description="The type of its values; fixed.")
+    listValues: list[str] = strawberry.field(
+        description="Allowed values of a LIST field, in the order given (1 to 100); empty for"
+        " other types."
+    )
+    defaultValue: str | None = strawberry.field(
+        description="The value a new object starts with, a valid value of the type; null: none."
+    )
+    mandatory: bool = strawberry.field(description="A value must be filled in.")
+    visibleToEndUser: bool = strawberry.field(description="End users see and edit it in self-care.")
+    containsPersonalData: bool = strawberry.field(
+        description="It holds personal data, masked for users without personal-data permission."
+    )
 
     @classmethod
     def of(cls, row: Any) -> CustomFieldDefinition:
@@ -102,18 +130,24 @@ class CustomFieldDefinition(Node):
         )
 
 
-@strawberry.enum
+@strawberry.enum(description="The charges a custom tax applies to.")
 class TaxAppliedTo(Enum):
-    ALL_CHARGES = "ALL_CHARGES"
-    SUBSCRIPTIONS = "SUBSCRIPTIONS"
-    USAGE = "USAGE"
+    ALL_CHARGES = strawberry.enum_value(
+        "ALL_CHARGES",
+        description="Every charge; the only custom taxes allowed with AT_TIME_OF_PAYMENT"
+        " assessment.",
+    )
+    SUBSCRIPTIONS = strawberry.enum_value("SUBSCRIPTIONS", description="Subscription fees.")
+    USAGE = strawberry.enum_value("USAGE", description="Usage charges.")
 
 
 @strawberry.type(description="A tax of CUSTOM_TAXATION classes.")
 class CustomTax(Node):
-    name: str
-    ratePercent: Decimal
-    appliedTo: TaxAppliedTo
+    name: str = strawberry.field(description=CATALOG_NAME)
+    ratePercent: Decimal = strawberry.field(
+        description="The tax rate, a percentage from 0 to 100 with at most 4 decimals."
+    )
+    appliedTo: TaxAppliedTo = strawberry.field(description="The charges it applies to.")
 
     @classmethod
     def of(cls, row: Any) -> CustomTax:

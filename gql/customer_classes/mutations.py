@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from gql import mutation
-from gql.common import UserError
+from gql.common import INPUT, UserError
 from gql.context import Info
 from gql.customer_classes.inputs import (
     CloneCustomerClassInput,
@@ -18,55 +18,71 @@ from gql.customer_classes.inputs import (
 from gql.customer_classes.types import CustomerClass
 from tenancy import customer_classes
 
+USER_ERRORS = "Why the input was refused; empty on success."
 
-@strawberry.type
+
+@strawberry.type(description="The result of a class mutation.")
 class CustomerClassPayload:
-    customerClass: CustomerClass | None
-    userErrors: list[UserError]
+    customerClass: CustomerClass | None = strawberry.field(
+        description="The class as stored after the mutation; null when it was refused."
+    )
+    userErrors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
 def _payload(row: Any, errors: list[UserError]) -> CustomerClassPayload:
     return CustomerClassPayload(customerClass=row and CustomerClass.of(row), userErrors=errors)
 
 
-@strawberry.type
+@strawberry.type(
+    description="The result of deleteCustomerClasses, the one mutation with partial success."
+)
 class DeleteCustomerClassesPayload:
     deletedIds: list[strawberry.ID] = strawberry.field(
         description='IDs that were deleted; the rest are explained in userErrors (field ["input",'
         ' "ids", index]).'
     )
-    userErrors: list[UserError]
+    userErrors: list[UserError] = strawberry.field(
+        description="One error per refused ID, or one OUT_OF_RANGE on ids (more than 100)."
+    )
 
 
 @strawberry.type
 class CustomerClassMutation:
     @strawberry.mutation(
         description="Create a class with any subset of its tabs; the rest get their defaults."
+        " Version 1; audited as CREATE."
     )
     async def createCustomerClass(
-        self, info: Info, input: CreateCustomerClassInput
+        self, info: Info, input: Annotated[CreateCustomerClassInput, INPUT]
     ) -> CustomerClassPayload:
         return await mutation.run(info, customer_classes.create_customer_class, input, _payload)
 
     @strawberry.mutation(
-        description="Partial update, validated against the class as it will be stored."
+        description="Partial update, validated against the class as it will be stored. A"
+        " change bumps the version and is audited as UPDATE; a patch that changes nothing"
+        " succeeds without either."
     )
     async def updateCustomerClass(
-        self, info: Info, input: UpdateCustomerClassInput
+        self, info: Info, input: Annotated[UpdateCustomerClassInput, INPUT]
     ) -> CustomerClassPayload:
         return await mutation.run(info, customer_classes.update_customer_class, input, _payload)
 
-    @strawberry.mutation(description="Copy a visible class, with every tab, under a new name.")
+    @strawberry.mutation(
+        description="Copy a visible class under a new name: description, business model,"
+        " currency, notification sender and every tab, custom fields included; the copy is"
+        " not shared, not the Default class, version 1. Audited as CLONE on the copy."
+    )
     async def cloneCustomerClass(
-        self, info: Info, input: CloneCustomerClassInput
+        self, info: Info, input: Annotated[CloneCustomerClassInput, INPUT]
     ) -> CustomerClassPayload:
         return await mutation.run(info, customer_classes.clone_customer_class, input, _payload)
 
     @strawberry.mutation(
-        description="Delete every deletable class of the list; the others are explained per index."
+        description="Delete every deletable class of the list; the others are explained per"
+        " index. One DELETE audit event per deleted class."
     )
     async def deleteCustomerClasses(
-        self, info: Info, input: DeleteCustomerClassesInput
+        self, info: Info, input: Annotated[DeleteCustomerClassesInput, INPUT]
     ) -> DeleteCustomerClassesPayload:
         def payload(result: Any, errors: list[UserError]) -> DeleteCustomerClassesPayload:
             if result is None:
@@ -79,19 +95,24 @@ class CustomerClassMutation:
 
         return await mutation.run(info, customer_classes.delete_customer_classes, input, payload)
 
-    @strawberry.mutation(description="Administrators only: share a class with resellers, or stop.")
+    @strawberry.mutation(
+        description="Administrators only (resellers: top-level FORBIDDEN): share a class with"
+        " resellers, or stop. Audited as SHARE or UNSHARE; nothing happens when it already is"
+        " as asked."
+    )
     async def setCustomerClassSharing(
-        self, info: Info, input: SetCustomerClassSharingInput
+        self, info: Info, input: Annotated[SetCustomerClassSharingInput, INPUT]
     ) -> CustomerClassPayload:
         return await mutation.run(
             info, customer_classes.set_customer_class_sharing, input, _payload
         )
 
     @strawberry.mutation(
-        description="Copy payment terms and past-due policy from regular to out-of-turn invoices."
+        description="Copy payment terms and past-due policy from regular to out-of-turn"
+        " invoices. Audited as UPDATE when it changes something."
     )
     async def copyRegularInvoiceSettingsToOutOfTurn(
-        self, info: Info, input: CopyRegularInvoiceSettingsInput
+        self, info: Info, input: Annotated[CopyRegularInvoiceSettingsInput, INPUT]
     ) -> CustomerClassPayload:
         return await mutation.run(
             info, customer_classes.copy_regular_invoice_settings_to_out_of_turn, input, _payload

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
-from gql.common import SortDirection, patch_of
+from gql.common import AFTER_DESCRIPTION, FIRST_DESCRIPTION, SortDirection, patch_of
 from gql.context import Info
 from gql.customer_classes.inputs import (
     CustomerClassFilter,
@@ -27,8 +27,15 @@ def _columns(info: Info) -> tuple[Any, ...]:
 
 @strawberry.type
 class CustomerClassQuery:
-    @strawberry.field(description="A class the caller may see, or null.")
-    async def customerClass(self, info: Info, id: strawberry.ID) -> CustomerClass | None:
+    @strawberry.field(
+        description="A class the caller may see, or null (unknown, hidden and undecodable IDs"
+        " read the same)."
+    )
+    async def customerClass(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The class's global ID.")],
+    ) -> CustomerClass | None:
         key = decode(id, "CustomerClass")
         if key is None:
             return None
@@ -47,14 +54,36 @@ class CustomerClassQuery:
     async def customerClasses(
         self,
         info: Info,
-        first: int = 50,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: CustomerClassFilter | None = None,
-        orderBy: CustomerClassOrder = CustomerClassOrder(
-            field=CustomerClassSortField.NAME, direction=SortDirection.ASC
-        ),
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description=FIRST_DESCRIPTION + " Ignored when last or before is given."
+            ),
+        ] = 50,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+        last: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Take the page backwards: this many items, 1 to 100 (PAGE_TOO_LARGE"
+                " above, BAD_USER_INPUT below), from the end of the list or before the cursor"
+                " before."
+            ),
+        ] = None,
+        before: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Take the page backwards, ending before this cursor (of the same"
+                " field, filter and order; else BAD_USER_INPUT), with last items (default 50)."
+            ),
+        ] = None,
+        filter: Annotated[
+            CustomerClassFilter | None,
+            strawberry.argument(description="Only the classes matching it. Omitted: all."),
+        ] = None,
+        orderBy: Annotated[
+            CustomerClassOrder,
+            strawberry.argument(description="The order. Default: by NAME, ascending."),
+        ] = CustomerClassOrder(field=CustomerClassSortField.NAME, direction=SortDirection.ASC),
     ) -> CustomerClassConnection:
         context = info.context
         filters: inputs.CustomerClassFilter = patch_of(filter) if filter is not None else {}
@@ -66,8 +95,8 @@ class CustomerClassQuery:
                 context.conn,
                 context.principal,
                 filters=filters,
-                order_field=orderBy.field.value,
-                direction=orderBy.direction.value,
+                order_field=orderBy.field.name,
+                direction=orderBy.direction.name,
                 first=first,
                 after=after,
                 last=last,

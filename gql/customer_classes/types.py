@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import strawberry
 
 from gql.catalogs.types import BusinessModel, Currency, currency_of
-from gql.common import DateTime, Node, PageInfo
+from gql.common import (
+    AFTER_DESCRIPTION,
+    CURSOR_DESCRIPTION,
+    FIRST_DESCRIPTION,
+    DateTime,
+    Node,
+    PageInfo,
+)
 from gql.context import Info
 from gql.customer_classes.tabs import Tabs, TaxationMethod
 from tenancy import class_rows, documents, pagination
@@ -22,42 +29,58 @@ CustomerRef = Annotated["Customer", strawberry.lazy("gql.customers.types")]
 CustomerConnectionRef = Annotated["CustomerConnection", strawberry.lazy("gql.customers.types")]
 
 
-@strawberry.enum
+@strawberry.enum(description="Who manages a class.")
 class ManagerKind(Enum):
     ADMINISTRATOR = strawberry.enum_value(
         "ADMINISTRATOR",
         description="Administrator only: for direct customers and resellers, managed in the"
-        " admin interface.",
+        " admin interface. Resellers see such a class only when it is shared, read-only.",
     )
     RESELLER = strawberry.enum_value(
         "RESELLER", description="Managed by one reseller, for that reseller's own subentities."
     )
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="Which invoice tabs of a class are enabled: the list page's Invoices column."
+)
 class InvoicingPreference(Enum):
     INVOICING_ENABLED = strawberry.enum_value(
         "INVOICING_ENABLED", description="Both regular and out-of-turn invoices are enabled."
     )
-    REGULAR_ONLY = "REGULAR_ONLY"
-    OUT_OF_TURN_ONLY = "OUT_OF_TURN_ONLY"
-    DISABLED = "DISABLED"
+    REGULAR_ONLY = strawberry.enum_value(
+        "REGULAR_ONLY", description="Regular invoices are enabled, out-of-turn ones are not."
+    )
+    OUT_OF_TURN_ONLY = strawberry.enum_value(
+        "OUT_OF_TURN_ONLY", description="Out-of-turn invoices are enabled, regular ones are not."
+    )
+    DISABLED = strawberry.enum_value("DISABLED", description="Neither is enabled.")
 
 
 @strawberry.type(
-    description="A named bundle of billing parameters shared by a category of customers."
+    description="A named bundle of billing parameters shared by a category of customers: a"
+    " header and the tabs (generalInfo ... fraudProtection). Every customer has exactly one"
+    " class (the Default class unless another is assigned)."
 )
 class CustomerClass(Tabs, Node):
     row: strawberry.Private[Any]
-    name: str
-    description: str | None
-    managedBy: ManagerKind
+    name: str = strawberry.field(
+        description="1 to 100 characters, unique among the classes of its manager ignoring"
+        " case and compatibility forms."
+    )
+    description: str | None = strawberry.field(
+        description="Free text of at most 500 characters; null when empty."
+    )
+    managedBy: ManagerKind = strawberry.field(
+        description="Who manages the class; fixed at creation (see managingReseller)."
+    )
     notificationSender: str | None = strawberry.field(
         description='Sender address ("From") of notifications to this class\'s customers;'
         " null means the system default."
     )
     isDefault: bool = strawberry.field(
-        description="The built-in Default class, which cannot be deleted."
+        description="The built-in Default class: administrator-managed, always shared, no"
+        " currency; it cannot be renamed, unshared or deleted."
     )
     sharedWithResellers: bool = strawberry.field(
         description="Administrator classes only: resellers may see (read-only)"
@@ -66,13 +89,16 @@ class CustomerClass(Tabs, Node):
     version: int = strawberry.field(
         description="Incremented by every change; pass it back as expectedVersion to update safely."
     )
-    createdAt: DateTime
-    updatedAt: DateTime
+    createdAt: DateTime = strawberry.field(description="When the class was created.")
+    updatedAt: DateTime = strawberry.field(
+        description="When the class last changed (a change that changes nothing does not count)."
+    )
     archiveXdrs: bool = strawberry.field(
         description="List-page column: statistics (xDR archive) generation is on."
     )
     invoicing: InvoicingPreference = strawberry.field(
-        description="List-page column derived from the invoice tabs."
+        description="List-page column: which of regularInvoices.enabled and"
+        " outOfTurnInvoices.enabled are on."
     )
     taxationMethod: TaxationMethod = strawberry.field(
         description="List-page column: taxation.method."
@@ -118,7 +144,7 @@ class CustomerClass(Tabs, Node):
         found = await info.context.loaders.customers.load(self.row.tenant_id)
         return found and Customer.of(found)
 
-    @strawberry.field(description="Fixed at creation.")
+    @strawberry.field(description="The service type the customers get; fixed at creation.")
     async def businessModel(self, info: Info) -> BusinessModel | None:
         key = self.row.business_model_id
         if key is None:
@@ -138,9 +164,14 @@ class CustomerClass(Tabs, Node):
     async def customerCount(self, info: Info) -> int:
         return await info.context.loaders.customer_counts.load(self.row.id)
 
-    @strawberry.field(description="Customers of this class that the caller may see, by name.")
+    @strawberry.field(
+        description="Customers of this class that the caller may see, by name then id."
+    )
     async def customers(
-        self, info: Info, first: int = 50, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> CustomerConnectionRef:
         from gql.customers.types import CustomerConnection
 
@@ -150,20 +181,24 @@ class CustomerClass(Tabs, Node):
         return CustomerConnection.of(page, lambda: loaders.customer_counts.load(key))
 
 
-@strawberry.type
+@strawberry.type(description="A class and its cursor.")
 class CustomerClassEdge:
-    cursor: str
-    node: CustomerClass
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)
+    node: CustomerClass = strawberry.field(description="The class.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of classes (select edges, nodes or both: one cost).")
 class CustomerClassConnection:
-    edges: list[CustomerClassEdge]
-    nodes: list[CustomerClass]
-    pageInfo: PageInfo
+    edges: list[CustomerClassEdge] = strawberry.field(
+        description="The page's classes with their cursors."
+    )
+    nodes: list[CustomerClass] = strawberry.field(description="The page's classes.")
+    pageInfo: PageInfo = strawberry.field(description="Where the page lies.")
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @strawberry.field(description="Classes matching the filter that the caller may see.")
+    @strawberry.field(
+        description="How many classes the caller may see match the filter, over all pages."
+    )
     async def totalCount(self) -> int:
         return await self.count()
 

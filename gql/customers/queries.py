@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
-from gql.common import patch_of
+from gql.common import AFTER_DESCRIPTION, FIRST_DESCRIPTION, patch_of
 from gql.context import Info
 from gql.customers.inputs import CustomerFilter
 from gql.customers.types import Customer, CustomerConnection
@@ -12,21 +14,34 @@ from tenancy.ids import decode
 
 @strawberry.type
 class CustomerQuery:
-    @strawberry.field(description="A customer the caller may see, or null.")
-    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+    @strawberry.field(
+        description="A customer the caller may see, or null (unknown, hidden and undecodable"
+        " IDs read the same)."
+    )
+    async def customer(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The customer's global ID.")],
+    ) -> Customer | None:
         key = decode(id, "Customer")
         if key is None:
             return None
         row = await info.context.loaders.customers.load(key)
         return row and Customer.of(row)
 
-    @strawberry.field(description="Sorted by name, then id.")
+    @strawberry.field(
+        description="Customers the caller may see (administrators: all; resellers: themselves"
+        " and their direct customers), sorted by name, then id."
+    )
     async def customers(
         self,
         info: Info,
-        first: int = 50,
-        after: str | None = None,
-        filter: CustomerFilter | None = None,
+        first: Annotated[int, strawberry.argument(description=FIRST_DESCRIPTION)] = 50,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+        filter: Annotated[
+            CustomerFilter | None,
+            strawberry.argument(description="Only the customers matching it. Omitted: all."),
+        ] = None,
     ) -> CustomerConnection:
         context = info.context
         filters: inputs.CustomerFilter = patch_of(filter) if filter is not None else {}

@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from gql.catalogs.types import Currency, InvoiceTemplate, currency_of
-from gql.common import DateTime, Node, PageInfo
+from gql.common import CURSOR_DESCRIPTION, DateTime, Node, PageInfo
 from gql.context import Info
 from gql.customer_classes.tabs import StatisticsDelivery, Tabs
 from gql.customer_classes.types import CustomerClass
@@ -17,10 +17,14 @@ from tenancy import customers, documents, pagination
 from tenancy.ids import to_global_id
 
 
-@strawberry.enum
+@strawberry.enum(description="The kind of a customer, set at creation.")
 class CustomerType(Enum):
-    RETAIL = "RETAIL"
-    RESELLER = "RESELLER"
+    RETAIL = strawberry.enum_value("RETAIL", description="An end customer.")
+    RESELLER = strawberry.enum_value(
+        "RESELLER",
+        description="A reseller: it has customers of its own (its subentities), classes and"
+        " API tokens. Resellers nest at most 3 levels.",
+    )
 
 
 @strawberry.type(
@@ -30,7 +34,10 @@ class CustomerType(Enum):
 class TemplateOverride:
     templateId: strawberry.Private[int | None]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The template used instead of the class's; null: do not create invoice"
+        " documents."
+    )
     async def template(self, info: Info) -> InvoiceTemplate | None:
         if self.templateId is None:
             return None
@@ -43,13 +50,28 @@ class TemplateOverride:
 )
 class CustomerOverrides:
     regularInvoiceTemplate: TemplateOverride | None = strawberry.field(
-        description="Null: as defined by the customer class."
+        description="Overrides regularInvoices.invoiceTemplate; null: as defined by the"
+        " customer class."
     )
-    outOfTurnInvoiceTemplate: TemplateOverride | None
-    regularInvoicesEnabled: bool | None
-    outOfTurnInvoicesEnabled: bool | None
-    sendStatistics: StatisticsDelivery | None
-    suspendOnInsufficientFunds: bool | None
+    outOfTurnInvoiceTemplate: TemplateOverride | None = strawberry.field(
+        description="Overrides outOfTurnInvoices.invoiceTemplate; null: as defined by the"
+        " customer class."
+    )
+    regularInvoicesEnabled: bool | None = strawberry.field(
+        description="Overrides regularInvoices.enabled; null: as defined by the customer"
+        " class. true needs the class's statistics on (DEPENDENCY)."
+    )
+    outOfTurnInvoicesEnabled: bool | None = strawberry.field(
+        description="Overrides outOfTurnInvoices.enabled; null: as defined by the customer class."
+    )
+    sendStatistics: StatisticsDelivery | None = strawberry.field(
+        description="Overrides generalInfo.sendStatistics; null: as defined by the customer"
+        " class. A value other than DO_NOT_SEND needs the class's statistics on (DEPENDENCY)."
+    )
+    suspendOnInsufficientFunds: bool | None = strawberry.field(
+        description="Overrides generalInfo.suspendOnInsufficientFunds; null: as defined by the"
+        " customer class."
+    )
 
     @classmethod
     def of(cls, row: Any) -> CustomerOverrides:
@@ -91,9 +113,9 @@ class EffectiveSettings(Tabs):
 )
 class Customer(Node):
     row: strawberry.Private[Any]
-    name: str
-    customerType: CustomerType
-    createdAt: DateTime
+    name: str = strawberry.field(description="1 to 100 characters; need not be unique.")
+    customerType: CustomerType = strawberry.field(description="Set at creation.")
+    createdAt: DateTime = strawberry.field(description="When the customer was created.")
 
     @classmethod
     def of(cls, row: Any) -> Customer:
@@ -105,7 +127,10 @@ class Customer(Node):
             createdAt=row.created_at,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="The customer's currency, fixed at creation; a class must have this"
+        " currency or none to be assigned (CURRENCY_MISMATCH)."
+    )
     def currency(self) -> Currency:
         found = currency_of(self.row.currency_code)
         assert found is not None
@@ -121,7 +146,10 @@ class Customer(Node):
         found = await info.context.loaders.customers.load(self.row.tenant_id)
         return found and Customer.of(found)
 
-    @strawberry.field(description="Null when the caller may not see the class.")
+    @strawberry.field(
+        description="The customer's class (every customer has one: the Default class unless"
+        " another is assigned); null when the caller may not see it."
+    )
     async def customerClass(self, info: Info) -> CustomerClass | None:
         found = await info.context.loaders.classes.load(self.row.customer_class_id)
         return found and CustomerClass.of(found)
@@ -142,20 +170,22 @@ class Customer(Node):
         return EffectiveSettings(document=document, overriddenFields=overridden)
 
 
-@strawberry.type
+@strawberry.type(description="A customer and its cursor.")
 class CustomerEdge:
-    cursor: str
-    node: Customer
+    cursor: str = strawberry.field(description=CURSOR_DESCRIPTION)
+    node: Customer = strawberry.field(description="The customer.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of customers (select edges, nodes or both: one cost).")
 class CustomerConnection:
-    edges: list[CustomerEdge]
-    nodes: list[Customer]
-    pageInfo: PageInfo
+    edges: list[CustomerEdge] = strawberry.field(
+        description="The page's customers with their cursors."
+    )
+    nodes: list[Customer] = strawberry.field(description="The page's customers.")
+    pageInfo: PageInfo = strawberry.field(description="Where the page lies.")
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @strawberry.field(description="Matching customers the caller may see.")
+    @strawberry.field(description="How many customers the caller may see match, over all pages.")
     async def totalCount(self) -> int:
         return await self.count()
 

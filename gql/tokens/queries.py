@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from gql.context import Info
@@ -9,7 +11,7 @@ from tenancy import tokens
 
 @strawberry.type
 class TokenQuery:
-    @strawberry.field(description="Who is calling.")
+    @strawberry.field(description="Who is calling: the role and name of this request's token.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.principal
         return Viewer(
@@ -19,9 +21,17 @@ class TokenQuery:
         )
 
     @strawberry.field(
-        description="Newest first. Administrators see every token; resellers their own."
+        description="API tokens, newest first. Administrators see every token; resellers their"
+        " own. At most 100 per owner are kept (costed as 100)."
     )
-    async def apiTokens(self, info: Info, includeRevoked: bool = False) -> list[ApiToken]:
+    async def apiTokens(
+        self,
+        info: Info,
+        includeRevoked: Annotated[
+            bool,
+            strawberry.argument(description="Also list revoked tokens. Default false."),
+        ] = False,
+    ) -> list[ApiToken]:
         context = info.context
         rows = await tokens.list_tokens(
             context.conn, context.principal, include_revoked=includeRevoked

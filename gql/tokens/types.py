@@ -11,10 +11,17 @@ from gql.customers.types import Customer
 from tenancy.ids import to_global_id
 
 
-@strawberry.enum
+@strawberry.enum(description="What an API token may see and do.")
 class Role(Enum):
-    ADMINISTRATOR = "ADMINISTRATOR"
-    RESELLER = "RESELLER"
+    ADMINISTRATOR = strawberry.enum_value(
+        "ADMINISTRATOR", description="The platform's operator: sees and manages everything."
+    )
+    RESELLER = strawberry.enum_value(
+        "RESELLER",
+        description="Acts for one reseller: sees itself, its direct customers, its own"
+        " classes, the shared classes, its own tokens, its own tenant's audit events and the"
+        " catalogs.",
+    )
 
 
 @strawberry.type(
@@ -22,12 +29,24 @@ class Role(Enum):
 )
 class ApiToken(Node):
     row: strawberry.Private[Any]
-    name: str
-    role: Role
-    createdAt: DateTime
-    expiresAt: DateTime | None
-    revokedAt: DateTime | None
-    lastUsedAt: DateTime | None = strawberry.field(description="Updated at most once a minute.")
+    name: str = strawberry.field(
+        description="1 to 100 characters, unique per owner (a reseller, or the administrators"
+        " together) ignoring case and compatibility forms."
+    )
+    role: Role = strawberry.field(description="What the token may see and do.")
+    createdAt: DateTime = strawberry.field(description="When the token was created.")
+    expiresAt: DateTime | None = strawberry.field(
+        description="When the token stops working; null: never (only tokens made by an"
+        " administrator or the command line)."
+    )
+    revokedAt: DateTime | None = strawberry.field(
+        description="When the token was revoked (every worker refuses it within 5 seconds);"
+        " null: not revoked."
+    )
+    lastUsedAt: DateTime | None = strawberry.field(
+        description="When the token last authenticated a request, to within a minute (written"
+        " at most once a minute, after the response); null: never used."
+    )
 
     @classmethod
     def of(cls, row: Any) -> ApiToken:
@@ -50,10 +69,10 @@ class ApiToken(Node):
         return found and Customer.of(found)
 
 
-@strawberry.type
+@strawberry.type(description="Who is calling: the token of this request.")
 class Viewer:
-    role: Role
-    tokenName: str
+    role: Role = strawberry.field(description="The token's role.")
+    tokenName: str = strawberry.field(description="The token's name.")
     resellerId: strawberry.Private[int | None]
 
     @strawberry.field(description="The reseller the caller acts for; null for administrators.")

@@ -206,8 +206,8 @@ def measured(parameter: str) -> dict[str, Any]:
 
 def test_tenancy_knows_every_enum_value() -> None:
     """The bounds below are the enums' sizes: tenancy's lists must match the schema."""
-    assert set(tabs.MEASURED_PARAMETERS) == {p.value for p in MeasuredParameter}
-    assert set(tabs.NOTIFICATION_TYPES) == {t.value for t in NotificationType}
+    assert set(tabs.MEASURED_PARAMETERS) == {p.name for p in MeasuredParameter}
+    assert set(tabs.NOTIFICATION_TYPES) == {t.name for t in NotificationType}
 
 
 @pytest.mark.parametrize("caller", ["administrator", "reseller"])

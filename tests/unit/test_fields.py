@@ -110,11 +110,13 @@ def test_decimal_grammar_property(text: str) -> None:
 
 
 @settings(max_examples=200)
-@given(st.text(max_size=20))
+@given(st.text(max_size=20) | DECIMAL_TEXT)
 def test_decimal_parse_accepts_exactly_the_grammar(text: str) -> None:
+    """The grammar the Decimal scalar publishes (its description) is what is accepted."""
     value, _places = fields.parse_decimal(text)
-    grammar = re.fullmatch(r"-?([0-9]+)(\.[0-9]+)?", text)
-    expected = grammar is not None and len(grammar.group(1)) <= 12
+    grammar = re.fullmatch(fields.DECIMAL_GRAMMAR, text)
+    integer_digits = len(text.lstrip("-").split(".")[0])
+    expected = grammar is not None and integer_digits <= fields.MAX_INTEGER_DIGITS
     assert (value is not None) == expected
 
 
