@@ -188,7 +188,7 @@ def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
         ("mysql://x", ("token", "create", "--name", "x")),
         ("mysql://x", ("serve", "--demo")),
         ("", ("migrate",)),
-        ("sqlite:///plain-driver.db", ("migrate",)),
+        ("postgresql+psycopg2://u@x/db", ("migrate",)),
     ],
     ids=["migrate", "token-create", "serve", "empty", "sync-driver"],
 )
