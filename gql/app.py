@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import migrate, roles
 from db.engine import make_engine, make_inline_read_engine, pool_capacity
-from db.settings import Settings, get_settings
+from db.settings import MaskingFormatter, Settings, get_settings
 from gql import execution, graphiql
 from gql.admission import Admission, GatedEngine, GatedInlineEngine, NoConnection
 from gql.auth import authenticate, bearer_secret
@@ -94,7 +94,7 @@ def configure_request_log() -> None:
     logger = logging.getLogger("billclass")
     if not logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
 

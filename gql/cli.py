@@ -24,12 +24,16 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _settings() -> Settings:
+    """The configuration, or one line and exit 2 (before anything else happens); the
+    log level it names applies from here on."""
     from db.settings import ConfigurationError, get_settings
 
     try:
-        return get_settings()
+        settings = get_settings()
     except ConfigurationError as error:
         _fail(str(error))
+    logging.getLogger().setLevel(settings.log_level)
+    return settings
 
 
 def _migrate(settings: Any) -> None:
@@ -50,8 +54,15 @@ def _migrate(settings: Any) -> None:
     except Exception as error:
         if not separate and _insufficient_privilege(error):
             _fail(_no_way_to_migrate(url))
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        _fail(f"cannot migrate the database at {_safe(url)}: {reason}")
+        _fail(f"cannot migrate the database at {_safe(url)}: {_reason(error)}")
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of an error, without any password."""
+    from db.settings import mask_urls
+
+    text = str(error).strip()
+    return mask_urls(text.splitlines()[0]) if text else type(error).__name__
 
 
 def _insufficient_privilege(error: BaseException) -> bool:
@@ -122,12 +133,9 @@ def _sqlite_problem(url: str) -> str | None:
 
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
+    from db.settings import masked
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparsable URL>"
+    return masked(url)
 
 
 def as_cli(work: Callable[[Any], Awaitable[T]], settings: Settings | None = None) -> T:
@@ -164,22 +172,6 @@ def serve(args: argparse.Namespace) -> None:
     settings = _settings()
     _migrate(settings)
     _check_role(settings)
-    if args.demo:
-        from tenancy import demo
-
-        async def seed(conn: Any) -> dict[str, str]:
-            skyline = await demo.seeded_reseller(conn)
-            if skyline is not None:
-                print("Demo data already present; creating fresh tokens only.", file=sys.stderr)
-                return await demo.tokens_for_demo(conn, skyline)
-            return await demo.seed(conn)
-
-        secrets = as_cli(seed)
-        print("Demo data ready. Tokens (shown once):")
-        for role, secret in secrets.items():
-            print(f"  {role}: {secret}")
-        print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
-        sys.stdout.flush()
     import uvicorn
 
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -195,6 +187,10 @@ def serve(args: argparse.Namespace) -> None:
                 f"cannot serve metrics on {METRICS_HOST}:{args.metrics_port}:"
                 f" {error.strerror or error}"
             )
+    if args.demo:
+        _demo(args)
+    from gql.log_format import uvicorn_log_config
+
     uvicorn.run(
         "gql.app:create_app",
         factory=True,
@@ -202,15 +198,42 @@ def serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(),
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from tenancy import demo
+
+    async def seed(conn: Any) -> dict[str, str]:
+        skyline = await demo.seeded_reseller(conn)
+        if skyline is not None:
+            print("Demo data already present; creating fresh tokens only.", file=sys.stderr)
+            return await demo.tokens_for_demo(conn, skyline)
+        return await demo.seed(conn)
+
+    secrets = as_cli(seed)
+    print("Demo data ready. Tokens (shown once):")
+    for role, secret in secrets.items():
+        print(f"  {role}: {secret}")
+    print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
+    sys.stdout.flush()
 
 
 def migrate_command(_args: argparse.Namespace) -> None:
     settings = _settings()
     _migrate(settings)
     print("Database is at the latest migration.", file=sys.stderr)
+
+
+def _refused(refusal: Any) -> NoReturn:
+    """A use-case's refusal: one line per error, exit status 1."""
+    for error in refusal.errors:
+        where = ".".join((error.field or ())[1:]) or "input"
+        print(f"billclass: {error.code.value} {where}: {error.message}", file=sys.stderr)
+    raise SystemExit(1)
 
 
 def token_create(args: argparse.Namespace) -> None:
@@ -236,10 +259,7 @@ def token_create(args: argparse.Namespace) -> None:
     try:
         secret = as_cli(create)
     except Refused as refusal:
-        for error in refusal.errors:
-            where = ".".join((error.field or ())[1:]) or "input"
-            print(f"billclass: {error.code.value} {where}: {error.message}", file=sys.stderr)
-        raise SystemExit(1) from None
+        _refused(refusal)
     print(secret)
 
 
@@ -255,45 +275,151 @@ def export_schema(_args: argparse.Namespace) -> None:
     sys.stdout.write(sdl())
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="billclass", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
+# --------------------------------------------------------------------------- parser
 
-    run = commands.add_parser("serve", help="apply migrations, then serve GraphQL")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--workers", type=int, default=1)
-    run.add_argument("--demo", action="store_true", help="seed demo data and print tokens")
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each option's help (unless the help says its own), and the
+    epilog's environment table kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help_text = action.help or ""
+        if "(default:" in help_text or action.default in (None, False):
+            return help_text
+        return super()._get_help_string(action)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("billclass")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _environment_help() -> str:
+    """The environment variables, from the Settings fields (so help cannot drift)."""
+    import textwrap
+
+    from db.settings import environment_variables
+
+    lines = ["environment variables (a bad value stops every command with one line):"]
+    for variable in environment_variables():
+        lines.append(f"  {variable.name}")
+        facts = f"default: {variable.default}" + (f"; {variable.range}" if variable.range else "")
+        lines.extend(
+            textwrap.wrap(
+                f"{variable.description} ({facts})",
+                width=88,
+                initial_indent="      ",
+                subsequent_indent="      ",
+            )
+        )
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    import textwrap
+
+    root = argparse.ArgumentParser(
+        prog="billclass",
+        description=textwrap.fill(
+            "Customer classes of a telecom billing platform, served as a multi-tenant"
+            " GraphQL API. Configured by the environment (below).",
+            88,
+        ),
+        epilog=_environment_help(),
+        formatter_class=_HelpFormatter,
+    )
+    root.add_argument("--version", action="version", version=f"billclass {_version()}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(parent: Any, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = parent.add_parser(
+            name,
+            help=summary,
+            description=textwrap.fill(description, 88),
+            formatter_class=_HelpFormatter,
+        )
+        return sub
+
+    run = command(
+        commands,
+        "serve",
+        "apply migrations, then serve GraphQL",
+        "Apply pending migrations (as BILLCLASS_MIGRATION_DATABASE_URL when set), refuse a"
+        " PostgreSQL role row-level security cannot hold, then serve /graphql (GraphiQL in a"
+        " browser), /healthz, /readyz and /metrics. SIGTERM lets requests in flight finish.",
+    )
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    run.add_argument("--port", type=int, default=8000, help="port to listen on")
+    run.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes (uvicorn)"
+    )
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed demo data once (two resellers, classes, customers) and print a fresh"
+        " token per role (default: off)",
+    )
     run.add_argument(
         "--metrics-port",
         type=int,
         metavar="N",
-        help="also serve /metrics on 127.0.0.1:N without a token (all workers)",
+        help="also serve /metrics on 127.0.0.1:N without a token, for all workers"
+        " (default: not served)",
     )
     run.set_defaults(handler=serve)
 
-    commands.add_parser("migrate", help="apply Alembic migrations").set_defaults(
-        handler=migrate_command
-    )
+    command(
+        commands,
+        "migrate",
+        "apply database migrations",
+        "Apply the pending Alembic migrations as the table owner"
+        " (BILLCLASS_MIGRATION_DATABASE_URL, else BILLCLASS_DATABASE_URL) and grant the"
+        " service role its privileges. Safe to run again.",
+    ).set_defaults(handler=migrate_command)
 
-    token = commands.add_parser("token", help="API tokens")
-    token_commands = token.add_subparsers(dest="token_command", required=True)
-    create = token_commands.add_parser("create", help="print a new token's secret")
-    create.add_argument("--name", required=True)
-    create.add_argument(
-        "--reseller", metavar="CUSTOMER_ID", help="global ID of a RESELLER customer"
+    token = command(commands, "token", "create API tokens", "Manage API tokens.")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="SUBCOMMAND")
+    create = command(
+        token_commands,
+        "create",
+        "print a new token's secret",
+        "Create an API token and print its secret alone on stdout (shown once, never"
+        " stored). Without --reseller an ADMINISTRATOR token; with it a RESELLER token.",
     )
-    create.add_argument("--expires-at", metavar="ISO", help="e.g. 2027-01-31T00:00:00Z")
+    create.add_argument("--name", required=True, help="unique per owner, 1 to 100 characters")
+    create.add_argument(
+        "--reseller",
+        metavar="CUSTOMER_ID",
+        help="global ID of a RESELLER customer: make a RESELLER token acting for it"
+        " (default: an ADMINISTRATOR token)",
+    )
+    create.add_argument(
+        "--expires-at",
+        metavar="ISO",
+        help="expiry, RFC 3339, e.g. 2027-01-31T00:00:00Z (default: never)",
+    )
     create.set_defaults(handler=token_create)
 
-    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
-        handler=export_schema
-    )
+    command(
+        commands,
+        "export-schema",
+        "print the GraphQL SDL",
+        "Print the served GraphQL schema (SDL), as committed in gql/schema.graphql. Needs"
+        " no database.",
+    ).set_defaults(handler=export_schema)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from db.settings import MaskingFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # Migrations are applied on every start: their step-by-step log is noise there.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = parser().parse_args(argv)

@@ -3,6 +3,8 @@ by the environment, on a temporary SQLite file."""
 
 from __future__ import annotations
 
+import argparse
+import importlib.metadata
 import json
 import os
 import re
@@ -14,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import migrate
 from db.models import token_table
-from db.settings import Settings
+from db.settings import Settings, environment_variables, markdown_table
+from gql import cli
 from gql.schema import sdl
-from tenancy import customers, tokens
+from tenancy import customers, demo, tokens
 from tenancy.ids import to_global_id
 from tenancy.inputs import CustomerType
 from tenancy.principal import CLI
@@ -77,6 +81,11 @@ def _error_lines(stderr: str) -> list[str]:
 
 def _run_async(database_url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     return run_as_cli(Settings(database_url=database_url), work)
+
+
+def _utc(value: datetime) -> datetime:
+    """A stored time in UTC (SQLite returns it naive)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _token_row(database_url: str, secret: str) -> Any:
@@ -397,7 +406,6 @@ def test_serve_demo_twice_creates_fresh_tokens_only(db_url: str, tmp_path: Path)
     """A second ``--demo`` on the same database keeps the data and prints new tokens."""
 
     async def seed_marker(conn: Any) -> int:
-        from tenancy import demo
 
         await demo.seed(conn)
         return 0
@@ -459,3 +467,112 @@ def test_in_memory_sqlite_is_refused_with_one_line() -> None:
     for url in ("sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"):
         with pytest.raises(ValueError, match="in-memory databases are not supported"):
             Settings(database_url=url)
+
+
+# --------------------------------------------------------------------------- help
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Every (sub)command's parser, by its full name ("" for the root)."""
+    found = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                for path, deeper in _commands(sub).items():
+                    found[f"{name} {path}".strip()] = deeper
+    return found
+
+
+def test_every_command_and_option_has_help_with_its_default() -> None:
+    commands = _commands(cli.parser())
+    assert set(commands) >= {
+        "",
+        "serve",
+        "migrate",
+        "token",
+        "token create",
+        "export-schema",
+    }
+    for name, parser in commands.items():
+        assert parser.description, f"{name!r} has no description"
+        text = parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                assert all(choice.help for choice in action._choices_actions), name
+                continue
+            assert action.help, f"{name} {action.dest} has no help"
+            if action.option_strings and not action.required and action.dest != "help":
+                if action.dest == "version":
+                    continue
+                assert "(default: " in " ".join(text.split()), (name, action.dest)
+    serve_help = " ".join(commands["serve"].format_help().split())
+    for shown in ("--host HOST address to listen on (default: 127.0.0.1)", "(default: 8000)"):
+        assert shown in serve_help
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.parser().parse_args(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"billclass {importlib.metadata.version('billclass')}\n"
+
+
+def test_the_help_lists_every_environment_variable() -> None:
+    text = cli.parser().format_help()
+    words = " ".join(text.split())
+    for variable in environment_variables():
+        assert f"\n  {variable.name}\n" in text, variable.name
+        assert f"(default: {variable.default}" in words, variable.name
+        assert " ".join(variable.description.split()[:5]) in words, variable.name
+
+
+def test_the_readme_configuration_table_is_the_settings() -> None:
+    readme = (REPOSITORY / "README.md").read_text()
+    assert markdown_table() in readme, (
+        "README.md's configuration table differs from db/settings.py:"
+        " paste the output of `python -m db.settings`"
+    )
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize(
+    "args", [("migrate",), ("serve", "--demo"), ("token", "create", "--name", "x")]
+)
+def test_a_bad_log_level_stops_every_command_before_anything(
+    args: tuple[str, ...], db_url: str, tmp_path: Path
+) -> None:
+    result = billclass(db_url, *args, cwd=tmp_path, env={"BILLCLASS_LOG_LEVEL": "LOUD"})
+    assert result.returncode == 2
+    _no_traceback(result)
+    assert result.stderr.splitlines() == [
+        "billclass: error: invalid configuration: BILLCLASS_LOG_LEVEL must be one of DEBUG,"
+        " INFO, WARNING, ERROR, CRITICAL (any case), got 'LOUD'"
+    ]
+    assert not list(tmp_path.iterdir()), "nothing may be created"
+
+
+def test_the_usual_url_forms_work(tmp_path: Path) -> None:
+    result = billclass("sqlite:///./plain.db", "migrate", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "plain.db").exists()
+
+
+SECRET = "Zx9-secret-password"
+
+
+@pytest.mark.parametrize(
+    ("url", "args"),
+    [
+        (f"mysql://root:{SECRET}@db/billclass", ("migrate",)),
+        (f"postgres://root:{SECRET}@127.0.0.1:1/billclass", ("migrate",)),
+        (f"mysql://root:{SECRET}@db/billclass", ("serve",)),
+    ],
+)
+def test_a_password_is_never_shown(url: str, args: tuple[str, ...], tmp_path: Path) -> None:
+    result = billclass(url, *args, cwd=tmp_path)
+    assert result.returncode != 0
+    _no_traceback(result)
+    assert SECRET not in result.stdout + result.stderr
+    assert "root:***@" in result.stdout + result.stderr
