@@ -253,7 +253,9 @@ def token_create(args: argparse.Namespace) -> None:
         data["expiresAt"] = args.expires_at
 
     async def create(conn: Any) -> str:
-        _row, secret = await tokens.create_api_token(conn, principal=_cli(), data=data)
+        _row, secret = await tokens.create_api_token(
+            conn, principal=_cli(), data=data, command_line=True
+        )
         return secret
 
     try:
@@ -388,7 +390,8 @@ def parser() -> argparse.ArgumentParser:
         "create",
         "print a new token's secret",
         "Create an API token and print its secret alone on stdout (shown once, never"
-        " stored). Without --reseller an ADMINISTRATOR token; with it a RESELLER token.",
+        " stored). Without --reseller an ADMINISTRATOR token; with it a RESELLER token,"
+        " which expires within 90 days as the API requires.",
     )
     create.add_argument("--name", required=True, help="unique per owner, 1 to 100 characters")
     create.add_argument(
@@ -400,7 +403,8 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--expires-at",
         metavar="ISO",
-        help="expiry, RFC 3339, e.g. 2027-01-31T00:00:00Z (default: never)",
+        help="expiry, RFC 3339, e.g. 2027-01-31T00:00:00Z; RESELLER tokens at most 90 days"
+        " ahead (default: RESELLER tokens in 90 days, ADMINISTRATOR tokens never)",
     )
     create.set_defaults(handler=token_create)
 

@@ -50,7 +50,8 @@ overrides; §4 rule 1     ``may_change_customer``,
                          ``token_request_denials``,               ``api_token_update``,
                          ``token_owner``                          ``api_token_delete``
 §2 Tokens: expiry        ``token_expiry_ceiling``,                ``api_token_insert``
-ceiling, 20 unrevoked    ``limits_unrevoked_tokens``
+ceiling, 20 unrevoked    ``command_line_token_expiry_ceiling``,
+                         ``limits_unrevoked_tokens``
 §2 Hidden = nonexistent  ``sees_everything``,                     (every *_select)
                          ``reachable_reseller``, ``hides_shared``
 §2 No oracles            ``names_reseller``,                      (none: decided before SQL)
@@ -341,6 +342,13 @@ def token_expiry_ceiling(principal: Principal, now: datetime) -> datetime | None
     if principal.is_admin:
         return None
     return principal.token_expires_at or now + IMPLICIT_LIFETIME
+
+
+def command_line_token_expiry_ceiling(role: str, now: datetime) -> datetime | None:
+    """A RESELLER token made on the command line expires, by default and at the latest,
+    when a reseller's own new token may (its creating token counted as expiring
+    ``IMPLICIT_LIFETIME`` from now); an ADMINISTRATOR token needs no expiry."""
+    return now + IMPLICIT_LIFETIME if role == Role.RESELLER else None
 
 
 def limits_unrevoked_tokens(principal: Principal) -> bool:

@@ -128,7 +128,11 @@ async def visible_tokens(
 
 
 async def create_api_token(
-    conn: AsyncConnection, *, principal: Principal, data: CreateApiToken
+    conn: AsyncConnection,
+    *,
+    principal: Principal,
+    data: CreateApiToken,
+    command_line: bool = False,
 ) -> tuple[Any, str]:
     """Create an API token; returns its row and its secret (shown once, never stored).
 
@@ -144,6 +148,9 @@ async def create_api_token(
     OUT_OF_RANGE (outside the calendar, or after the creating token's expiry);
     OUT_OF_RANGE on the input (20 unrevoked reseller tokens, or 100 per owner with too
     few revoked ones to drop); ``name`` TAKEN (per owner).
+    ``command_line`` (the operator's ``billclass token create``): a RESELLER token
+    expires ``policy.command_line_token_expiry_ceiling`` at the latest, and then by
+    default; later is OUT_OF_RANGE on ``expiresAt``.
     Side effects: takes the owner's token-limit locks (``Limit.UNREVOKED_TOKENS`` for a
     reseller, then ``Limit.TOKENS_PER_OWNER``); deletes the oldest revoked tokens that
     must make room (a DELETE event each); inserts the token; writes a CREATE event.
@@ -161,7 +168,15 @@ async def create_api_token(
         errors.add(problem[0], ("name",), problem[1])
     _check_role_target(errors, principal, role, raw_reseller, reseller_row)
     now = utcnow()
-    expires_at = _check_expiry(errors, principal, data.get("expiresAt"), now)
+    if command_line:
+        ceiling = policy.command_line_token_expiry_ceiling(role, now)
+        why = f"reseller tokens expire within {policy.IMPLICIT_LIFETIME.days} days"
+        raw_expiry = data.get("expiresAt") or (ceiling and ceiling.isoformat())
+    else:
+        ceiling = policy.token_expiry_ceiling(principal, now)
+        why = "the expiry of the token creating it"
+        raw_expiry = data.get("expiresAt")
+    expires_at = _check_expiry(errors, raw_expiry, now, ceiling, why)
     dropped = await _make_room(conn, principal, owner, errors)
     if name and not errors and await _name_taken(conn, principal, owner, fields.name_key(name)):
         errors.add(Code.TAKEN, ("name",), "This owner already has a token with this name.")
@@ -221,10 +236,10 @@ def _check_role_target(
 
 
 def _check_expiry(
-    errors: ErrorList, principal: Principal, raw: object, now: datetime
+    errors: ErrorList, raw: object, now: datetime, ceiling: datetime | None, why: str
 ) -> datetime | None:
-    """The new token's expiry: in the future, and for a reseller set and under the
-    ceiling of ``policy.token_expiry_ceiling``."""
+    """The new token's expiry: in the future, and when there is a ``ceiling`` (``why``
+    says where it comes from) set and under it."""
     expires_at = None
     if raw is not None:
         expires_at, problem = fields.check_datetime(raw, "expiresAt")
@@ -233,7 +248,6 @@ def _check_expiry(
         elif expires_at is not None and expires_at <= now:
             errors.add(Code.INVALID, ("expiresAt",), "expiresAt must be in the future.")
             expires_at = None
-    ceiling = policy.token_expiry_ceiling(principal, now)
     if ceiling is None:
         return expires_at
     if raw is None:
@@ -242,8 +256,7 @@ def _check_expiry(
         errors.add(
             Code.OUT_OF_RANGE,
             ("expiresAt",),
-            f"expiresAt may not be later than {ceiling.isoformat()} (the expiry of the"
-            " token creating it).",
+            f"expiresAt may not be later than {ceiling.isoformat()} ({why}).",
         )
     return expires_at
 

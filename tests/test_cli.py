@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from gql.schema import sdl
 from tenancy import customers, demo, tokens
 from tenancy.ids import to_global_id
 from tenancy.inputs import CustomerType
+from tenancy.policy import IMPLICIT_LIFETIME
 from tenancy.principal import CLI
 from tests.support.cli import run_as_cli
 
@@ -162,13 +163,45 @@ def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
         "2099-01-31T00:00:00Z",
         cwd=tmp_path,
     )
+    # The API's rule: a reseller's token expires within 90 days; one line, nothing made.
+    assert result.returncode == 1
+    _no_traceback(result)
+    assert result.stdout == ""
+    (line,) = _error_lines(result.stderr)
+    assert line.startswith("billclass: OUT_OF_RANGE expiresAt: expiresAt may not be later than")
+    assert line.endswith("(reseller tokens expire within 90 days).")
+
+    in_30_days = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    result = billclass(
+        db_url,
+        "token",
+        "create",
+        "--name",
+        "r",
+        "--reseller",
+        reseller,
+        "--expires-at",
+        in_30_days.isoformat(),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     (secret,) = result.stdout.splitlines()
     assert secret.startswith("bc_")
     row = _token_row(db_url, secret)
     assert row.role == "RESELLER"
     assert to_global_id("Customer", row.tenant_id) == reseller
-    assert row.expires_at is not None and row.expires_at.year == 2099
+    assert _utc(row.expires_at) == in_30_days
+
+    # Without --expires-at: 90 days, as the API's implicit lifetime (policy).
+    before = datetime.now(UTC)
+    result = billclass(
+        db_url, "token", "create", "--name", "r90", "--reseller", reseller, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    row = _token_row(db_url, result.stdout.strip())
+    assert (
+        before + IMPLICIT_LIFETIME <= _utc(row.expires_at) <= datetime.now(UTC) + IMPLICIT_LIFETIME
+    )
 
     # A RETAIL customer cannot have tokens: a message, exit code 1, no secret.
     refused = billclass(
@@ -187,7 +220,7 @@ def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
         ).scalar_one()
         return found
 
-    assert _run_async(db_url, count) == 1
+    assert _run_async(db_url, count) == 2
 
 
 @pytest.mark.parametrize(
