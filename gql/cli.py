@@ -167,9 +167,25 @@ def _check_executor() -> None:
         _fail(str(error))
 
 
+def _check_port(host: str, port: int) -> None:
+    """Refuse, in one line and before anything is changed or minted, a port the server
+    could not bind (taken, or a host that is not ours). Bound as uvicorn binds it."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as error:
+        _fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+
+
 def serve(args: argparse.Namespace) -> None:
     _check_executor()
     settings = _settings()
+    # Everything that can stop the start-up is checked before the demo mints tokens.
+    _check_port(args.host, args.port)
     _migrate(settings)
     _check_role(settings)
     import uvicorn
@@ -205,17 +221,17 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
+    """Seed the demo data once; revoke the demo tokens of earlier runs and print fresh
+    ones (tenancy/demo.py)."""
     from tenancy import demo
 
-    async def seed(conn: Any) -> dict[str, str]:
-        skyline = await demo.seeded_reseller(conn)
-        if skyline is not None:
-            print("Demo data already present; creating fresh tokens only.", file=sys.stderr)
-            return await demo.tokens_for_demo(conn, skyline)
-        return await demo.seed(conn)
-
-    secrets = as_cli(seed)
-    print("Demo data ready. Tokens (shown once):")
+    secrets, seeded = as_cli(demo.prepare)
+    if not seeded:
+        print(
+            "Demo data already present; earlier demo tokens revoked, fresh ones created.",
+            file=sys.stderr,
+        )
+    print(f"Demo data ready. Tokens (shown once, valid {demo.DEMO_TOKEN_LIFETIME.days} days):")
     for role, secret in secrets.items():
         print(f"  {role}: {secret}")
     print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
@@ -362,8 +378,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--demo",
         action="store_true",
-        help="seed demo data once (two resellers, classes, customers) and print a fresh"
-        " token per role (default: off)",
+        help="seed demo data once (two resellers, classes, customers), revoke the demo"
+        " tokens of earlier runs and print a fresh token per role, valid 30 days"
+        " (default: off)",
     )
     run.add_argument(
         "--metrics-port",

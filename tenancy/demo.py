@@ -125,18 +125,52 @@ async def seed(conn: AsyncConnection) -> dict[str, str]:
     return await tokens_for_demo(conn, skyline.id)
 
 
+# The demo's tokens are named with these prefixes and a time stamp (names stay unique per
+# owner, revoked tokens included); each run revokes those of the runs before it.
+DEMO_TOKEN_PREFIXES = ("demo-admin-", "demo-skyline-")
+# Demo tokens expire, the administrator's too: a demo left running, or a secret copied
+# from a terminal, is not a standing key. Each ``serve --demo`` prints fresh ones anyway.
+DEMO_TOKEN_LIFETIME = timedelta(days=30)
+
+
+async def prepare(conn: AsyncConnection) -> tuple[dict[str, str], bool]:
+    """What ``serve --demo`` does: seed the data set unless it is there, revoke the demo
+    tokens of earlier runs, and mint fresh ones. Returns the secrets per role and whether
+    the data was seeded now."""
+    skyline = await seeded_reseller(conn)
+    if skyline is not None:
+        await revoke_earlier_tokens(conn)
+        return await tokens_for_demo(conn, skyline), False
+    return await seed(conn), True
+
+
+async def revoke_earlier_tokens(conn: AsyncConnection) -> int:
+    """Revoke the unrevoked demo tokens (by name prefix); returns how many."""
+    rows = await tokens.list_tokens(conn, CLI, include_revoked=False)
+    earlier = [row for row in rows if row.name.startswith(DEMO_TOKEN_PREFIXES)]
+    for row in earlier:
+        await tokens.revoke_api_token(
+            conn, principal=CLI, data={"id": to_global_id(tokens.TYPE, row.id)}
+        )
+    return len(earlier)
+
+
 async def tokens_for_demo(conn: AsyncConnection, skyline: int) -> dict[str, str]:
-    """A fresh administrator token and a token of reseller Skyline Telecom (30 days)."""
-    expires = (utcnow() + timedelta(days=30)).isoformat()
+    """A fresh administrator token and a token of reseller Skyline Telecom, both expiring
+    after ``DEMO_TOKEN_LIFETIME``."""
+    expires = (utcnow() + DEMO_TOKEN_LIFETIME).isoformat()
     stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
+    admin_prefix, skyline_prefix = DEMO_TOKEN_PREFIXES
     _row, admin_secret = await tokens.create_api_token(
-        conn, principal=CLI, data={"name": f"demo-admin-{stamp}", "role": "ADMINISTRATOR"}
+        conn,
+        principal=CLI,
+        data={"name": f"{admin_prefix}{stamp}", "role": "ADMINISTRATOR", "expiresAt": expires},
     )
     _row, reseller_secret = await tokens.create_api_token(
         conn,
         principal=CLI,
         data={
-            "name": f"demo-skyline-{stamp}",
+            "name": f"{skyline_prefix}{stamp}",
             "role": "RESELLER",
             "resellerId": to_global_id("Customer", skyline),
             "expiresAt": expires,

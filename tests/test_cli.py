@@ -438,13 +438,8 @@ def test_serve_demo(db_url: str, tmp_path: Path) -> None:
 def test_serve_demo_twice_creates_fresh_tokens_only(db_url: str, tmp_path: Path) -> None:
     """A second ``--demo`` on the same database keeps the data and prints new tokens."""
 
-    async def seed_marker(conn: Any) -> int:
-
-        await demo.seed(conn)
-        return 0
-
     migrate.upgrade(db_url)
-    _run_async(db_url, seed_marker)
+    earlier = _run_async(db_url, demo.seed)
 
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603
@@ -474,8 +469,10 @@ def test_serve_demo_twice_creates_fresh_tokens_only(db_url: str, tmp_path: Path)
         except subprocess.TimeoutExpired:
             process.kill()
             _out, err = process.communicate()
-    assert "Demo data already present" in err
+    assert "Demo data already present; earlier demo tokens revoked" in err
     assert "Traceback" not in err
+    for secret in earlier.values():
+        assert _token_row(db_url, secret).revoked_at is not None
 
 
 def test_serve_with_a_busy_metrics_port_stops_with_one_line(db_url: str, tmp_path: Path) -> None:
@@ -565,6 +562,50 @@ def test_the_readme_configuration_table_is_the_settings() -> None:
         "README.md's configuration table differs from db/settings.py:"
         " paste the output of `python -m db.settings`"
     )
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_is_idempotent_and_its_tokens_expire(db_url: str) -> None:
+    migrate.upgrade(db_url)
+    first, seeded = _run_async(db_url, demo.prepare)
+    assert seeded
+    second, seeded_again = _run_async(db_url, demo.prepare)
+    assert not seeded_again
+    assert set(first) == set(second) == {"ADMINISTRATOR", "RESELLER (Skyline Telecom)"}
+    for role in first:
+        old, new = _token_row(db_url, first[role]), _token_row(db_url, second[role])
+        assert old.revoked_at is not None, role
+        assert new.revoked_at is None, role
+        assert new.expires_at is not None, role
+        lifetime = _utc(new.expires_at) - _utc(new.created_at)
+        assert abs(lifetime - demo.DEMO_TOKEN_LIFETIME) < timedelta(minutes=1)
+
+    # Restarts never pile up unrevoked tokens (20 per reseller, SPEC §7).
+    for _ in range(25):
+        _run_async(db_url, demo.prepare)
+
+    async def unrevoked(conn: Any) -> int:
+        found = await tokens.list_tokens(conn, CLI, include_revoked=False)
+        return len(found)
+
+    assert _run_async(db_url, unrevoked) == 2
+
+
+def test_serve_on_a_taken_port_mints_nothing(db_url: str, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        result = billclass(db_url, "serve", "--demo", "--port", str(taken), cwd=tmp_path)
+    assert result.returncode == 2
+    _no_traceback(result)
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"billclass: error: cannot listen on 127.0.0.1:{taken}: Address already in use"
+    ]
+    assert not list(tmp_path.iterdir()), "nothing may be created (no database, no token)"
 
 
 # --------------------------------------------------------------------------- configuration
