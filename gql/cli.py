@@ -1,4 +1,4 @@
-"""The ``billclass`` command: serve, migrate, token create, export-schema."""
+"""The ``billclass`` command: serve, migrate, token create/list/revoke, export-schema."""
 
 from __future__ import annotations
 
@@ -281,6 +281,59 @@ def token_create(args: argparse.Namespace) -> None:
     print(secret)
 
 
+def _when(value: Any) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def token_list(_args: argparse.Namespace) -> None:
+    settings = _settings()
+    _migrate(settings)
+    from tenancy import tokens
+    from tenancy.ids import to_global_id
+
+    async def listed(conn: Any) -> list[list[str]]:
+        rows = await tokens.list_tokens(conn, _cli(), include_revoked=True)
+        return [
+            [
+                to_global_id(tokens.TYPE, row.id),
+                row.name,
+                row.role,
+                "-" if row.tenant_id is None else to_global_id("Customer", row.tenant_id),
+                _when(row.created_at),
+                _when(row.expires_at),
+                _when(row.last_used_at),
+                _when(row.revoked_at),
+            ]
+            for row in rows
+        ]
+
+    table = [
+        ["ID", "NAME", "ROLE", "RESELLER", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
+        *as_cli(listed),
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def token_revoke(args: argparse.Namespace) -> None:
+    settings = _settings()
+    _migrate(settings)
+    from tenancy import tokens
+    from tenancy.errors import Refused
+
+    async def revoke(conn: Any) -> Any:
+        return await tokens.revoke_api_token(conn, principal=_cli(), data={"id": args.id})
+
+    try:
+        row = as_cli(revoke)
+    except Refused as refusal:
+        _refused(refusal)
+    print(f"Token {args.id} ({row.name}) revoked at {_when(row.revoked_at)}.", file=sys.stderr)
+
+
 def _cli() -> Principal:
     from tenancy.principal import CLI
 
@@ -400,7 +453,7 @@ def parser() -> argparse.ArgumentParser:
         " service role its privileges. Safe to run again.",
     ).set_defaults(handler=migrate_command)
 
-    token = command(commands, "token", "create API tokens", "Manage API tokens.")
+    token = command(commands, "token", "create, list and revoke API tokens", "Manage API tokens.")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="SUBCOMMAND")
     create = command(
         token_commands,
@@ -424,6 +477,24 @@ def parser() -> argparse.ArgumentParser:
         " ahead (default: RESELLER tokens in 90 days, ADMINISTRATOR tokens never)",
     )
     create.set_defaults(handler=token_create)
+
+    command(
+        token_commands,
+        "list",
+        "list every token (never its secret)",
+        "List every API token, revoked ones included, newest first: ID, name, role,"
+        " reseller, created, expires, last used (to the minute), revoked.",
+    ).set_defaults(handler=token_list)
+
+    revoke = command(
+        token_commands,
+        "revoke",
+        "revoke a token",
+        "Revoke an API token: every worker refuses it within 5 seconds. Revoking a revoked"
+        " token changes nothing.",
+    )
+    revoke.add_argument("id", metavar="ID", help="the token's ID, as `token list` shows it")
+    revoke.set_defaults(handler=token_revoke)
 
     command(
         commands,

@@ -521,6 +521,8 @@ def test_every_command_and_option_has_help_with_its_default() -> None:
         "migrate",
         "token",
         "token create",
+        "token list",
+        "token revoke",
         "export-schema",
     }
     for name, parser in commands.items():
@@ -562,6 +564,54 @@ def test_the_readme_configuration_table_is_the_settings() -> None:
         "README.md's configuration table differs from db/settings.py:"
         " paste the output of `python -m db.settings`"
     )
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def test_token_list_and_revoke(db_url: str, tmp_path: Path) -> None:
+    migrate.upgrade(db_url)
+    reseller = _create_customer(db_url, "Reseller R", "RESELLER")
+    admin = billclass(db_url, "token", "create", "--name", "ops", cwd=tmp_path).stdout.strip()
+    mine = billclass(
+        db_url, "token", "create", "--name", "shop", "--reseller", reseller, cwd=tmp_path
+    ).stdout.strip()
+
+    listed = billclass(db_url, "token", "list", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    _no_traceback(listed)
+    header, *lines = listed.stdout.splitlines()
+    assert header.split() == [
+        "ID", "NAME", "ROLE", "RESELLER", "CREATED", "EXPIRES", "LAST", "USED", "REVOKED"
+    ]  # fmt: skip
+    rows = {line.split()[1]: line.split() for line in lines}
+    assert set(rows) == {"ops", "shop"}
+    assert rows["ops"][2:4] == ["ADMINISTRATOR", "-"]
+    assert rows["ops"][5:] == ["-", "-", "-"]  # no expiry, never used, not revoked
+    assert rows["shop"][2:4] == ["RESELLER", reseller]
+    assert rows["shop"][5] != "-"
+    for secret in (admin, mine):
+        assert secret not in listed.stdout
+        assert tokens.hash_secret(secret) not in listed.stdout
+
+    token_id = rows["shop"][0]
+    revoked = billclass(db_url, "token", "revoke", token_id, cwd=tmp_path)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout == ""
+    assert f"Token {token_id} (shop) revoked at " in revoked.stderr
+    assert _token_row(db_url, mine).revoked_at is not None
+    assert _token_row(db_url, admin).revoked_at is None
+    after = billclass(db_url, "token", "list", cwd=tmp_path).stdout.splitlines()
+    (shop,) = [line.split() for line in after if line.split()[1] == "shop"]
+    assert shop[-1] != "-"
+
+    for unknown in ("QXBpVG9rZW46MQ", "not-an-id", rows["ops"][0].swapcase()):
+        refused = billclass(db_url, "token", "revoke", unknown, cwd=tmp_path)
+        assert refused.returncode == 1
+        _no_traceback(refused)
+        assert _error_lines(refused.stderr) == [
+            "billclass: NOT_FOUND id: No API token has this ID."
+        ]
 
 
 # --------------------------------------------------------------------------- demo
