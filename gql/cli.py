@@ -1,4 +1,5 @@
-"""The ``billclass`` command: serve, migrate, token create/list/revoke, export-schema."""
+"""The ``billclass`` command: serve, migrate, check, token create/list/revoke,
+export-schema."""
 
 from __future__ import annotations
 
@@ -346,6 +347,137 @@ def export_schema(_args: argparse.Namespace) -> None:
     sys.stdout.write(sdl())
 
 
+# --------------------------------------------------------------------------- check
+
+
+def check_command(_args: argparse.Namespace) -> None:
+    """One line per check, ``ok`` or ``FAIL`` with the reason; exit status 0 only when
+    every check passes."""
+    from db.settings import ConfigurationError, load_settings
+
+    failed = False
+
+    def report(name: str, problem: str | None, detail: str = "") -> None:
+        nonlocal failed
+        failed = failed or problem is not None
+        text = problem if problem is not None else detail
+        status = "ok" if problem is None else "FAIL"
+        print(f"{status:<4} {name}" + (f": {text}" if text else ""))
+        sys.stdout.flush()
+
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        report("configuration", str(error))
+        raise SystemExit(1) from None
+    report("configuration", None, f"database {_safe(settings.database_url)}")
+    problem = _database_problem(settings)
+    report("database", problem, "reachable")
+    if problem is None:
+        report("migrations", *_migration_check(settings))
+        report("role", *_role_check(settings))
+    else:
+        report("migrations", "not checked (no database connection)")
+        report("role", "not checked (no database connection)")
+    if settings.redis_url:
+        report("redis", _redis_problem(settings), f"{_safe(settings.redis_url)} answers")
+    raise SystemExit(1 if failed else 0)
+
+
+def _database_problem(settings: Settings) -> str | None:
+    """Why the service cannot connect (None: it can). A SQLite file is never created."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from db.engine import make_engine
+
+    if settings.is_sqlite:
+        database = make_url(settings.database_url).database or ""
+        if not Path(database).is_file():
+            return f"SQLite file {Path(database).absolute()} does not exist (billclass migrate)"
+
+    async def main() -> None:
+        engine = make_engine(settings=settings)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("select 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(main())
+    except Exception as error:
+        return f"cannot connect to {_safe(settings.database_url)}: {_reason(error)}"
+    return None
+
+
+def _migration_check(settings: Settings) -> tuple[str | None, str]:
+    from db import migrate
+
+    try:
+        current = migrate.current_revision(settings.database_url)
+    except Exception as error:
+        return f"cannot read the revision: {_reason(error)}", ""
+    head = migrate.head_revision()
+    if current != head:
+        return (
+            f"the database is at revision {current or 'none'}, this version needs {head}"
+            " (billclass migrate)",
+            "",
+        )
+    return None, f"at head ({head})"
+
+
+def _role_check(settings: Settings) -> tuple[str | None, str]:
+    """SPEC §7: the service role is one row-level security holds (db/roles.py)."""
+    from db import roles
+    from db.engine import make_engine
+
+    if settings.is_sqlite:
+        return None, "SQLite has no roles (row-level security is PostgreSQL's)"
+
+    async def main() -> str | None:
+        engine = make_engine(settings=settings)
+        try:
+            return await roles.check_service_role(engine, allow_unsafe=settings.allow_unsafe_role)
+        finally:
+            await engine.dispose()
+
+    try:
+        warning = asyncio.run(main())
+    except roles.UnsafeRole as error:
+        return str(error).removeprefix("refusing to start: "), ""
+    except Exception as error:
+        return f"cannot check the role: {_reason(error)}", ""
+    if warning:
+        return None, f"allowed by BILLCLASS_ALLOW_UNSAFE_ROLE=1: {warning}"
+    return None, f"{roles.role_of(settings.database_url)!r} cannot bypass row-level security"
+
+
+def _redis_problem(settings: Settings) -> str | None:
+    import redis.asyncio
+
+    url = settings.redis_url or ""
+    timeout = max(1.0, settings.redis_timeout_seconds)
+
+    async def main() -> None:
+        client = redis.asyncio.Redis.from_url(
+            url, socket_connect_timeout=timeout, socket_timeout=timeout
+        )
+        try:
+            await client.ping()
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(main())
+    except Exception as error:
+        return f"cannot reach {_safe(url)}: {_reason(error)}"
+    return None
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -452,6 +584,16 @@ def parser() -> argparse.ArgumentParser:
         " (BILLCLASS_MIGRATION_DATABASE_URL, else BILLCLASS_DATABASE_URL) and grant the"
         " service role its privileges. Safe to run again.",
     ).set_defaults(handler=migrate_command)
+
+    command(
+        commands,
+        "check",
+        "verify configuration, database, migrations, role and Redis",
+        "Check the configuration, that the database is reachable, at the latest migration"
+        " and connected as a role row-level security holds (SPEC §7), and that Redis"
+        " answers when BILLCLASS_REDIS_URL is set. One line per check, 'ok' or 'FAIL' with"
+        " the reason; exit status 0 only when every check passes. Changes nothing.",
+    ).set_defaults(handler=check_command)
 
     token = command(commands, "token", "create, list and revoke API tokens", "Manage API tokens.")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="SUBCOMMAND")

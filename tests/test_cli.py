@@ -34,6 +34,8 @@ from tenancy.ids import to_global_id
 from tenancy.inputs import CustomerType
 from tenancy.policy import IMPLICIT_LIFETIME
 from tenancy.principal import CLI
+from tests.api.test_rate_limits import REDIS_URL, redis_running
+from tests.databases import POSTGRES, Databases
 from tests.support.cli import run_as_cli
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -519,6 +521,7 @@ def test_every_command_and_option_has_help_with_its_default() -> None:
         "",
         "serve",
         "migrate",
+        "check",
         "token",
         "token create",
         "token list",
@@ -691,6 +694,8 @@ SECRET = "Zx9-secret-password"
     [
         (f"mysql://root:{SECRET}@db/billclass", ("migrate",)),
         (f"postgres://root:{SECRET}@127.0.0.1:1/billclass", ("migrate",)),
+        (f"postgres://root:{SECRET}@127.0.0.1:1/billclass", ("check",)),
+        (f"postgres://root:{SECRET}@127.0.0.1:notaport/billclass", ("check",)),
         (f"mysql://root:{SECRET}@db/billclass", ("serve",)),
     ],
 )
@@ -700,3 +705,89 @@ def test_a_password_is_never_shown(url: str, args: tuple[str, ...], tmp_path: Pa
     _no_traceback(result)
     assert SECRET not in result.stdout + result.stderr
     assert "root:***@" in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- check
+
+
+CHECKS = ("configuration", "database", "migrations", "role")
+
+
+def _check_lines(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    _no_traceback(result)
+    found = {}
+    for line in result.stdout.splitlines():
+        status, name = line.split(maxsplit=2)[:2]
+        assert status in ("ok", "FAIL"), line
+        found[name.rstrip(":")] = status
+    return found
+
+
+def test_check_reports_each_check(db_url: str, tmp_path: Path) -> None:
+    fresh = billclass(db_url, "check", cwd=tmp_path)
+    assert fresh.returncode == 1
+    assert _check_lines(fresh) == {
+        "configuration": "ok",
+        "database": "FAIL",
+        "migrations": "FAIL",
+        "role": "FAIL",
+    }
+    assert not (tmp_path / "billclass.db").exists(), "check creates nothing"
+
+    migrate.upgrade(db_url)
+    ok = billclass(db_url, "check", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout
+    assert _check_lines(ok) == dict.fromkeys(
+        ("configuration", "database", "migrations", "role"), "ok"
+    )
+
+    no_redis = billclass(
+        db_url, "check", cwd=tmp_path, env={"BILLCLASS_REDIS_URL": "redis://127.0.0.1:1/0"}
+    )
+    assert no_redis.returncode == 1
+    assert _check_lines(no_redis)["redis"] == "FAIL"
+
+    bad = billclass(db_url, "check", cwd=tmp_path, env={"BILLCLASS_POOL_SIZE": "0"})
+    assert bad.returncode == 1
+    (line,) = bad.stdout.splitlines()
+    assert line.startswith("FAIL configuration: invalid configuration: BILLCLASS_POOL_SIZE ")
+
+
+def test_check_a_database_behind_head(db_url: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    command.upgrade(migrate.alembic_config(db_url), "0001")
+    result = billclass(db_url, "check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert _check_lines(result)["migrations"] == "FAIL"
+    assert (
+        f"FAIL migrations: the database is at revision 0001, this version needs"
+        f" {migrate.head_revision()} (billclass migrate)"
+    ) in result.stdout.splitlines()
+
+
+def test_check_the_service_role(database_url: str, tmp_path: Path) -> None:
+    """On both databases: the test suite's service role passes; on PostgreSQL the table
+    owner fails the role check (SPEC §7) and the rest still passes."""
+    env = {"PGPASSWORD": os.environ.get("PGPASSWORD", "")}
+    result = billclass(database_url, "check", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout
+    assert set(_check_lines(result).values()) == {"ok"}
+    if POSTGRES:
+        owner = billclass(Databases.owner_url(database_url), "check", cwd=tmp_path, env=env)
+        assert owner.returncode == 1
+        assert _check_lines(owner) == {
+            "configuration": "ok",
+            "database": "ok",
+            "migrations": "ok",
+            "role": "FAIL",
+        }
+        assert "owner of tables" in owner.stdout
+
+
+def test_check_redis_when_configured(database_url: str, tmp_path: Path) -> None:
+    if not redis_running():
+        pytest.skip("Redis is not running at 127.0.0.1:6379")
+    result = billclass(database_url, "check", cwd=tmp_path, env={"BILLCLASS_REDIS_URL": REDIS_URL})
+    assert _check_lines(result)["redis"] == "ok", result.stdout
+    assert result.returncode == 0
