@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import logging
 import os
 import re
 import socket
@@ -791,3 +792,17 @@ def test_check_redis_when_configured(database_url: str, tmp_path: Path) -> None:
     result = billclass(database_url, "check", cwd=tmp_path, env={"BILLCLASS_REDIS_URL": REDIS_URL})
     assert _check_lines(result)["redis"] == "ok", result.stdout
     assert result.returncode == 0
+
+
+def test_uvicorn_log_lines_mask_passwords() -> None:
+    """The server's own log lines (uvicorn's formatter, in every worker) mask URLs too."""
+    from gql.log_format import MaskingUvicornFormatter, uvicorn_log_config
+
+    config = uvicorn_log_config()
+    assert config["formatters"]["default"]["()"] == "gql.log_format.MaskingUvicornFormatter"
+    formatter = MaskingUvicornFormatter("%(levelprefix)s %(message)s", use_colors=False)
+    record = logging.LogRecord(
+        "uvicorn.error", logging.ERROR, __file__, 1, "lost %s", (f"redis://:{SECRET}@r/0",), None
+    )
+    line = formatter.format(record)
+    assert SECRET not in line and "redis://:***@r/0" in line
