@@ -16,10 +16,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import migrate
 from db.models import token_table
-from db.settings import Settings, environment_variables, markdown_table
+from db.settings import Settings, environment_variables, get_settings, markdown_table
 from gql import cli
 from gql.schema import sdl
 from tenancy import customers, demo, tokens
@@ -67,6 +67,56 @@ def billclass(
         timeout=TIMEOUT,
         check=False,
     )
+
+
+class Run(Protocol):
+    def __call__(
+        self,
+        database_url: str,
+        *args: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]: ...
+
+
+@pytest.fixture
+def in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Run]:
+    """``billclass`` run in this process (so that coverage sees it), configured and
+    answering as the command does: the environment, the working directory, stdout,
+    stderr and the exit status. Log records go to pytest, not to stderr."""
+    root = logging.getLogger()
+    level = root.level
+
+    def run(
+        database_url: str,
+        *args: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        for name in list(os.environ):
+            if name.startswith("BILLCLASS_"):
+                monkeypatch.delenv(name)
+        for name, value in {"BILLCLASS_DATABASE_URL": database_url, **(env or {})}.items():
+            monkeypatch.setenv(name, value)
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        get_settings.cache_clear()
+        capsys.readouterr()
+        try:
+            cli.main(list(args))
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+        finally:
+            get_settings.cache_clear()
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, captured.out, captured.err)
+
+    yield run
+    get_settings.cache_clear()
+    root.setLevel(level)
 
 
 @pytest.fixture
@@ -149,12 +199,12 @@ def _create_customer(database_url: str, name: str, customer_type: CustomerType) 
     return _run_async(database_url, work)
 
 
-def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
+def test_token_create_for_a_reseller(db_url: str, tmp_path: Path, in_process: Run) -> None:
     migrate.upgrade(db_url)
     reseller = _create_customer(db_url, "Reseller R", "RESELLER")
     retail = _create_customer(db_url, "Retail C", "RETAIL")
 
-    result = billclass(
+    result = in_process(
         db_url,
         "token",
         "create",
@@ -175,7 +225,7 @@ def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
     assert line.endswith("(reseller tokens expire within 90 days).")
 
     in_30_days = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
-    result = billclass(
+    result = in_process(
         db_url,
         "token",
         "create",
@@ -197,7 +247,7 @@ def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
 
     # Without --expires-at: 90 days, as the API's implicit lifetime (policy).
     before = datetime.now(UTC)
-    result = billclass(
+    result = in_process(
         db_url, "token", "create", "--name", "r90", "--reseller", reseller, cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
@@ -207,7 +257,7 @@ def test_token_create_for_a_reseller(db_url: str, tmp_path: Path) -> None:
     )
 
     # A RETAIL customer cannot have tokens: a message, exit code 1, no secret.
-    refused = billclass(
+    refused = in_process(
         db_url, "token", "create", "--name", "bad", "--reseller", retail, cwd=tmp_path
     )
     assert refused.returncode == 1
@@ -573,15 +623,15 @@ def test_the_readme_configuration_table_is_the_settings() -> None:
 # --------------------------------------------------------------------------- tokens
 
 
-def test_token_list_and_revoke(db_url: str, tmp_path: Path) -> None:
+def test_token_list_and_revoke(db_url: str, tmp_path: Path, in_process: Run) -> None:
     migrate.upgrade(db_url)
     reseller = _create_customer(db_url, "Reseller R", "RESELLER")
-    admin = billclass(db_url, "token", "create", "--name", "ops", cwd=tmp_path).stdout.strip()
-    mine = billclass(
+    admin = in_process(db_url, "token", "create", "--name", "ops", cwd=tmp_path).stdout.strip()
+    mine = in_process(
         db_url, "token", "create", "--name", "shop", "--reseller", reseller, cwd=tmp_path
     ).stdout.strip()
 
-    listed = billclass(db_url, "token", "list", cwd=tmp_path)
+    listed = in_process(db_url, "token", "list", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     _no_traceback(listed)
     header, *lines = listed.stdout.splitlines()
@@ -599,18 +649,18 @@ def test_token_list_and_revoke(db_url: str, tmp_path: Path) -> None:
         assert tokens.hash_secret(secret) not in listed.stdout
 
     token_id = rows["shop"][0]
-    revoked = billclass(db_url, "token", "revoke", token_id, cwd=tmp_path)
+    revoked = in_process(db_url, "token", "revoke", token_id, cwd=tmp_path)
     assert revoked.returncode == 0, revoked.stderr
     assert revoked.stdout == ""
     assert f"Token {token_id} (shop) revoked at " in revoked.stderr
     assert _token_row(db_url, mine).revoked_at is not None
     assert _token_row(db_url, admin).revoked_at is None
-    after = billclass(db_url, "token", "list", cwd=tmp_path).stdout.splitlines()
+    after = in_process(db_url, "token", "list", cwd=tmp_path).stdout.splitlines()
     (shop,) = [line.split() for line in after if line.split()[1] == "shop"]
     assert shop[-1] != "-"
 
     for unknown in ("QXBpVG9rZW46MQ", "not-an-id", rows["ops"][0].swapcase()):
-        refused = billclass(db_url, "token", "revoke", unknown, cwd=tmp_path)
+        refused = in_process(db_url, "token", "revoke", unknown, cwd=tmp_path)
         assert refused.returncode == 1
         _no_traceback(refused)
         assert _error_lines(refused.stderr) == [
@@ -724,8 +774,8 @@ def _check_lines(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
     return found
 
 
-def test_check_reports_each_check(db_url: str, tmp_path: Path) -> None:
-    fresh = billclass(db_url, "check", cwd=tmp_path)
+def test_check_reports_each_check(db_url: str, tmp_path: Path, in_process: Run) -> None:
+    fresh = in_process(db_url, "check", cwd=tmp_path)
     assert fresh.returncode == 1
     assert _check_lines(fresh) == {
         "configuration": "ok",
@@ -736,29 +786,29 @@ def test_check_reports_each_check(db_url: str, tmp_path: Path) -> None:
     assert not (tmp_path / "billclass.db").exists(), "check creates nothing"
 
     migrate.upgrade(db_url)
-    ok = billclass(db_url, "check", cwd=tmp_path)
+    ok = in_process(db_url, "check", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout
     assert _check_lines(ok) == dict.fromkeys(
         ("configuration", "database", "migrations", "role"), "ok"
     )
 
-    no_redis = billclass(
+    no_redis = in_process(
         db_url, "check", cwd=tmp_path, env={"BILLCLASS_REDIS_URL": "redis://127.0.0.1:1/0"}
     )
     assert no_redis.returncode == 1
     assert _check_lines(no_redis)["redis"] == "FAIL"
 
-    bad = billclass(db_url, "check", cwd=tmp_path, env={"BILLCLASS_POOL_SIZE": "0"})
+    bad = in_process(db_url, "check", cwd=tmp_path, env={"BILLCLASS_POOL_SIZE": "0"})
     assert bad.returncode == 1
     (line,) = bad.stdout.splitlines()
     assert line.startswith("FAIL configuration: invalid configuration: BILLCLASS_POOL_SIZE ")
 
 
-def test_check_a_database_behind_head(db_url: str, tmp_path: Path) -> None:
+def test_check_a_database_behind_head(db_url: str, tmp_path: Path, in_process: Run) -> None:
     from alembic import command
 
     command.upgrade(migrate.alembic_config(db_url), "0001")
-    result = billclass(db_url, "check", cwd=tmp_path)
+    result = in_process(db_url, "check", cwd=tmp_path)
     assert result.returncode == 1
     assert _check_lines(result)["migrations"] == "FAIL"
     assert (
@@ -767,15 +817,15 @@ def test_check_a_database_behind_head(db_url: str, tmp_path: Path) -> None:
     ) in result.stdout.splitlines()
 
 
-def test_check_the_service_role(database_url: str, tmp_path: Path) -> None:
+def test_check_the_service_role(database_url: str, tmp_path: Path, in_process: Run) -> None:
     """On both databases: the test suite's service role passes; on PostgreSQL the table
     owner fails the role check (SPEC §7) and the rest still passes."""
     env = {"PGPASSWORD": os.environ.get("PGPASSWORD", "")}
-    result = billclass(database_url, "check", cwd=tmp_path, env=env)
+    result = in_process(database_url, "check", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout
     assert set(_check_lines(result).values()) == {"ok"}
     if POSTGRES:
-        owner = billclass(Databases.owner_url(database_url), "check", cwd=tmp_path, env=env)
+        owner = in_process(Databases.owner_url(database_url), "check", cwd=tmp_path, env=env)
         assert owner.returncode == 1
         assert _check_lines(owner) == {
             "configuration": "ok",
@@ -786,10 +836,10 @@ def test_check_the_service_role(database_url: str, tmp_path: Path) -> None:
         assert "owner of tables" in owner.stdout
 
 
-def test_check_redis_when_configured(database_url: str, tmp_path: Path) -> None:
+def test_check_redis_when_configured(database_url: str, tmp_path: Path, in_process: Run) -> None:
     if not redis_running():
         pytest.skip("Redis is not running at 127.0.0.1:6379")
-    result = billclass(database_url, "check", cwd=tmp_path, env={"BILLCLASS_REDIS_URL": REDIS_URL})
+    result = in_process(database_url, "check", cwd=tmp_path, env={"BILLCLASS_REDIS_URL": REDIS_URL})
     assert _check_lines(result)["redis"] == "ok", result.stdout
     assert result.returncode == 0
 
@@ -806,3 +856,39 @@ def test_uvicorn_log_lines_mask_passwords() -> None:
     )
     line = formatter.format(record)
     assert SECRET not in line and "redis://:***@r/0" in line
+
+
+def test_serve_demo_twice_in_process(
+    db_url: str, tmp_path: Path, in_process: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve up to the server's start (uvicorn.run recorded, not run): the demo's tokens
+    are printed, the earlier run's revoked; the log level and the masking log
+    configuration reach uvicorn."""
+    import uvicorn
+
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **kwargs: started.append(kwargs))
+    port = str(_free_port())
+    printed = []
+    for _ in range(2):
+        result = in_process(
+            db_url, "serve", "--demo", "--port", port, env={"BILLCLASS_LOG_LEVEL": "warning"}
+        )
+        assert result.returncode == 0, result.stderr
+        printed.append(
+            {
+                match[1]: match[2]
+                for line in result.stdout.splitlines()
+                if (match := re.fullmatch(r"\s+(ADMINISTRATOR|RESELLER)[^:]*: (bc_\S+)", line))
+            }
+        )
+    assert "earlier demo tokens revoked" in result.stderr
+    assert "valid 30 days" in result.stdout
+    first, second = printed
+    assert set(first) == set(second) == {"ADMINISTRATOR", "RESELLER"}
+    for role in first:
+        assert _token_row(db_url, first[role]).revoked_at is not None
+        assert _token_row(db_url, second[role]).revoked_at is None
+    assert [run["port"] for run in started] == [int(port)] * 2
+    assert started[0]["log_level"] == "warning"
+    assert "MaskingUvicornFormatter" in str(started[0]["log_config"])
