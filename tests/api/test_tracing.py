@@ -299,7 +299,7 @@ def test_tracing_requested_without_the_extra_stops_the_cli_in_one_line(
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip().splitlines() == [
-        "billclass: error: invalid configuration: BILLCLASS_OTEL Value error, tracing is"
+        "billclass: error: invalid configuration: BILLCLASS_OTEL tracing is"
         " requested (OTEL_EXPORTER_OTLP_ENDPOINT is set) but OpenTelemetry is not installed"
         f" ({missing if '.' in missing else 'opentelemetry.sdk.trace'} is missing):"
         " pip install 'billclass[otel]', or set BILLCLASS_OTEL=off"
