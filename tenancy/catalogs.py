@@ -49,6 +49,14 @@ TABLES: dict[str, sa.Table] = {
     "CustomFieldDefinition": custom_field_table,
     "CustomTax": custom_tax_table,
 }
+# Each catalog in words, for messages: (one entry with its article, several entries).
+NOUNS: dict[str, tuple[str, str]] = {
+    "BusinessModel": ("A business model", "business models"),
+    "InvoiceTemplate": ("An invoice template", "invoice templates"),
+    "NotificationSet": ("A notification set", "notification sets"),
+    "CustomFieldDefinition": ("A custom field definition", "custom field definitions"),
+    "CustomTax": ("A custom tax", "custom taxes"),
+}
 # Each catalog's size is a counted limit with a lock of its own (SPEC §7).
 LIMITS: dict[str, Limit] = {
     "BusinessModel": Limit.BUSINESS_MODELS,
@@ -138,7 +146,9 @@ async def _insert(
             await conn.execute(table.insert().values(id=key, created_at=utcnow(), **values))
     except IntegrityError:
         raise refusal(
-            Code.TAKEN, taken_path, f"A {type_name} with this name already exists."
+            Code.TAKEN,
+            taken_path,
+            f"{NOUNS[type_name][0]} with this {taken_path[-1]} already exists.",
         ) from None
     await audit.record(
         conn,
@@ -195,13 +205,13 @@ async def create_named_entry(
     Side effects: takes the catalog's limit lock until commit; inserts the entry;
     writes a CREATE event (tenant: the administrator).
     """
-    policy.require_administrator(principal, f"create a {type_name}")
+    policy.require_administrator(principal, f"create {NOUNS[type_name][1]}")
     errors = ErrorList()
     await _check_room(conn, errors, type_name)
     name = _check_name(errors, data.get("name"))
     table = TABLES[type_name]
     if name and await _taken(conn, table, "name_key", fields.name_key(name)):
-        errors.add(Code.TAKEN, ("name",), f"A {type_name} named {name!r} already exists.")
+        errors.add(Code.TAKEN, ("name",), f"{NOUNS[type_name][0]} named {name!r} already exists.")
     errors.raise_if_any()
     assert name is not None
     return await _insert(
