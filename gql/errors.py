@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError
@@ -81,6 +82,22 @@ def _is_unstorable_text(error: BaseException | None) -> bool:
     )
 
 
+# graphql-core ends some messages with the offending value as Python or GraphQL prints it
+# ("found: {'name': 'x', 'foo': 1}.", "non string value: ['a']"): the client's own input,
+# echoed as a structure it never wrote. Such a tail is replaced by what the value was.
+_ECHOED_STRUCTURE = re.compile(r": ([\[{])")
+
+
+def without_echo(message: str) -> str:
+    """``message`` with a trailing echo of an input object or list replaced by its kind
+    ("found: an object."); other messages unchanged."""
+    echo = _ECHOED_STRUCTURE.search(message)
+    if echo is None:
+        return message
+    kind = "an object" if echo.group(1) == "{" else "a list"
+    return f"{message[: echo.start()]}: {kind}."
+
+
 def error_body(message: str, code: TopLevelCode, **extra: Any) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code, **extra}}
 
@@ -103,7 +120,7 @@ def format_error(
             log.error("request %s: %s at %s", request_id, error.message, error.path)
             code, message = TopLevelCode.INTERNAL, INTERNAL_MESSAGE
         else:
-            message = error.message
+            message = without_echo(error.message)
     elif isinstance(original, TopLevelError):
         code, message = original.code, str(original)
         unavailable = code == TopLevelCode.SERVICE_UNAVAILABLE
@@ -118,11 +135,11 @@ def format_error(
         code = TopLevelCode.BAD_USER_INPUT
         message = "The input contains a character that cannot be stored (such as U+0000)."
     elif isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
-        code, message = (original.extensions or {})["code"], original.message
+        code, message = (original.extensions or {})["code"], without_echo(original.message)
     elif default_code is not None and isinstance(original, GraphQLError | ValueError | TypeError):
         # A refusal of the client's input before execution (e.g. a variable that a scalar
         # cannot coerce): graphql-core wraps the scalar's own error.
-        code, message = default_code, error.message
+        code, message = default_code, without_echo(error.message)
     else:
         log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=original)
         code, message = TopLevelCode.INTERNAL, INTERNAL_MESSAGE
