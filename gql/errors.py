@@ -14,7 +14,7 @@ from graphql import GraphQLError
 from sqlalchemy import exc as sa_exc
 
 from db.engine import STALL_NOTE, ConnectFailed
-from tenancy.errors import TopLevelCode, TopLevelError
+from tenancy.errors import BadUserInput, TopLevelCode, TopLevelError
 
 log = logging.getLogger("billclass.errors")
 
@@ -149,4 +149,6 @@ def format_error(
     if error.path:
         body["path"] = list(error.path)
     body["extensions"] = {"code": code}
+    if isinstance(original, BadUserInput) and original.field is not None:
+        body["extensions"]["field"] = list(original.field)
     return body, unavailable

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.clock import utcnow
 from db.ids import new_id
 from db.models import event_table
-from tenancy import pagination
-from tenancy.ids import decode_any, to_global_id
+from tenancy import fields, pagination
+from tenancy.ids import to_global_id
 from tenancy.principal import Principal
 from tenancy.scoping import visible
 
@@ -54,10 +54,9 @@ async def record(
 def _event_clauses(object_id: str | None) -> list[Any]:
     clauses: list[Any] = []
     if object_id is not None:
-        # Events name objects by canonical global ID: anything else matches nothing, and
-        # arbitrary client text never reaches SQL.
-        known = decode_any(object_id) is not None
-        clauses.append(event_table.c.object_id == object_id if known else sa.false())
+        # Events name objects by canonical global ID, of any type: anything else is
+        # BAD_USER_INPUT, and arbitrary client text never reaches SQL.
+        clauses.append(event_table.c.object_id == fields.filter_global_id(object_id, ("objectId",)))
     return clauses
 
 
@@ -71,7 +70,7 @@ async def list_events(
 ) -> pagination.Page:
     """One keyset page of the events the caller may see (administrators all, a reseller
     those whose tenant is itself), newest first, optionally of one object (an
-    ``object_id`` that is no canonical global ID matches nothing). A cursor of another
+    ``object_id`` that is no canonical global ID is BAD_USER_INPUT). A cursor of another
     listing is BAD_USER_INPUT. No lock, no event.
     """
     e = event_table.c

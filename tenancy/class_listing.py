@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import class_table, customer_table
 from tenancy import catalogs, class_rows, fields, pagination, policy
-from tenancy.ids import decode
 from tenancy.inputs import CustomerClassFilter
 from tenancy.principal import Principal
 from tenancy.scoping import visible
@@ -21,17 +20,23 @@ c = class_table.c
 
 
 def filter_clauses(principal: Principal, filters: CustomerClassFilter) -> list[Any]:
-    """The WHERE clauses of a filter (visibility is added by ``visible()``). Unknown or
-    undecodable values match nothing rather than failing, and a reseller's filter never
-    reaches another tenant."""
+    """The WHERE clauses of a filter (visibility is added by ``visible()``). A malformed
+    value (a currency code that is not upper-case ISO 4217, an ID that does not decode or
+    is of another type) is BAD_USER_INPUT naming its field; a well-formed one that names
+    nothing the caller may see matches nothing, and a reseller's filter never reaches
+    another tenant."""
     clauses: list[Any] = []
     text = filters.get("nameContains")
     if text:
         clauses.append(c.name_key.contains(fields.name_filter_key(text), autoescape=True))
     if filters.get("businessModelId") is not None:
-        key = decode(filters["businessModelId"], "BusinessModel")
-        clauses.append(c.business_model_id == key if key is not None else sa.false())
+        key = fields.filter_id(
+            filters["businessModelId"], "BusinessModel", ("filter", "businessModelId")
+        )
+        clauses.append(c.business_model_id == key)
     currency = filters.get("currencyCode")
+    if currency is not None:
+        currency = fields.filter_currency(currency, ("filter", "currencyCode"))
     if currency == "":
         clauses.append(c.currency_code.is_(None))
     elif currency is not None:
@@ -40,15 +45,17 @@ def filter_clauses(principal: Principal, filters: CustomerClassFilter) -> list[A
         clauses.append(c.currency_code == currency if known else sa.false())
     managed = filters.get("managedBy")
     if managed is not None:
+        reseller: int | None = None
+        if managed.get("resellerId") is not None:
+            field = ("filter", "managedBy", "resellerId")
+            reseller = fields.filter_id(managed["resellerId"], "Customer", field)
         if str(managed["kind"]) == "ADMINISTRATOR":
             clauses.append(c.tenant_id.is_(None))
         else:
             clauses.append(c.tenant_id.is_not(None))
-            if managed.get("resellerId") is not None:
-                key = policy.reachable_reseller(
-                    principal, decode(managed["resellerId"], "Customer")
-                )
-                clauses.append(c.tenant_id == key if key is not None else sa.false())
+            if reseller is not None:
+                reachable = policy.reachable_reseller(principal, reseller)
+                clauses.append(c.tenant_id == reachable if reachable is not None else sa.false())
     if filters.get("invoicing") is not None:
         regular, out_of_turn = class_rows.INVOICING_FLAGS[str(filters["invoicing"])]
         clauses.append(c.regular_invoices_enabled.is_(regular))

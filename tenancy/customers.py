@@ -482,8 +482,9 @@ def effective_settings(class_row: Any, customer: Any) -> tuple[Tabs, list[str]]:
 
 
 def list_filter(principal: Principal, filters: CustomerFilter) -> list[Any]:
-    """WHERE clauses of ``customers(filter:)`` (visibility is added by ``visible()``); IDs
-    that do not decode match nothing."""
+    """WHERE clauses of ``customers(filter:)`` (visibility is added by ``visible()``). An ID
+    that does not decode or is of another type is BAD_USER_INPUT naming its field; one of
+    the right type that is unknown or hidden matches nothing."""
     c = customer_table.c
     clauses: list[Any] = []
     text = filters.get("nameContains")
@@ -492,12 +493,14 @@ def list_filter(principal: Principal, filters: CustomerFilter) -> list[Any]:
     if filters.get("customerType") is not None:
         clauses.append(c.customer_type == str(filters["customerType"]))
     if filters.get("parentId") is not None:
-        parent = policy.reachable_reseller(principal, decode(filters["parentId"], TYPE))
+        wanted = fields.filter_id(filters["parentId"], TYPE, ("filter", "parentId"))
+        parent = policy.reachable_reseller(principal, wanted)
         clauses.append(c.tenant_id == parent if parent is not None else sa.false())
     if filters.get("customerClassId") is not None:
-        key = decode(filters["customerClassId"], class_rows.TYPE)
-        clauses.append(c.customer_class_id == key if key is not None else sa.false())
-        if key is not None and not policy.sees_everything(principal):
+        field = ("filter", "customerClassId")
+        key = fields.filter_id(filters["customerClassId"], class_rows.TYPE, field)
+        clauses.append(c.customer_class_id == key)
+        if not policy.sees_everything(principal):
             # A hidden class matches nothing, not even R's own record that uses it.
             hidden_or_not = sa.select(class_table.c.id).where(class_table.c.id == key)
             clauses.append(visible(hidden_or_not, principal).exists())

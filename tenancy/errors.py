@@ -115,9 +115,15 @@ class Forbidden(TopLevelError):
 
 
 class BadUserInput(TopLevelError):
-    """An argument is unusable as a whole (e.g. a cursor of another listing)."""
+    """An argument is unusable as a whole (e.g. a cursor of another listing, a malformed
+    filter value). ``field`` is the argument's path when one value is to blame, e.g.
+    ``("filter", "currencyCode")``; the GraphQL layer shows it as ``extensions.field``."""
 
     code = TopLevelCode.BAD_USER_INPUT
+
+    def __init__(self, message: str, field: Path | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ServiceUnavailable(TopLevelError):

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from db.models import NAME_KEY_LENGTH
-from tenancy.errors import BadUserInput
+from tenancy.errors import BadUserInput, Path
 from tenancy.errors import UserErrorCode as Code
+from tenancy.ids import decode_any
 
 Problem = tuple[Code, str]
 
@@ -127,13 +128,52 @@ def _invisible_character(name: str) -> str | None:
     return None
 
 
-def name_filter_key(raw: str) -> str:
+def name_filter_key(raw: str, field: Path = ("filter", "nameContains")) -> str:
     """The key a ``nameContains`` filter matches as a substring of ``name_key`` (SPEC §3):
     at most 100 characters as given (longer is a top-level BAD_USER_INPUT, refused before
     any normalisation), keyed exactly like names."""
     if len(raw) > NAME_FILTER_MAX:
-        raise BadUserInput(f"nameContains takes at most {NAME_FILTER_MAX} characters.")
+        raise BadUserInput(f"{'.'.join(field)} takes at most {NAME_FILTER_MAX} characters.", field)
     return name_key(raw)
+
+
+# --------------------------------------------------------------------------- filter values
+# A filter value that cannot mean anything is a top-level BAD_USER_INPUT naming its
+# argument, never a silent empty page (issue 9). A well-formed value that names nothing
+# the caller may see still matches nothing, so filters are never an oracle: whether an ID
+# decodes, and to which type, is in the ID itself, not in the database.
+
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def filter_currency(raw: str, field: Path) -> str:
+    """A currency filter value: an upper-case three-letter ISO 4217 code as SPEC §3
+    writes it (a well-formed code that is not in the table matches nothing: the caller
+    decides), or the empty string (no currency). Anything else is BAD_USER_INPUT."""
+    if raw != "" and not _CURRENCY_CODE.fullmatch(raw):
+        raise BadUserInput(
+            f"{'.'.join(field)} must be an upper-case ISO 4217 currency code such as USD,"
+            " or the empty string for classes without a currency.",
+            field,
+        )
+    return raw
+
+
+def filter_id(raw: object, type_name: str, field: Path) -> int:
+    """The key of a filter's global ID of ``type_name``; BAD_USER_INPUT when it does not
+    decode or is the ID of another type. Whether it exists is not looked at."""
+    decoded = decode_any(raw)
+    if decoded is None or decoded[0] != type_name:
+        raise BadUserInput(f"{'.'.join(field)} must be the ID of a {type_name}.", field)
+    return decoded[1]
+
+
+def filter_global_id(raw: object, field: Path) -> str:
+    """A filter's global ID of any type (audit events name objects of every type, deleted
+    ones included); BAD_USER_INPUT when it is not a canonical global ID."""
+    if decode_any(raw) is None:
+        raise BadUserInput(f"{'.'.join(field)} must be a global ID.", field)
+    return str(raw)
 
 
 def check_text(

@@ -89,6 +89,8 @@ class CustomerClassQuery:
         filters: inputs.CustomerClassFilter = patch_of(filter) if filter is not None else {}
         filters.setdefault("includeShared", True)
         if only_counting(info._raw_info) and after is None and before is None:
+            # No page to read, but a malformed filter is still refused on this field.
+            class_listing.filter_clauses(context.principal, filters)
             page = pagination.Page(rows=[], cursors=[], has_next=False, has_previous=False)
         else:
             page = await class_listing.list_classes(
