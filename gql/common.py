@@ -105,6 +105,15 @@ AFTER_DESCRIPTION = (
     "Start after this cursor (an endCursor or edge cursor of the same field, filter and"
     " order; anything else is the top-level error BAD_USER_INPUT). Omitted: from the start."
 )
+LAST_DESCRIPTION = (
+    "Take the page backwards: this many items, 1 to 100 (PAGE_TOO_LARGE above,"
+    " BAD_USER_INPUT below), from the end of the list or before the cursor before. Counts"
+    " like first in the requested cost."
+)
+BEFORE_DESCRIPTION = (
+    "Take the page backwards, ending before this cursor (of the same field, filter and"
+    " order; else BAD_USER_INPUT), with last items (default 50)."
+)
 
 
 # The one argument of every mutation field.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -507,31 +508,59 @@ def list_filter(principal: Principal, filters: CustomerFilter) -> list[Any]:
     return clauses
 
 
+# customers(orderBy:) fields: the sort expression and the type a cursor carries.
+SORTS: dict[str, tuple[Any, type]] = {
+    "NAME": (customer_table.c.name_key, str),
+    "CREATED_AT": (customer_table.c.created_at, datetime),
+}
+
+
+def _mark(order_field: str, direction: str, filters: CustomerFilter) -> str:
+    # The default order keeps the mark of the versions before orderBy, so that their
+    # cursors stay valid.
+    order = (
+        "NAME:" if (order_field, direction) == ("NAME", "ASC") else f"{order_field}:{direction}:"
+    )
+    return "Customer:" + order + pagination.fingerprint("customers", filters)
+
+
 async def list_customers(
     conn: AsyncConnection,
     principal: Principal,
     *,
     filters: CustomerFilter,
+    order_field: str = "NAME",
+    direction: str = "ASC",
     first: int,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> pagination.Page:
     """One keyset page of the customers the caller may see that match ``filters``
-    (``list_filter``), sorted by name key, then id. A cursor of another filter is
-    BAD_USER_INPUT (``pagination``). No lock, no event.
+    (``list_filter``), sorted by ``order_field`` (NAME: the name key; CREATED_AT) in
+    ``direction``, then id; forwards from ``after``, or backwards when ``last``/``before``
+    is given. A cursor of another order or filter is BAD_USER_INPUT (``pagination``). No
+    lock, no event.
     """
-    statement = sa.select(customer_table).where(*list_filter(principal, filters))
-    c = customer_table.c
+    sort, value_type = SORTS[order_field]
+    statement = (
+        sa.select(customer_table)
+        .add_columns(sort.label("sort_value"))
+        .where(*list_filter(principal, filters))
+    )
     return await pagination.keyset_page(
         conn,
         visible(statement, principal),
-        sort=c.name_key,
-        key=c.id,
-        sort_attr="name_key",
-        mark="Customer:NAME:" + pagination.fingerprint("customers", filters),
-        value_type=str,
-        ascending=True,
+        sort=sort,
+        key=customer_table.c.id,
+        sort_attr="sort_value",
+        mark=_mark(order_field, direction, filters),
+        value_type=value_type,
+        ascending=direction == "ASC",
         first=first,
         after=after,
+        last=last,
+        before=before,
     )
 
 

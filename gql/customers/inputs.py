@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from enum import Enum
+
 import strawberry
 
-from gql.common import like_output
+from gql.common import SortDirection, like_output
 from gql.customer_classes.tabs import StatisticsDelivery
 from gql.customers.types import CustomerOverrides, CustomerType
 from gql.input_shapes import check_input, check_values
@@ -29,6 +31,30 @@ class CustomerFilter:
     )
     customerClassId: strawberry.ID | None = strawberry.field(
         default=UNSET, description="Only customers of this class (global ID)."
+    )
+
+
+@strawberry.enum(description="What customers(orderBy:) sorts by; every sort ends with the ID.")
+class CustomerSortField(Enum):
+    NAME = strawberry.enum_value(
+        "NAME",
+        description="The name as compared ignoring case and compatibility forms (its"
+        " case-folded NFKC key, in byte order), as in customerClasses.",
+    )
+    CREATED_AT = strawberry.enum_value(
+        "CREATED_AT", description="When the customer was created (UTC)."
+    )
+
+
+@strawberry.input(
+    description="The order of customers(orderBy:): a field, a direction, then the ID in the"
+    " same direction, so that cursors stay stable. A cursor is valid only with the order"
+    " (and filter) that produced it: any other is BAD_USER_INPUT."
+)
+class CustomerOrder:
+    field: CustomerSortField = strawberry.field(description="The value to sort by.")
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.ASC, description="ASC (the default) or DESC."
     )
 
 

@@ -206,3 +206,40 @@ def test_customer_page_costs_the_same_for_few_and_many_customers(
     large, data = statements(api, sql_statements, CUSTOMERS_QUERY, token=token)
     assert len(data["customers"]["nodes"]) >= few + 8
     assert large == small
+
+
+@pytest.mark.parametrize("who", ["administrator", "reseller"])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        "last: 50",
+        "first: 50, orderBy: {field: CREATED_AT, direction: DESC}",
+        "last: 50, orderBy: {field: NAME, direction: DESC}",
+    ],
+)
+def test_customer_pages_cost_the_same_in_every_order_and_direction(
+    api: Api, population: Population, sql_statements: list[str], who: str, arguments: str
+) -> None:
+    token = population.world.a.token if who == "reseller" else None
+    population.grow(10)
+    default, data = statements(api, sql_statements, CUSTOMERS_QUERY, token=token)
+    other = CUSTOMERS_QUERY.replace("first: 50", arguments)
+    count, other_data = statements(api, sql_statements, other, token=token)
+    assert count == default
+    assert len(other_data["customers"]["nodes"]) == len(data["customers"]["nodes"])
+
+
+@pytest.mark.parametrize("who", ["administrator", "reseller"])
+@pytest.mark.parametrize(
+    "arguments", ["last: 50", "first: 50, orderBy: {field: AT, direction: ASC}", "last: 5"]
+)
+def test_audit_pages_cost_the_same_in_every_direction(
+    api: Api, population: Population, sql_statements: list[str], who: str, arguments: str
+) -> None:
+    token = population.world.a.token if who == "reseller" else None
+    population.grow(10)
+    query = "{ auditEvents(first: 50) { totalCount nodes { id at actorReseller { id name } } } }"
+    default, _data = statements(api, sql_statements, query, token=token)
+    other = query.replace("first: 50", arguments)
+    count, _other = statements(api, sql_statements, other, token=token)
+    assert count == default
