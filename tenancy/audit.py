@@ -60,32 +60,55 @@ def _event_clauses(object_id: str | None) -> list[Any]:
     return clauses
 
 
+# auditEvents(orderBy:) fields: the sort expression and the type a cursor carries.
+SORTS: dict[str, tuple[Any, type]] = {"AT": (event_table.c.at, datetime)}
+
+
+def _mark(order_field: str, direction: str, object_id: str | None) -> str:
+    # Newest first keeps the mark of the versions before orderBy, so that their cursors
+    # stay valid.
+    order = "AT:" if (order_field, direction) == ("AT", "DESC") else f"{order_field}:{direction}:"
+    return "AuditEvent:" + order + pagination.fingerprint("auditEvents", {"objectId": object_id})
+
+
 async def list_events(
     conn: AsyncConnection,
     principal: Principal,
     *,
+    order_field: str = "AT",
+    direction: str = "DESC",
     first: int,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
     object_id: str | None,
 ) -> pagination.Page:
     """One keyset page of the events the caller may see (administrators all, a reseller
-    those whose tenant is itself), newest first, optionally of one object (an
-    ``object_id`` that is no canonical global ID is BAD_USER_INPUT). A cursor of another
-    listing is BAD_USER_INPUT. No lock, no event.
+    those whose tenant is itself), sorted by ``order_field`` (AT) in ``direction`` (DESC:
+    newest first), then id; forwards from ``after``, or backwards when ``last``/``before``
+    is given; optionally of one object (an ``object_id`` that is no canonical global ID is
+    BAD_USER_INPUT). A cursor of another order or object is BAD_USER_INPUT. No lock, no
+    event.
     """
-    e = event_table.c
-    statement = sa.select(event_table).where(*_event_clauses(object_id))
+    sort, value_type = SORTS[order_field]
+    statement = (
+        sa.select(event_table)
+        .add_columns(sort.label("sort_value"))
+        .where(*_event_clauses(object_id))
+    )
     return await pagination.keyset_page(
         conn,
         visible(statement, principal),
-        sort=e.at,
-        key=e.id,
-        sort_attr="at",
-        mark="AuditEvent:AT:" + pagination.fingerprint("auditEvents", {"objectId": object_id}),
-        value_type=datetime,
-        ascending=False,
+        sort=sort,
+        key=event_table.c.id,
+        sort_attr="sort_value",
+        mark=_mark(order_field, direction, object_id),
+        value_type=value_type,
+        ascending=direction == "ASC",
         first=first,
         after=after,
+        last=last,
+        before=before,
     )
 
 
