@@ -417,7 +417,8 @@ class ManagedByFilter:
     resellerId: strawberry.ID | None = strawberry.field(
         default=UNSET,
         description="With kind RESELLER: only the classes of this reseller (global ID of a"
-        " Customer); for a reseller, any ID but its own matches nothing.",
+        " Customer); for a reseller, any ID but its own matches nothing. A value that is no"
+        " Customer ID is the top-level error BAD_USER_INPUT (with either kind).",
     )
 
 
@@ -430,12 +431,17 @@ class CustomerClassFilter:
         " characters (longer: top-level BAD_USER_INPUT).",
     )
     businessModelId: strawberry.ID | None = strawberry.field(
-        default=UNSET, description="Only classes of this BusinessModel (global ID)."
+        default=UNSET,
+        description="Only classes of this BusinessModel (global ID; an unknown one matches"
+        " nothing, a value that is no BusinessModel ID is the top-level error"
+        " BAD_USER_INPUT).",
     )
     currencyCode: str | None = strawberry.field(
         default=UNSET,
         description="Only classes of this currency: an ISO 4217 code, upper case; the empty"
-        " string matches classes without currency.",
+        " string matches classes without currency. Three upper-case letters that are no"
+        " ISO 4217 code match nothing; anything else (usd, US, EURO) is the top-level error"
+        " BAD_USER_INPUT.",
     )
     managedBy: ManagedByFilter | None = strawberry.field(
         default=UNSET, description="Only classes of this manager."

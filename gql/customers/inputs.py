@@ -27,10 +27,14 @@ class CustomerFilter:
     parentId: strawberry.ID | None = strawberry.field(
         default=UNSET,
         description="Only customers of this reseller (administrators only; resellers always"
-        " see their own).",
+        " see their own). A value that is no Customer ID is the top-level error"
+        " BAD_USER_INPUT; an unknown or hidden reseller matches nothing.",
     )
     customerClassId: strawberry.ID | None = strawberry.field(
-        default=UNSET, description="Only customers of this class (global ID)."
+        default=UNSET,
+        description="Only customers of this class (global ID; an unknown or hidden class"
+        " matches nothing, a value that is no CustomerClass ID is the top-level error"
+        " BAD_USER_INPUT).",
     )
 
 
