@@ -241,6 +241,22 @@ class AuditEvent(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=64)
 
 
+class TrustedDocument(SQLModel, table=True):
+    """A registered ("trusted", persisted) operation document, platform-wide: not a
+    tenant table (a document is text, not data; who may run it is decided per request)."""
+
+    __tablename__ = "trusted_document"
+    # "sha256:" + the hex SHA-256 of the exact document text in UTF-8.
+    id: str = Field(sa_type=sa.String(71), primary_key=True)
+    document: str = Field(sa_type=sa.Text())
+    # The document's operation names, in order (an anonymous operation: null).
+    operation_names: list[str | None] = Field(sa_type=Json)
+    # Requested cost per operation name ("" for an anonymous one) computed at
+    # registration; null where it depends on variables (computed per request then).
+    requested_costs: dict[str, int | None] = Field(sa_type=Json)
+    created_at: datetime
+
+
 # Core tables, for the set-based SQL of the request path.
 currency_table: sa.Table = SQLModel.metadata.tables[Currency.__tablename__]
 business_model_table: sa.Table = SQLModel.metadata.tables[BusinessModel.__tablename__]
@@ -252,3 +268,4 @@ class_table: sa.Table = SQLModel.metadata.tables[CustomerClass.__tablename__]
 customer_table: sa.Table = SQLModel.metadata.tables[Customer.__tablename__]
 token_table: sa.Table = SQLModel.metadata.tables[ApiToken.__tablename__]
 event_table: sa.Table = SQLModel.metadata.tables[AuditEvent.__tablename__]
+trusted_document_table: sa.Table = SQLModel.metadata.tables[TrustedDocument.__tablename__]

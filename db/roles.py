@@ -10,8 +10,9 @@ policy or ``TRUNCATE audit_event``. So migrations run as the owner role
 
 - ``USAGE`` on the schema;
 - ``SELECT, INSERT, UPDATE, DELETE`` on every table, except ``SELECT, INSERT`` on the
-  append-only ``audit_event`` and ``SELECT`` on ``alembic_version`` (the readiness probe
-  reads it; only migrations write it);
+  append-only ``audit_event``, ``SELECT`` on ``alembic_version`` (the readiness probe
+  reads it; only migrations write it) and ``SELECT`` on ``trusted_document`` (the
+  registry of trusted documents, written by ``billclass documents`` as the owner);
 - the same four privileges, by default, on tables the owner creates later (a later
   append-only table must revoke UPDATE and DELETE in its migration, and be listed here).
 
@@ -33,6 +34,9 @@ SERVICE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 RESTRICTED = {
     "audit_event": "SELECT, INSERT",  # append-only: history is never rewritten
     "alembic_version": "SELECT",  # written by migrations only
+    # Registered by `billclass documents` as the owner: a service that could write it
+    # could trust any document (BILLCLASS_DOCUMENTS=trusted).
+    "trusted_document": "SELECT",
 }
 
 

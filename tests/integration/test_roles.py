@@ -29,6 +29,7 @@ pytestmark = pytest.mark.postgres
 EXPECTED_PRIVILEGES = {
     "audit_event": {"SELECT", "INSERT"},
     "alembic_version": {"SELECT"},
+    "trusted_document": {"SELECT"},
 }
 ROW_PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE"}
 ALL_PRIVILEGES = ROW_PRIVILEGES | {"TRUNCATE", "REFERENCES", "TRIGGER"}
