@@ -1,5 +1,5 @@
 """The ``billclass`` command: serve, migrate, check, token create/list/revoke,
-export-schema."""
+documents push/list/remove, export-schema."""
 
 from __future__ import annotations
 
@@ -335,6 +335,97 @@ def token_revoke(args: argparse.Namespace) -> None:
     print(f"Token {args.id} ({row.name}) revoked at {_when(row.revoked_at)}.", file=sys.stderr)
 
 
+def _as_owner(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """``work(conn)`` as the command line, connected as the table owner
+    (BILLCLASS_MIGRATION_DATABASE_URL when set): the service role may only read the
+    registry of trusted documents (db/roles.py)."""
+    return as_cli(work, settings.model_copy(update={"database_url": settings.migration_url}))
+
+
+def documents_push(args: argparse.Namespace) -> None:
+    """Register a manifest's documents: all of them, or none (one line per bad entry)."""
+    import json
+
+    settings = _settings()
+    _migrate(settings)
+    from gql.schema import graphql_schema
+    from gql.trusted import registrations
+    from tenancy import trusted_documents
+
+    try:
+        with open(args.manifest, encoding="utf-8") as file:
+            manifest = json.load(file)
+    except OSError as error:
+        _fail(f"cannot read {args.manifest}: {error.strerror or error}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        _fail(f"{args.manifest} is not a JSON manifest: {error}")
+    found, problems = registrations(graphql_schema, manifest)
+    if problems:
+        for problem in problems:
+            print(f"billclass: refused {problem}", file=sys.stderr)
+        print(
+            f"billclass: nothing registered ({len(problems)} bad entries of {len(manifest)})",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+
+    async def register(conn: Any) -> int:
+        return await trusted_documents.register(conn, found)
+
+    new = _as_owner(settings, register)
+    print(
+        f"{len(found)} documents checked: {new} registered, {len(found) - new} already registered.",
+        file=sys.stderr,
+    )
+
+
+def documents_list(_args: argparse.Namespace) -> None:
+    """Every registered document, re-validated against the served schema."""
+    settings = _settings()
+    _migrate(settings)
+    from gql.schema import graphql_schema
+    from gql.trusted import verdict
+    from tenancy import trusted_documents
+
+    rows = as_cli(trusted_documents.listed, settings)
+    table = [["ID", "OPERATIONS", "CREATED", "STATUS"]]
+    for row in rows:
+        names = ",".join(name or "(anonymous)" for name in row.operation_names) or "-"
+        table.append([row.id, names, _when(row.created_at), verdict(graphql_schema, row.document)])
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    for cells in table:
+        head = "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=False))
+        print(f"{head}  {cells[-1]}")
+
+
+def documents_remove(args: argparse.Namespace) -> None:
+    """Remove registered documents: all the IDs given, or none when one is unknown."""
+    settings = _settings()
+    _migrate(settings)
+    from gql.trusted import PREFIX
+    from tenancy import trusted_documents
+
+    ids = [i if i.startswith(PREFIX) else PREFIX + i.lower() for i in args.ids]
+
+    async def remove(conn: Any) -> list[str]:
+        missing = await trusted_documents.remove(conn, ids)
+        if missing:
+            await conn.rollback()
+        return missing
+
+    missing = _as_owner(settings, remove)
+    if missing:
+        for document_id in missing:
+            print(f"billclass: NOT_FOUND {document_id}: no such document", file=sys.stderr)
+        print("billclass: nothing removed", file=sys.stderr)
+        raise SystemExit(1)
+    print(
+        f"{len(set(ids))} documents removed; every worker refuses them within"
+        f" {settings.token_cache_seconds:g} s.",
+        file=sys.stderr,
+    )
+
+
 def _cli() -> Principal:
     from tenancy.principal import CLI
 
@@ -637,6 +728,49 @@ def parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("id", metavar="ID", help="the token's ID, as `token list` shows it")
     revoke.set_defaults(handler=token_revoke)
+
+    documents = command(
+        commands,
+        "documents",
+        "register, list and remove trusted documents",
+        "Manage the registry of trusted (persisted) documents that requests name by"
+        ' {"documentId": "sha256:<hex>"} (README "Trusted documents").',
+    )
+    document_commands = documents.add_subparsers(
+        dest="documents_command", required=True, metavar="SUBCOMMAND"
+    )
+    push = command(
+        document_commands,
+        "push",
+        "register a manifest's documents",
+        'Register every document of MANIFEST, a JSON object {"<sha256>": "<document>"} as'
+        " GraphQL Code Generator's client preset (persisted-documents.json) or Relay's"
+        " persist output writes it; keys are bare hex or sha256:<hex>. Each hash must be"
+        " the SHA-256 of its exact text; each document must parse, validate against the"
+        " served schema and pass the limits (depth, aliases, directives, page sizes,"
+        " requested cost). One bad entry refuses the whole manifest, one line each;"
+        " pushing a registered document again changes nothing.",
+    )
+    push.add_argument("manifest", metavar="MANIFEST", help="path of the JSON manifest")
+    push.set_defaults(handler=documents_push)
+    command(
+        document_commands,
+        "list",
+        "list registered documents",
+        "List every registered document, oldest first: ID, operation names, created, and"
+        " 'valid' or 'INVALID: reason' from validating it again against the served schema.",
+    ).set_defaults(handler=documents_list)
+    remove = command(
+        document_commands,
+        "remove",
+        "remove registered documents",
+        "Remove registered documents: every worker refuses them within"
+        " BILLCLASS_TOKEN_CACHE_SECONDS (default 5). An unknown ID removes nothing.",
+    )
+    remove.add_argument(
+        "ids", nargs="+", metavar="ID", help="a document ID, sha256:<hex> (or the bare hex)"
+    )
+    remove.set_defaults(handler=documents_remove)
 
     command(
         commands,
