@@ -36,6 +36,7 @@ URL_ALIASES = {
     "sqlite://": "sqlite+aiosqlite://",
 }
 REDIS_URL_PREFIXES = ("redis://", "rediss://", "unix://")
+DocumentsMode = Literal["open", "trusted-for-resellers", "trusted"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # A URL's credentials: what precedes the password, and the password up to the last "@".
@@ -160,6 +161,16 @@ class Settings(BaseSettings):
         le=1,
         description="Share of a worker's CPU one tenant may spend parsing new documents:"
         " after a parse of t, its next new document waits t x (1/share - 1); 1: not paced.",
+    )
+    # Which documents a request may send (issue 10): "open" both ad-hoc queries and
+    # registered (trusted) documents; "trusted-for-resellers" reseller tokens only
+    # registered ones; "trusted" every token only registered ones.
+    documents: DocumentsMode = Field(
+        default="open",
+        description="Which documents requests may send: open = ad-hoc queries and registered"
+        " documents (documentId); trusted-for-resellers = reseller tokens only registered"
+        " documents (else PERSISTED_DOCUMENT_REQUIRED); trusted = every token only"
+        " registered documents.",
     )
     # Parsed and validated documents kept per worker, in (estimated) bytes; 0: none.
     document_cache_bytes: int = Field(

@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: Any = None)
         settings.document_cache_bytes,
         rate_limits,
         tracing,
+        documents_mode=settings.documents,
     )
 
     async def graphql_get(request: Request) -> Response:

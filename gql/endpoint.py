@@ -10,9 +10,13 @@ with the answer, so the order below is the order of the code in ``_serve``.
 3. the tenant's concurrency cap (gql/admission.py): at most 8 requests of one tenant go
    past this point at once, more wait 1 s at most, then 429 THROTTLED: ``_admitted``;
 4. the body read (413 beyond the limit) and the JSON envelope (400; arrays are
-   BATCHING_NOT_SUPPORTED): ``read_body``, ``parse_envelope``;
+   BATCHING_NOT_SUPPORTED; "query" or "documentId", not both): ``read_body``,
+   ``parse_envelope``;
 5. the document: parsed with the token limit, depth/alias/directive limits, validation
-   (all cached by document text): ``_prepare``;
+   (all cached by document text): ``_prepare``; or a registered (trusted) document by
+   its ID, parsed and validated once per worker (gql/trusted.py), unknown:
+   PERSISTED_DOCUMENT_NOT_FOUND; an ad-hoc query where BILLCLASS_DOCUMENTS allows only
+   registered documents: PERSISTED_DOCUMENT_REQUIRED: ``_document``;
 6. variables coerced (BAD_USER_INPUT), then page sizes and the node budget, which is the
    requested cost (SPEC §7): ``_bind``, ``_requested_cost``;
 7. the token's and the tenant's rate-limit buckets (429 THROTTLED with Retry-After,
@@ -72,8 +76,10 @@ from gql.limits import (
 from gql.metrics import observe
 from gql.rate_limits import Bucket, Charge, RateLimiter, cost_extension
 from gql.tracing import NO_TRACING, Tracing
-from tenancy import audit, tokens
+from gql.trusted import TrustedDocuments, is_document_id
+from tenancy import audit, tokens, trusted_documents
 from tenancy.errors import TopLevelCode
+from tenancy.policy import document_must_be_registered
 from tenancy.principal import Principal
 from tenancy.scoping import enter_tenant
 
@@ -115,14 +121,18 @@ class Outcome:
     operation: str | None = None
     type: str | None = None  # query or mutation
     code: str | None = None  # extensions.code of the first error, if any
+    # The operation names of the registered document run, if any (they label metrics).
+    registered: frozenset[str] = frozenset()
 
 
 class Envelope(NamedTuple):
-    """The JSON body of a GraphQL request, checked for shape."""
+    """The JSON body of a GraphQL request, checked for shape: a ``query`` or the
+    ``documentId`` of a registered document, never both."""
 
-    query: str
+    query: str | None
     variables: dict[str, Any] | None
     operation_name: str | None
+    document_id: str | None = None
 
 
 def check_request(request: Request) -> None:
@@ -165,7 +175,8 @@ async def read_body(request: Request) -> bytearray:
 
 
 def parse_envelope(body: bytes | bytearray) -> Envelope:
-    """Step 4, second half: one JSON object with a "query" string, and optional
+    """Step 4, second half: one JSON object with a "query" string or a "documentId"
+    (``sha256:<hex>``, GraphQL over HTTP's persisted documents), and optional
     "variables" (an object) and "operationName" (a string)."""
     try:
         envelope = orjson.loads(body)
@@ -179,15 +190,27 @@ def parse_envelope(body: bytes | bytearray) -> Envelope:
                 TopLevelCode.BATCHING_NOT_SUPPORTED,
             )
         )
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("query"), str):
+    if not isinstance(envelope, dict):
         raise Refusal(_bad_request('The body must be a JSON object with a "query" string.'))
+    query, document_id = envelope.get("query"), envelope.get("documentId")
+    if query is not None and document_id is not None:
+        raise Refusal(_bad_request('Send either "query" or "documentId", not both.'))
+    if document_id is not None:
+        if not isinstance(document_id, str) or not is_document_id(document_id):
+            raise Refusal(
+                _bad_request('"documentId" must be "sha256:" and 64 lowercase hex digits.')
+            )
+    elif not isinstance(query, str):
+        raise Refusal(
+            _bad_request('The body must be a JSON object with a "query" or "documentId" string.')
+        )
     variables = envelope.get("variables")
     operation_name = envelope.get("operationName")
     if variables is not None and not isinstance(variables, dict):
         raise Refusal(_bad_request('"variables" must be a JSON object.'))
     if operation_name is not None and not isinstance(operation_name, str):
         raise Refusal(_bad_request('"operationName" must be a string.'))
-    return Envelope(envelope["query"], variables, operation_name)
+    return Envelope(query, variables, operation_name, document_id)
 
 
 class GraphQLEndpoint:
@@ -202,6 +225,8 @@ class GraphQLEndpoint:
         document_cache_bytes: int = DEFAULT_MAX_BYTES,
         rate_limits: RateLimiter | None = None,
         tracing: Tracing = NO_TRACING,
+        *,
+        documents_mode: str = "open",
     ) -> None:
         self.engine = engine
         self.tracing = tracing
@@ -211,6 +236,12 @@ class GraphQLEndpoint:
         check_list_maxima(schema)  # every list's cost is known, or the service does not start
         self.executor_class = execution.install(schema, name_of)
         self.documents = DocumentCache(schema, document_cache_bytes)
+        self.documents_mode = documents_mode
+        # Registered documents, re-checked against the table within the bound a token
+        # revocation has.
+        self.trusted = TrustedDocuments(
+            schema, self._load_document, token_cache_seconds, document_cache_bytes
+        )
         self.tokens = TokenCache(token_cache_seconds)
         self.rate_limits = rate_limits or RateLimiter(Bucket(0, 0), Bucket(0, 0), None)
         # When this process last recorded use of each token (lastUsedAt, SPEC §2).
@@ -227,7 +258,7 @@ class GraphQLEndpoint:
         elapsed = time.perf_counter() - started
         status = response.status_code
         result = outcome.code or ("ok" if status == 200 else f"http_{status}")
-        observe(outcome.operation, outcome.type, result, elapsed)
+        observe(outcome.operation, outcome.type, result, elapsed, outcome.registered)
         line = {
             "request_id": request_id,
             "role": outcome.role,
@@ -324,7 +355,7 @@ class GraphQLEndpoint:
         cap."""
         principal = token.principal
         envelope = parse_envelope(await read_body(request))
-        prepared, document = await self._prepare(envelope.query, principal, request_id)
+        prepared, document = await self._document(envelope, principal, request_id, outcome)
         context = Context(principal=principal, request_id=request_id)
         executor = self._bind(document, envelope, context, request_id)
         operation = executor.operation
@@ -343,6 +374,56 @@ class GraphQLEndpoint:
                 raise
             span.outcome(outcome.code)
             return response
+
+    async def _document(
+        self, envelope: Envelope, principal: Principal, request_id: str, outcome: Outcome
+    ) -> tuple[Prepared, DocumentNode]:
+        """Step 5: the registered document named by ``documentId`` (never parsed or
+        validated again here, nor paced as a new parse), or the ad-hoc query when
+        BILLCLASS_DOCUMENTS allows the caller one."""
+        if envelope.document_id is None:
+            assert envelope.query is not None
+            if document_must_be_registered(principal, self.documents_mode):
+                raise Refusal(
+                    JSONResponse(
+                        {
+                            "errors": [
+                                error_body(
+                                    "This service runs only registered (trusted) documents"
+                                    ' for this token: send {"documentId": "sha256:<hex>"}'
+                                    " instead of a query.",
+                                    TopLevelCode.PERSISTED_DOCUMENT_REQUIRED,
+                                )
+                            ]
+                        }
+                    ),
+                    TopLevelCode.PERSISTED_DOCUMENT_REQUIRED,
+                )
+            return await self._prepare(envelope.query, principal, request_id)
+        try:
+            trusted = await self.trusted.get(envelope.document_id)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.warning(
+                "request %s: database unavailable: %s", request_id, unavailable_reason(error)
+            )
+            raise Refusal(_unavailable(error)) from error
+        if trusted is None:
+            code = TopLevelCode.PERSISTED_DOCUMENT_NOT_FOUND
+            message = f"No registered document has the ID {envelope.document_id}."
+            raise Refusal(JSONResponse({"errors": [error_body(message, code)]}), code)
+        prepared = trusted.prepared
+        if prepared.document is None:  # the schema changed since its registration
+            errors = [format_error(e, request_id, prepared.code)[0] for e in prepared.errors]
+            raise Refusal(JSONResponse({"errors": errors}), prepared.code)
+        outcome.registered = trusted.operation_names
+        return prepared, prepared.document
+
+    async def _load_document(self, document_id: str) -> Any:
+        """The registry's row of a document (gql/trusted.py fills its cache with it)."""
+        async with self.engine.connect() as conn, conn.begin():
+            return await trusted_documents.find(conn, document_id)
 
     async def _prepare(
         self, query: str, principal: Principal, request_id: str

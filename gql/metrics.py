@@ -6,9 +6,10 @@ token only (gql/app.py), or a separate listener bound to 127.0.0.1 that
 ``billclass serve --metrics-port N`` starts (:func:`serve_metrics`, no token).
 
 Labels never carry client-chosen text, so the number of series is bounded: the
-operation label is an operation's name only once it is registered as a trusted document
-(not built yet), else ``other``; the type is one of query / mutation / subscription /
-none (refused before an operation was chosen); the outcome is ``ok``, one of our error
+operation label is an operation's name only when the request ran it from a registered
+trusted document (gql/trusted.py; the operator chose those names), else ``other``;
+the type is one of query / mutation / subscription / none (refused before an operation
+was chosen); the outcome is ``ok``, one of our error
 codes or ``http_<status>``.
 
 With several workers, ``billclass serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before they
@@ -45,17 +46,21 @@ OPERATION_TYPES = frozenset({"query", "mutation", "subscription"})
 METRICS_HOST = "127.0.0.1"
 
 
-def operation_label(name: str | None) -> str:
-    """The label of an operation: its name when it is a registered trusted document,
-    else ``other``. There is no registry of trusted documents yet, so: ``other``."""
-    return OTHER_OPERATIONS
+def operation_label(name: str | None, registered: frozenset[str] = frozenset()) -> str:
+    """The label of an operation: its name when the request ran it from a registered
+    trusted document (``registered``: that document's operation names), else ``other``."""
+    return name if name is not None and name in registered else OTHER_OPERATIONS
 
 
 def observe(
-    operation: str | None, operation_type: str | None, outcome: str, seconds: float
+    operation: str | None,
+    operation_type: str | None,
+    outcome: str,
+    seconds: float,
+    registered: frozenset[str] = frozenset(),
 ) -> None:
     kind = operation_type if operation_type in OPERATION_TYPES else "none"
-    labels = (operation_label(operation), kind, outcome)
+    labels = (operation_label(operation, registered), kind, outcome)
     REQUESTS.labels(*labels).inc()
     LATENCY.labels(*labels).observe(seconds)
 

@@ -47,6 +47,10 @@ class TopLevelCode(StrEnum):
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     BAD_USER_INPUT = "BAD_USER_INPUT"
+    # Trusted documents (gql/trusted.py): an unknown documentId, or an ad-hoc query
+    # where BILLCLASS_DOCUMENTS allows only registered documents.
+    PERSISTED_DOCUMENT_NOT_FOUND = "PERSISTED_DOCUMENT_NOT_FOUND"
+    PERSISTED_DOCUMENT_REQUIRED = "PERSISTED_DOCUMENT_REQUIRED"
     # Limits and rate limits (gql/limits.py, gql/rate_limits.py, gql/admission.py).
     QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
     QUERY_TOO_DEEP = "QUERY_TOO_DEEP"

@@ -61,6 +61,7 @@ ceiling, 20 unrevoked    ``command_line_token_expiry_ceiling``,
                          ``metrics_refusal``
 §7 metrics are not       ``metrics_refusal``                      (none)
 public
+§7 trusted documents     ``document_must_be_registered``          (none: decided before SQL)
 §7 the database net      ``VISIBLE``, ``CHANGEABLE``, (and the    ``customer_delete`` (customers
 covers writes            role split of db/roles.py: audit events  are never deleted), and every
                          append-only)                             *_insert, *_update, *_delete
@@ -414,3 +415,13 @@ def assignment_problems(
     elif customer_parent_id != manager:
         problems.append(Code.OWNERSHIP_MISMATCH)
     return problems
+
+
+def document_must_be_registered(principal: Principal, mode: str) -> bool:
+    """Issue 10 (BILLCLASS_DOCUMENTS): whether the caller may run only registered
+    (trusted) documents, its ad-hoc queries refused with PERSISTED_DOCUMENT_REQUIRED:
+    every caller in mode ``trusted``, resellers in ``trusted-for-resellers``, nobody in
+    ``open``."""
+    if mode == "trusted":
+        return True
+    return mode == "trusted-for-resellers" and not principal.is_admin
