@@ -339,7 +339,22 @@ def _as_owner(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """``work(conn)`` as the command line, connected as the table owner
     (BILLCLASS_MIGRATION_DATABASE_URL when set): the service role may only read the
     registry of trusted documents (db/roles.py)."""
-    return as_cli(work, settings.model_copy(update={"database_url": settings.migration_url}))
+    try:
+        return as_cli(work, settings.model_copy(update={"database_url": settings.migration_url}))
+    except Exception as error:
+        if _insufficient_privilege(error):
+            _fail(
+                f"the role {_role(settings.migration_url)!r} may only read trusted documents:"
+                " set BILLCLASS_MIGRATION_DATABASE_URL to the table owner's URL (README"
+                " 'PostgreSQL roles')"
+            )
+        _fail(f"cannot write trusted documents: {_reason(error)}")
+
+
+def _role(url: str) -> str:
+    from db import roles
+
+    return roles.role_of(url)
 
 
 def documents_push(args: argparse.Namespace) -> None:

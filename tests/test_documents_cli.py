@@ -179,3 +179,21 @@ def test_help_documents_the_commands(in_process: Run, database_url: str) -> None
         result = in_process(database_url, *args)
         assert result.returncode == 0
         assert "MANIFEST" in result.stdout or "ID" in result.stdout
+
+
+@pytest.mark.postgres
+def test_the_service_role_cannot_register_documents(
+    in_process: Run, database_url: str, tmp_path: Path
+) -> None:
+    """Without the owner's URL the command connects as the service role, which may only
+    read the registry: one line saying what to set, nothing written."""
+    text = "{ viewer { role } }"
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({sha(text): text}))
+    owner = {"BILLCLASS_MIGRATION_DATABASE_URL": Databases.owner_url(database_url)}
+    assert in_process(database_url, "documents", "list", env=owner).returncode == 0  # migrated
+    result = in_process(database_url, "documents", "push", str(path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "may only read trusted documents" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -179,6 +179,21 @@ def test_a_registered_document_is_parsed_once_per_worker_and_never_paced(
     assert len(paced) == 1  # the spy sees a new ad-hoc document
 
 
+def test_the_registry_is_read_once_per_worker_within_the_bound(
+    client: TestClient, api: Api, database_url: str, sql_statements: list[str]
+) -> None:
+    """Within BILLCLASS_TOKEN_CACHE_SECONDS (5 s here) the worker answers from its cache:
+    one read of the registry for any number of requests; a removed document is still
+    served until the bound (README "Trusted documents")."""
+    (doc_id,) = register(database_url, VIEWER)
+    sql_statements.clear()
+    for _ in range(4):
+        assert code_of(by_id(client, api.admin_token, doc_id)) is None
+    assert sum("trusted_document" in s for s in sql_statements) == 1
+    unregister(database_url, doc_id)
+    assert code_of(by_id(client, api.admin_token, doc_id)) is None
+
+
 def test_registered_costs_are_reused_not_recomputed(
     client: TestClient, api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
