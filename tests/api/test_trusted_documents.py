@@ -194,6 +194,16 @@ def test_the_registry_is_read_once_per_worker_within_the_bound(
     assert code_of(by_id(client, api.admin_token, doc_id)) is None
 
 
+def test_an_unknown_id_is_looked_up_once_per_worker_within_the_bound(
+    client: TestClient, api: Api, sql_statements: list[str]
+) -> None:
+    unknown = "sha256:" + "b" * 64
+    sql_statements.clear()
+    for _ in range(4):
+        assert code_of(by_id(client, api.admin_token, unknown)) == "PERSISTED_DOCUMENT_NOT_FOUND"
+    assert sum("trusted_document" in s for s in sql_statements) == 1
+
+
 def test_registered_costs_are_reused_not_recomputed(
     client: TestClient, api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
