@@ -311,11 +311,13 @@ class Server:
 
 
 @contextmanager
-def serve(name: str, app: str, env: dict[str, str], postgres: bool) -> Iterator[Server]:
+def serve(
+    name: str, app: str, env: dict[str, str], postgres: bool, cpus: str = SERVER_CPU
+) -> Iterator[Server]:
     port = _free_port()
     log = (OUT / f"server-{name}.log").open("wb")
     command = [
-        "taskset", "-c", SERVER_CPU, sys.executable, "-m", "uvicorn", app, "--factory",
+        "taskset", "-c", cpus, sys.executable, "-m", "uvicorn", app, "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--loop", "uvloop", "--http", "httptools", "--no-access-log",
     ]  # fmt: skip
@@ -418,10 +420,18 @@ def write_lua(op: Operation, server: Server) -> Path:
     return path
 
 
-def wrk(url: str, script: Path, seconds: float, connections: int) -> dict[str, Any]:
+def wrk(
+    url: str,
+    script: Path,
+    seconds: float,
+    connections: int,
+    *,
+    threads: int = 1,
+    cpus: str = LOAD_CPU,
+) -> dict[str, Any]:
     command = [
-        "taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-        "--timeout", "30s", "--latency", "-s", str(script), url,
+        "taskset", "-c", cpus, "wrk", f"-t{threads}", f"-c{connections}",
+        f"-d{max(1, round(seconds))}s", "--timeout", "30s", "--latency", "-s", str(script), url,
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     for line in done.stdout.splitlines():
