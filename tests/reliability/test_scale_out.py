@@ -35,6 +35,7 @@ PRICE = len(CURRENCIES)  # { currencies { code } } costs this, requested and act
 # Each token's bucket: two currency lists and a half, restored at 1 point/s. Each check
 # below uses its own tokens, whose other requests cost far less than this.
 BUCKET = 2 * PRICE + PRICE // 2
+SLACK = 30  # points a bucket may regain (1/s) between two requests of a test
 # SPEC §2: a revoked token is refused by every worker within 5 s; the margin covers the
 # polling itself on a loaded machine (the assertion is the refusal, not its timing).
 REVOCATION_BOUND = 5.0
@@ -155,8 +156,9 @@ def test_rate_limit_buckets_are_shared_by_the_instances(cluster: Cluster) -> Non
         left: int = cost["throttleStatus"]["currentlyAvailable"]
         return left
 
-    # Spent through the first instance only: two lists of a bucket of two and a half.
-    assert available(post(first, spender, CURRENCY_LIST)) < BUCKET - PRICE + 30
+    # Spent through the first instance only: two lists of a bucket of two and a half
+    # (restored at 1 point/s meanwhile: SLACK covers a slow machine).
+    assert available(post(first, spender, CURRENCY_LIST)) <= BUCKET - PRICE + SLACK
     left = available(post(first, spender, CURRENCY_LIST))
     assert left < PRICE
     # The second instance never served this token; alone it would hold a full bucket.
