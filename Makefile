@@ -19,7 +19,8 @@ LOCK_ARGS ?=
 LOCK := $(BIN)/uv pip compile pyproject.toml requirements/build.in --python-version 3.11 \
 	--universal --generate-hashes --custom-compile-command 'make lock' --quiet $(LOCK_ARGS)
 
-.PHONY: help install lock check test test-postgres coverage bench bench-noisy vendor-graphiql
+.PHONY: help install lock check test test-postgres coverage bench bench-scale bench-noisy \
+	vendor-graphiql
 
 help:
 	@echo "make install        virtualenv .venv with the service and its test tools (locked)"
@@ -29,6 +30,7 @@ help:
 	@echo "make test-postgres  the whole suite on PostgreSQL at 127.0.0.1:5432"
 	@echo "make coverage       the suite on SQLite with a line-by-line HTML report in htmlcov/"
 	@echo "make bench          our service against the raw baseline (bench/README.md)"
+	@echo "make bench-scale    throughput of 1, 2 and 3 instances on PostgreSQL (bench/README.md)"
 	@echo "make bench-noisy    the noisy-neighbour benchmark (bench/README.md)"
 	@echo "make vendor-graphiql  re-fetch the pinned GraphiQL build with npm (README \"GraphiQL\")"
 
@@ -62,6 +64,9 @@ coverage:
 
 bench:
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-scale:
+	$(BIN)/python -m bench.scale_out $(BENCH_ARGS)
 
 bench-noisy:
 	$(BIN)/python -m bench.noisy_neighbour $(BENCH_ARGS)

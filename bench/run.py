@@ -6,7 +6,8 @@
    ``before_cursor_execute`` listener, token cache warmed first so authentication is not
    counted).
 3. Serves the data with our service (one uvicorn worker pinned to CPU 0), drives it with
-   wrk pinned to CPU 1 (after a warm-up), and reads the server's peak memory; then does
+   wrk pinned to CPU 1 (after a warm-up; each figure the median of ``--repeat`` runs,
+   3 by default, with their spread), and reads the server's peak memory; then does
    the same with the raw baseline (``bench.baseline``), after checking that it returns
    exactly the JSON our service returns.
 4. Prints the table and writes ``bench/out/results.json``.
@@ -29,6 +30,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -309,11 +311,13 @@ class Server:
 
 
 @contextmanager
-def serve(name: str, app: str, env: dict[str, str], postgres: bool) -> Iterator[Server]:
+def serve(
+    name: str, app: str, env: dict[str, str], postgres: bool, cpus: str = SERVER_CPU
+) -> Iterator[Server]:
     port = _free_port()
     log = (OUT / f"server-{name}.log").open("wb")
     command = [
-        "taskset", "-c", SERVER_CPU, sys.executable, "-m", "uvicorn", app, "--factory",
+        "taskset", "-c", cpus, sys.executable, "-m", "uvicorn", app, "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--loop", "uvloop", "--http", "httptools", "--no-access-log",
     ]  # fmt: skip
@@ -416,10 +420,18 @@ def write_lua(op: Operation, server: Server) -> Path:
     return path
 
 
-def wrk(url: str, script: Path, seconds: float, connections: int) -> dict[str, Any]:
+def wrk(
+    url: str,
+    script: Path,
+    seconds: float,
+    connections: int,
+    *,
+    threads: int = 1,
+    cpus: str = LOAD_CPU,
+) -> dict[str, Any]:
     command = [
-        "taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-        "--timeout", "30s", "--latency", "-s", str(script), url,
+        "taskset", "-c", cpus, "wrk", f"-t{threads}", f"-c{connections}",
+        f"-d{max(1, round(seconds))}s", "--timeout", "30s", "--latency", "-s", str(script), url,
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     for line in done.stdout.splitlines():
@@ -526,6 +538,46 @@ def measure(
     return result
 
 
+# Figures of one run that add up over repeated runs rather than having a median.
+SUMMED = ("errors", "connect", "read", "write", "status", "timeout", "graphql_errors")
+# Figures whose spread (min-max over the repeated runs) the report shows.
+SPREAD = ("rps", "p50_us", "p99_us", "cpu_ms_per_request")
+
+
+def aggregate_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One figure from N measured runs of the same load: the median of every numeric
+    figure (each on its own), error counts summed, ``spread`` the min and max of the
+    headline figures, ``runs`` how many runs and ``each`` the runs themselves."""
+    if not runs:
+        raise ValueError("no runs to aggregate")
+    keys = [key for key in runs[0] if all(key in run for run in runs)]
+    result: dict[str, Any] = {}
+    for key in keys:
+        values = [run[key] for run in runs]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            result[key] = values[0]
+        elif key in SUMMED:
+            result[key] = sum(values)
+        else:
+            result[key] = statistics.median(values)
+    result["spread"] = {
+        key: {"min": min(run[key] for run in runs), "max": max(run[key] for run in runs)}
+        for key in SPREAD
+        if key in result
+    }
+    result["runs"] = len(runs)
+    result["each"] = [dict(run) for run in runs]
+    return result
+
+
+def _spread(result: dict[str, Any], key: str, scale: float = 1.0, digits: int = 0) -> str:
+    """ "min-max" of a figure over the repeated runs, or "" after a single run."""
+    spread = result.get("spread", {}).get(key)
+    if not spread or result.get("runs", 1) < 2:
+        return ""
+    return f"{spread['min'] / scale:.{digits}f}-{spread['max'] / scale:.{digits}f}"
+
+
 def _noisy(result: dict[str, Any]) -> bool:
     """Whether other load on the machine kept the server from a full core. A server that
     had its core (CPU-bound at >= 95 %) measured soundly whatever ran elsewhere."""
@@ -542,15 +594,25 @@ def load(server: Server, op: Operation, args: argparse.Namespace) -> dict[str, A
     # operations (latency of seconds at -c16) that edge is a large share of a short run,
     # so the run lasts at least RUN_LATENCIES mean latencies (at most MAX_RUN seconds).
     seconds = max(args.duration, min(MAX_RUN, round(RUN_LATENCIES * warm["mean_us"] / 1e6)))
-    result = measure(server, script, args, seconds)
-    for _ in range(args.retries):
-        if not _noisy(result):
-            break
-        print(f"  {server.name:8} {op.key:12} noisy (other load on the machine), again")
-        again = measure(server, script, args, seconds)
-        if again["other_load"] < result["other_load"]:
-            result = again
+    runs = []
+    for _ in range(args.repeat):
+        run = measure(server, script, args, seconds)
+        for _ in range(args.retries):
+            if not _noisy(run):
+                break
+            print(f"  {server.name:8} {op.key:12} noisy (other load on the machine), again")
+            again = measure(server, script, args, seconds)
+            if again["other_load"] < run["other_load"]:
+                run = again
+        runs.append(run)
+    result = aggregate_runs(runs)
     result["seconds"] = seconds
+    spread = (
+        f"  (req/s {_spread(result, 'rps')}, p99 {_spread(result, 'p99_us', 1000, 2)} ms"
+        f" over {result['runs']} runs)"
+        if result["runs"] > 1
+        else ""
+    )
     print(
         f"  {server.name:8} {op.key:12} {result['rps']:9.0f} req/s"
         f"  p50 {result['p50_us'] / 1000:7.2f} ms  p99 {result['p99_us'] / 1000:7.2f} ms"
@@ -561,6 +623,7 @@ def load(server: Server, op: Operation, args: argparse.Namespace) -> dict[str, A
         + (f"  ERRORS {result['errors']}" if result["errors"] else "")
         + ("  (NOISY)" if _noisy(result) else "")
         + (f"  [{seconds:.0f} s run]" if seconds != args.duration else "")
+        + spread
     )
     return result
 
@@ -663,6 +726,14 @@ def _cpu_ratio(ours: dict[str, Any], raw: dict[str, Any]) -> float:
     return ratio
 
 
+def _spread_line(result: dict[str, Any]) -> str:
+    return (
+        f"req/s {_spread(result, 'rps')}, p50 {_spread(result, 'p50_us', 1000, 2)} ms,"
+        f" p99 {_spread(result, 'p99_us', 1000, 2)} ms,"
+        f" CPU ms/req {_spread(result, 'cpu_ms_per_request', 1, 2)}"
+    )
+
+
 def report(
     operations: list[Operation], memory: dict[str, int], info: dict[str, Any]
 ) -> dict[str, Any]:
@@ -721,6 +792,15 @@ def report(
         " same ratio from CPU time per request, which other load on the machine does not"
         " distort; SQL = statements per request, authentication excluded)"
     )
+    repeats = max(op.ours.get("runs", 1) for op in operations)
+    if repeats > 1:
+        print()
+        print(f"median of {repeats} runs above; spread over the runs (min-max):")
+        for op in operations:
+            line = f"  {op.title:35} ours {_spread_line(op.ours)}"
+            if op.raw:
+                line += f"; baseline {_spread_line(op.raw)}"
+            print(line)
     print()
     print(
         f"peak memory of our server (VmHWM): {memory.get('VmHWM', 0) / 1024:.1f} MiB"
@@ -818,12 +898,20 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="measured runs per figure; the report gives their median and spread (min-max)",
+    )
+    parser.add_argument(
         "--retries",
         type=int,
         default=2,
         help="repeat a measured run up to this many times while it is noisy",
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     ensure_tools()
     OUT.mkdir(parents=True, exist_ok=True)
     load_average = Path("/proc/loadavg").read_text().split()[:3]
@@ -899,6 +987,7 @@ def main() -> None:
         "duration": args.duration,
         "warmup": args.warmup,
         "connections": args.connections,
+        "repeat": args.repeat,
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "load_average_at_start": load_average,
         "page_statements_by_size": page_statements,
