@@ -1,21 +1,25 @@
 """Scale-out on one machine (issue 10, item 4): three ``billclass serve`` instances, each its
 own process on its own port with one worker (each standing for a machine, sharing no
 memory), against one PostgreSQL database and one Redis. What one instance does, the others
-answer with: a revocation, a rate-limit bucket, a class and its version. Nothing an
-instance keeps for itself (token cache, document cache, admission) decides an answer.
-
-Registered trusted documents visible to every instance (issue 10, item 1) belong here too,
-once the document registry exists: their place is marked at the end of this module.
+answer with: a revocation, a rate-limit bucket, a class and its version, a registered
+trusted document. Nothing an instance keeps for itself (token cache, document cache,
+admission) decides an answer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -209,7 +213,32 @@ def test_what_one_instance_writes_the_others_read_at_once(cluster: Cluster) -> N
     assert [error["code"] for error in conflict["userErrors"]] == ["VERSION_CONFLICT"]
 
 
-# Registered trusted documents visible to all instances (issue 10, item 1): a document
-# pushed through one instance (or `billclass documents push`) is run by its ID through the
-# other two. It belongs here, on the `cluster` fixture, once the document registry lands
-# (another branch); no test stands in for it until then.
+def test_a_document_registered_once_runs_on_every_instance(cluster: Cluster) -> None:
+    """The registry is in the database: a manifest pushed by the command line (as the
+    owner, while the instances run) is run by its ID through each of them."""
+    text = "query ScaleOutViewer { viewer { tokenName } }"
+    document_id = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    with tempfile.TemporaryDirectory() as folder:
+        manifest = Path(folder) / "persisted-documents.json"
+        manifest.write_text(json.dumps({document_id: text}))
+        pushed = subprocess.run(  # noqa: S603 (our own command line, fixed arguments)
+            [sys.executable, "-m", "gql.cli", "documents", "push", str(manifest)],
+            env={
+                **os.environ,
+                "BILLCLASS_DATABASE_URL": cluster.url,
+                "BILLCLASS_MIGRATION_DATABASE_URL": Databases.owner_url(cluster.url),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert pushed.returncode == 0, pushed.stderr
+    token = cluster.token("documents")
+    for server in cluster.servers:
+        response = httpx.post(
+            server.url + "/graphql",
+            json={"documentId": document_id, "operationName": "ScaleOutViewer"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert data(response) == {"viewer": {"tokenName": "documents"}}
