@@ -90,6 +90,19 @@ def _check_role(settings: Any) -> None:
     """Refuse, in one line, to serve as a role row-level security cannot hold (the app
     checks again at start-up, for those who run uvicorn directly)."""
     from db import roles
+
+    try:
+        warning = _service_role_warning(settings)
+    except roles.UnsafeRole as error:
+        _fail(str(error))
+    if warning:
+        logging.getLogger("billclass").warning("%s", warning)
+
+
+def _service_role_warning(settings: Settings) -> str | None:
+    """db.roles.check_service_role on a short-lived engine: raises UnsafeRole, or returns
+    the warning to log when BILLCLASS_ALLOW_UNSAFE_ROLE lets an unsafe role through."""
+    from db import roles
     from db.engine import make_engine
 
     async def main() -> str | None:
@@ -99,12 +112,7 @@ def _check_role(settings: Any) -> None:
         finally:
             await engine.dispose()
 
-    try:
-        warning = asyncio.run(main())
-    except roles.UnsafeRole as error:
-        _fail(str(error))
-    if warning:
-        logging.getLogger("billclass").warning("%s", warning)
+    return asyncio.run(main())
 
 
 def _sqlite_problem(url: str) -> str | None:
@@ -539,20 +547,11 @@ def _migration_check(settings: Settings) -> tuple[str | None, str]:
 def _role_check(settings: Settings) -> tuple[str | None, str]:
     """SPEC §7: the service role is one row-level security holds (db/roles.py)."""
     from db import roles
-    from db.engine import make_engine
 
     if settings.is_sqlite:
         return None, "SQLite has no roles (row-level security is PostgreSQL's)"
-
-    async def main() -> str | None:
-        engine = make_engine(settings=settings)
-        try:
-            return await roles.check_service_role(engine, allow_unsafe=settings.allow_unsafe_role)
-        finally:
-            await engine.dispose()
-
     try:
-        warning = asyncio.run(main())
+        warning = _service_role_warning(settings)
     except roles.UnsafeRole as error:
         return str(error).removeprefix("refusing to start: "), ""
     except Exception as error:
