@@ -169,6 +169,8 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_customer_tenant_name", "tenant_id", "name_key", "id"),
         sa.Index("ix_customer_name_order", "name_key", "id"),
+        sa.Index("ix_customer_created", "created_at", "id"),
+        sa.Index("ix_customer_tenant_created", "tenant_id", "created_at", "id"),
         sa.Index("ix_customer_class_members", "customer_class_id", "tenant_id"),
     )
     id: int = _primary_key()
