@@ -32,7 +32,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode
 from graphql.execution.values import VariableValues
 
-from gql.documents import ENTRY_BYTES, BudgetVerdicts, Prepared, prepare
+from gql.documents import BudgetVerdicts, Prepared, prepare
 from gql.limits import MAX_BODY_BYTES, LimitExceeded, RequestedCost, operation_budget
 from tenancy.trusted_documents import Registration
 
@@ -154,10 +154,17 @@ def _with_registered_costs(prepared: Prepared, row: Any) -> None:
             verdicts.remember(verdicts.key(None, []), requested)
 
 
+# Unknown IDs remembered per worker (an ID and a time each: about 200 bytes). Kept apart
+# from the registered documents, so that a caller sending made-up IDs can never push
+# everyone's registered documents out of the cache (they would be parsed again).
+MAX_MISSING = 10_000
+
+
 class TrustedDocuments:
-    """The registered documents this worker has served, by ID (a missing ID too),
-    least recently used first out, at most ``max_bytes`` (estimated as for the document
-    cache); each re-checked against the table after ``recheck_seconds``."""
+    """The registered documents this worker has served, by ID, least recently used
+    first out, at most ``max_bytes`` (estimated as for the document cache); and, apart,
+    up to ``MAX_MISSING`` IDs found missing. Each is checked against the table again
+    after ``recheck_seconds``."""
 
     def __init__(
         self,
@@ -170,7 +177,8 @@ class TrustedDocuments:
         self._load = load
         self.recheck_seconds = recheck_seconds
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[str, tuple[Trusted | None, float, int]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Trusted, float, int]] = OrderedDict()
+        self._missing: OrderedDict[str, float] = OrderedDict()  # ID: when found missing
         self.bytes = 0
         self.parses = 0  # documents this worker parsed and validated (loaded)
 
@@ -184,11 +192,18 @@ class TrustedDocuments:
         if entry is not None and now - entry[1] < self.recheck_seconds:
             self._entries.move_to_end(document_id)
             return entry[0]
+        missing_since = self._missing.get(document_id)
+        if missing_since is not None and now - missing_since < self.recheck_seconds:
+            return None
         row = await self._load(document_id)
         if row is None:
-            trusted = None
-            size = ENTRY_BYTES
-        elif entry is not None and entry[0] is not None:
+            self._forget(document_id)
+            self._missing[document_id] = now
+            while len(self._missing) > MAX_MISSING:
+                self._missing.popitem(last=False)
+            return None
+        self._missing.pop(document_id, None)
+        if entry is not None:
             trusted, size = entry[0], entry[2]  # the same ID is the same text: no new parse
         else:
             trusted = self._prepared(row)
@@ -203,10 +218,13 @@ class TrustedDocuments:
         names = frozenset(name for name in row.operation_names or () if name)
         return Trusted(row.id, prepared, names)
 
-    def _put(self, key: str, trusted: Trusted | None, now: float, size: int) -> None:
+    def _forget(self, key: str) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
             self.bytes -= old[2]
+
+    def _put(self, key: str, trusted: Trusted, now: float, size: int) -> None:
+        self._forget(key)
         if size > self.max_bytes:
             return
         while self._entries and self.bytes + size > self.max_bytes:
