@@ -43,6 +43,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -294,15 +296,8 @@ class GraphQLEndpoint:
             raise Refusal(
                 _unauthenticated("A bearer token is required (Authorization: Bearer bc_...).")
             )
-        try:
+        with _database_refusal(request_id):
             token, fresh = await authenticate(self.engine, self.tokens, secret)
-        except Exception as error:
-            if not is_unavailable(error):
-                raise
-            log.warning(
-                "request %s: database unavailable: %s", request_id, unavailable_reason(error)
-            )
-            raise Refusal(_unavailable(error)) from error
         if token is None:
             raise Refusal(_unauthenticated("The token is unknown, expired or revoked."))
         return token, fresh
@@ -400,15 +395,8 @@ class GraphQLEndpoint:
                     TopLevelCode.PERSISTED_DOCUMENT_REQUIRED,
                 )
             return await self._prepare(envelope.query, principal, request_id)
-        try:
+        with _database_refusal(request_id):
             trusted = await self.trusted.get(envelope.document_id)
-        except Exception as error:
-            if not is_unavailable(error):
-                raise
-            log.warning(
-                "request %s: database unavailable: %s", request_id, unavailable_reason(error)
-            )
-            raise Refusal(_unavailable(error)) from error
         if trusted is None:
             code = TopLevelCode.PERSISTED_DOCUMENT_NOT_FOUND
             message = f"No registered document has the ID {envelope.document_id}."
@@ -738,6 +726,19 @@ def _unavailable_body(error: BaseException) -> dict[str, Any]:
     else:
         message = "The database is unavailable; retry shortly."
     return {"errors": [error_body(message, TopLevelCode.SERVICE_UNAVAILABLE)]}
+
+
+@contextmanager
+def _database_refusal(request_id: str) -> Iterator[None]:
+    """A database read before execution (the token, a registered document): when the
+    database is unavailable, log what stalled and refuse with 503; other errors pass."""
+    try:
+        yield
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("request %s: database unavailable: %s", request_id, unavailable_reason(error))
+        raise Refusal(_unavailable(error)) from error
 
 
 def _unavailable(error: BaseException) -> Response:
