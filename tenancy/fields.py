@@ -20,7 +20,7 @@ from decimal import Decimal
 from db.models import NAME_KEY_LENGTH
 from tenancy.errors import BadUserInput, Path
 from tenancy.errors import UserErrorCode as Code
-from tenancy.ids import decode_any
+from tenancy.ids import decode, decode_any
 
 Problem = tuple[Code, str]
 
@@ -162,10 +162,10 @@ def filter_currency(raw: str, field: Path) -> str:
 def filter_id(raw: object, type_name: str, field: Path) -> int:
     """The key of a filter's global ID of ``type_name``; BAD_USER_INPUT when it does not
     decode or is the ID of another type. Whether it exists is not looked at."""
-    decoded = decode_any(raw)
-    if decoded is None or decoded[0] != type_name:
+    key = decode(raw, type_name)
+    if key is None:
         raise BadUserInput(f"{'.'.join(field)} must be the ID of a {type_name}.", field)
-    return decoded[1]
+    return key
 
 
 def filter_global_id(raw: object, field: Path) -> str:
