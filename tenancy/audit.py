@@ -64,13 +64,6 @@ def _event_clauses(object_id: str | None) -> list[Any]:
 SORTS: dict[str, tuple[Any, type]] = {"AT": (event_table.c.at, datetime)}
 
 
-def _mark(order_field: str, direction: str, object_id: str | None) -> str:
-    # Newest first keeps the mark of the versions before orderBy, so that their cursors
-    # stay valid.
-    order = "AT:" if (order_field, direction) == ("AT", "DESC") else f"{order_field}:{direction}:"
-    return "AuditEvent:" + order + pagination.fingerprint("auditEvents", {"objectId": object_id})
-
-
 async def list_events(
     conn: AsyncConnection,
     principal: Principal,
@@ -102,7 +95,13 @@ async def list_events(
         sort=sort,
         key=event_table.c.id,
         sort_attr="sort_value",
-        mark=_mark(order_field, direction, object_id),
+        mark=pagination.order_mark(
+            "AuditEvent",
+            order_field,
+            direction,
+            pagination.fingerprint("auditEvents", {"objectId": object_id}),
+            unchanged_default=("AT", "DESC"),
+        ),
         value_type=value_type,
         ascending=direction == "ASC",
         first=first,

@@ -111,8 +111,8 @@ async def list_classes(
     else:
         sort, value_type = SORTS[order_field]
         statement = statement.add_columns(sort.label("sort_value"))
-    mark = f"CustomerClass:{order_field}:{direction}:" + pagination.fingerprint(
-        "customerClasses", filters
+    mark = pagination.order_mark(
+        "CustomerClass", order_field, direction, pagination.fingerprint("customerClasses", filters)
     )
     return await pagination.keyset_page(
         conn,

@@ -515,15 +515,6 @@ SORTS: dict[str, tuple[Any, type]] = {
 }
 
 
-def _mark(order_field: str, direction: str, filters: CustomerFilter) -> str:
-    # The default order keeps the mark of the versions before orderBy, so that their
-    # cursors stay valid.
-    order = (
-        "NAME:" if (order_field, direction) == ("NAME", "ASC") else f"{order_field}:{direction}:"
-    )
-    return "Customer:" + order + pagination.fingerprint("customers", filters)
-
-
 async def list_customers(
     conn: AsyncConnection,
     principal: Principal,
@@ -554,7 +545,13 @@ async def list_customers(
         sort=sort,
         key=customer_table.c.id,
         sort_attr="sort_value",
-        mark=_mark(order_field, direction, filters),
+        mark=pagination.order_mark(
+            "Customer",
+            order_field,
+            direction,
+            pagination.fingerprint("customers", filters),
+            unchanged_default=("NAME", "ASC"),
+        ),
         value_type=value_type,
         ascending=direction == "ASC",
         first=first,

@@ -36,6 +36,24 @@ def fingerprint(listing: str, filters: Mapping[str, Any] | None) -> str:
     return hashlib.sha256(canonical).hexdigest()[:16]
 
 
+def order_mark(
+    kind: str,
+    order_field: str,
+    direction: str,
+    fingerprint: str,
+    *,
+    unchanged_default: tuple[str, str] | None = None,
+) -> str:
+    """The mark a listing's cursors carry: the object type, the order and the filter's
+    fingerprint, so that a cursor of another listing, order or filter is refused. A list
+    whose one order predates ``orderBy`` keeps that order's earlier mark
+    (``unchanged_default``: its field and direction, written without the direction), so
+    that the cursors clients already hold stay valid."""
+    if (order_field, direction) == unchanged_default:
+        return f"{kind}:{order_field}:{fingerprint}"
+    return f"{kind}:{order_field}:{direction}:{fingerprint}"
+
+
 def encode_cursor(mark: str, value: Any, key: int) -> str:
     if isinstance(value, datetime):
         value = value.isoformat()
