@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:  # imported lazily at run time, to keep the CLI quick to start
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from db.settings import Settings
     from tenancy.principal import Principal
 
@@ -103,12 +105,22 @@ def _service_role_warning(settings: Settings) -> str | None:
     """db.roles.check_service_role on a short-lived engine: raises UnsafeRole, or returns
     the warning to log when BILLCLASS_ALLOW_UNSAFE_ROLE lets an unsafe role through."""
     from db import roles
+
+    async def check(engine: AsyncEngine) -> str | None:
+        return await roles.check_service_role(engine, allow_unsafe=settings.allow_unsafe_role)
+
+    return _on_engine(settings, check)
+
+
+def _on_engine(settings: Settings | None, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """``work(engine)`` on an engine of ``settings``' database (the environment's by
+    default), disposed of afterwards: each command opens its own, once."""
     from db.engine import make_engine
 
-    async def main() -> str | None:
+    async def main() -> T:
         engine = make_engine(settings=settings)
         try:
-            return await roles.check_service_role(engine, allow_unsafe=settings.allow_unsafe_role)
+            return await work(engine)
         finally:
             await engine.dispose()
 
@@ -150,20 +162,15 @@ def _safe(url: str) -> str:
 def as_cli(work: Callable[[Any], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run ``work(conn)`` in one committed transaction, as the administrator "cli" (on
     ``settings``' database; the environment's by default; the tests use it too)."""
-    from db.engine import make_engine
     from tenancy.principal import CLI
     from tenancy.scoping import enter_tenant
 
-    async def main() -> T:
-        engine = make_engine(settings=settings)
-        try:
-            async with engine.connect() as conn, conn.begin():
-                await enter_tenant(conn, CLI)
-                return await work(conn)
-        finally:
-            await engine.dispose()
+    async def transaction(engine: AsyncEngine) -> T:
+        async with engine.connect() as conn, conn.begin():
+            await enter_tenant(conn, CLI)
+            return await work(conn)
 
-    return asyncio.run(main())
+    return _on_engine(settings, transaction)
 
 
 def _check_executor() -> None:
@@ -505,23 +512,17 @@ def _database_problem(settings: Settings) -> str | None:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from db.engine import make_engine
-
     if settings.is_sqlite:
         database = make_url(settings.database_url).database or ""
         if not Path(database).is_file():
             return f"SQLite file {Path(database).absolute()} does not exist (billclass migrate)"
 
-    async def main() -> None:
-        engine = make_engine(settings=settings)
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("select 1"))
-        finally:
-            await engine.dispose()
+    async def connect(engine: AsyncEngine) -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("select 1"))
 
     try:
-        asyncio.run(main())
+        _on_engine(settings, connect)
     except Exception as error:
         return f"cannot connect to {_safe(settings.database_url)}: {_reason(error)}"
     return None
