@@ -323,15 +323,21 @@ def token_list(_args: argparse.Namespace) -> None:
             for row in rows
         ]
 
-    table = [
-        ["ID", "NAME", "ROLE", "RESELLER", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
-        *as_cli(listed),
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    _print_table(
+        [
+            ["ID", "NAME", "ROLE", "RESELLER", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
+            *as_cli(listed),
+        ]
+    )
+
+
+def _print_table(table: list[list[str]]) -> None:
+    """Rows in columns two spaces apart; the last cell is not padded, so a long status
+    widens no column."""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    for cells in table:
+        head = "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=False))
+        print(f"{head}  {cells[-1]}".rstrip())
 
 
 def token_revoke(args: argparse.Namespace) -> None:
@@ -422,10 +428,7 @@ def documents_list(_args: argparse.Namespace) -> None:
     for row in rows:
         names = ",".join(name or "(anonymous)" for name in row.operation_names) or "-"
         table.append([row.id, names, _when(row.created_at), verdict(graphql_schema, row.document)])
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
-    for cells in table:
-        head = "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=False))
-        print(f"{head}  {cells[-1]}")
+    _print_table(table)
 
 
 def documents_remove(args: argparse.Namespace) -> None:
