@@ -12,8 +12,7 @@ either way.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from types import TracebackType
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -32,24 +31,8 @@ class OperationSpan:
         error (the request log's ``outcome``)."""
 
 
-class _NoOperation(AbstractContextManager[OperationSpan]):
-    """The untraced operation: one shared object, no generator per request."""
-
-    span = OperationSpan()
-
-    def __enter__(self) -> OperationSpan:
-        return self.span
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _error: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        return None
-
-
-_NO_OPERATION = _NoOperation()
+# The untraced operation: one shared, reusable context manager, nothing made per request.
+_NO_OPERATION = nullcontext(OperationSpan())
 
 
 class Tracing:
