@@ -379,28 +379,19 @@ class GraphQLEndpoint:
         if envelope.document_id is None:
             assert envelope.query is not None
             if document_must_be_registered(principal, self.documents_mode):
-                raise Refusal(
-                    JSONResponse(
-                        {
-                            "errors": [
-                                error_body(
-                                    "This service runs only registered (trusted) documents"
-                                    ' for this token: send {"documentId": "sha256:<hex>"}'
-                                    " instead of a query.",
-                                    TopLevelCode.PERSISTED_DOCUMENT_REQUIRED,
-                                )
-                            ]
-                        }
-                    ),
-                    TopLevelCode.PERSISTED_DOCUMENT_REQUIRED,
+                code = TopLevelCode.PERSISTED_DOCUMENT_REQUIRED
+                message = (
+                    "This service runs only registered (trusted) documents for this token:"
+                    ' send {"documentId": "sha256:<hex>"} instead of a query.'
                 )
+                raise Refusal(_error(200, message, code), code)
             return await self._prepare(envelope.query, principal, request_id)
         with _database_refusal(request_id):
             trusted = await self.trusted.get(envelope.document_id)
         if trusted is None:
             code = TopLevelCode.PERSISTED_DOCUMENT_NOT_FOUND
             message = f"No registered document has the ID {envelope.document_id}."
-            raise Refusal(JSONResponse({"errors": [error_body(message, code)]}), code)
+            raise Refusal(_error(200, message, code), code)
         prepared = trusted.prepared
         if prepared.document is None:  # the schema changed since its registration
             errors = [format_error(e, request_id, prepared.code)[0] for e in prepared.errors]
