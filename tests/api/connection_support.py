@@ -1,5 +1,5 @@
-"""Walking the customers and auditEvents connections both ways (first/after and
-last/before, any orderBy), for the connection tests."""
+"""Walking the customerClasses, customers and auditEvents connections both ways
+(first/after and last/before, any orderBy), for the connection tests."""
 
 from __future__ import annotations
 
@@ -53,6 +53,13 @@ query($first: Int! = 50, $after: String, $last: Int, $before: String, {self.argu
         return found
 
 
+CLASSES = Listing(
+    root="customerClasses",
+    arguments="$filter: CustomerClassFilter",
+    order_type="CustomerClassOrder",
+    default_order="{field: NAME, direction: ASC}",
+    node_fields="id name",
+)
 CUSTOMERS = Listing(
     root="customers",
     arguments="$filter: CustomerFilter",

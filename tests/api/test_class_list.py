@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.api import connection_support
+from tests.api.connection_support import CLASSES
 from tests.api.listing_support import (
     class_names,
     classes,
@@ -655,49 +657,15 @@ def many(api: Api, world: World) -> World:
 def walk_forward(
     api: Api, token: str | None, size: int, order: dict[str, str], filter_: Any = None
 ) -> list[str]:
-    seen: list[str] = []
-    after = None
-    pages = 0
-    while True:
-        page = classes(api, token, first=size, after=after, orderBy=order, filter=filter_)
-        info = page["pageInfo"]
-        edges = page["edges"]
-        assert [e["node"]["id"] for e in edges] == ids(page)
-        assert info["hasPreviousPage"] is (after is not None)
-        if edges:
-            assert info["startCursor"] == edges[0]["cursor"]
-            assert info["endCursor"] == edges[-1]["cursor"]
-        seen.extend(ids(page))
-        pages += 1
-        assert pages < 50
-        if not info["hasNextPage"]:
-            assert len(edges) <= size
-            return seen
-        assert len(edges) == size
-        after = info["endCursor"]
+    return connection_support.walk_forward(CLASSES, api, token, size, orderBy=order, filter=filter_)
 
 
 def walk_backward(
     api: Api, token: str | None, size: int, order: dict[str, str], filter_: Any = None
 ) -> list[str]:
-    seen: list[str] = []
-    before = None
-    pages = 0
-    while True:
-        page = classes(api, token, first=1, last=size, before=before, orderBy=order, filter=filter_)
-        info = page["pageInfo"]
-        edges = page["edges"]
-        assert info["hasNextPage"] is (before is not None)
-        if edges:
-            assert info["startCursor"] == edges[0]["cursor"]
-            assert info["endCursor"] == edges[-1]["cursor"]
-        seen[:0] = ids(page)
-        pages += 1
-        assert pages < 50
-        if not info["hasPreviousPage"]:
-            return seen
-        assert len(edges) == size
-        before = info["startCursor"]
+    return connection_support.walk_backward(
+        CLASSES, api, token, size, orderBy=order, filter=filter_
+    )
 
 
 @pytest.mark.parametrize(("field", "direction"), ORDERS)
