@@ -20,6 +20,7 @@ from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from db import transaction_settings
 from db.settings import Settings, get_settings
 
 # Execution option a request sets on its connection before the first statement to ask
@@ -103,6 +104,7 @@ def make_engine(
         connect_args={
             "timeout": settings.connect_timeout_seconds,
             "server_settings": server_settings,
+            **transaction_settings.connect_args(),
         },
         pool_size=settings.pool_size,
         max_overflow=_overflow(settings),
@@ -111,6 +113,7 @@ def make_engine(
         **common,
     )
     event.listen(engine.sync_engine, "checkout", _discard_closed_connection)
+    transaction_settings.forget_pending_on_checkin(engine.sync_engine)
     _describe_connect_failures(engine.sync_engine, settings)
     _describe_stalls(engine.sync_engine, settings)
     return engine
