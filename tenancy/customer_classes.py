@@ -36,9 +36,11 @@ from tenancy.inputs import (
     UpdateCustomerClass,
 )
 from tenancy.principal import Principal
-from tenancy.scoping import Bypass, changeable, unscoped, visible
+from tenancy.scoping import Bypass, changeable, unscoped, visible, visible_reused
 
 TYPE = class_rows.TYPE
+# The keys of a reused statement (tenancy.scoping.visible_reused), given at execution.
+_KEYS: sa.BindParameter[list[int]] = sa.bindparam("keys", expanding=True)
 MAX_DELETE = 100
 
 
@@ -58,8 +60,12 @@ async def visible_classes(
     wanted = list(set(keys))
     if not wanted:
         return {}
-    statement = sa.select(*columns).where(class_table.c.id.in_(wanted))
-    return {row.id: row for row in await conn.execute(visible(statement, principal))}
+    statement = visible_reused(
+        ("classes by keys", tuple(columns)),
+        principal,
+        lambda: sa.select(*columns).where(class_table.c.id.in_(_KEYS)),
+    )
+    return {row.id: row for row in await conn.execute(statement, {"keys": wanted})}
 
 
 async def classes_of_visible_customers(
