@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Row
@@ -40,6 +40,14 @@ from tenancy.scoping import Bypass, changeable, unscoped, visible
 
 TYPE = class_rows.TYPE
 MAX_DELETE = 100
+
+
+class ClassChange(NamedTuple):
+    """A class before and after one mutation (``before`` None: the mutation created it;
+    the same row twice: it changed nothing). ``tenancy.impact`` tells what it does."""
+
+    before: Row[Any] | None
+    after: Row[Any]
 
 
 # --------------------------------------------------------------------------- reads
@@ -449,6 +457,13 @@ async def _save_change(
 async def update_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
 ) -> Row[Any]:
+    """``update_customer_class_change``, returning only the class as stored."""
+    return (await update_customer_class_change(conn, principal=principal, data=data)).after
+
+
+async def update_customer_class_change(
+    conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
+) -> ClassChange:
     """Patch a class (``updateCustomerClass``); returns its row, unchanged (no version bump,
     no event) when the patch changes nothing.
 
@@ -487,7 +502,8 @@ async def update_customer_class(
     ):
         await _check_statistics_overrides(conn, principal, row.id, errors)
     errors.raise_if_any()
-    return await _save_change(conn, principal, row, {**values, **class_rows.tab_values(settings)})
+    after = await _save_change(conn, principal, row, {**values, **class_rows.tab_values(settings)})
+    return ClassChange(row, after)
 
 
 async def _check_statistics_overrides(
@@ -520,6 +536,14 @@ async def _check_statistics_overrides(
 async def copy_regular_invoice_settings_to_out_of_turn(
     conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
 ) -> Row[Any]:
+    """``copy_regular_invoice_settings_change``, returning only the class as stored."""
+    change = await copy_regular_invoice_settings_change(conn, principal=principal, data=data)
+    return change.after
+
+
+async def copy_regular_invoice_settings_change(
+    conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
+) -> ClassChange:
     """Copy the regular invoices' payment terms and past-due policy to the out-of-turn
     invoices (``copyRegularInvoiceSettingsToOutOfTurn``); returns the class row.
 
@@ -549,7 +573,9 @@ async def copy_regular_invoice_settings_to_out_of_turn(
         where = ".".join((error.field or ())[1:])
         errors.add(error.code, ("id",), f"{where}: {error.message}")
     errors.raise_if_any()
-    return await _save_change(conn, principal, row, class_rows.tab_values(settings))
+    return ClassChange(
+        row, await _save_change(conn, principal, row, class_rows.tab_values(settings))
+    )
 
 
 # --------------------------------------------------------------------------- clone
@@ -624,6 +650,13 @@ async def _in_use(
 async def set_customer_class_sharing(
     conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
 ) -> Row[Any]:
+    """``set_customer_class_sharing_change``, returning only the class as stored."""
+    return (await set_customer_class_sharing_change(conn, principal=principal, data=data)).after
+
+
+async def set_customer_class_sharing_change(
+    conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
+) -> ClassChange:
     """Share or unshare an administrator-managed class with resellers
     (``setCustomerClassSharing``); returns the class row, unchanged (no event) when it
     already is as asked.
@@ -642,7 +675,7 @@ async def set_customer_class_sharing(
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
     shared = bool(data["shared"])
     if shared == row.shared_with_resellers:
-        return row
+        return ClassChange(row, row)
     if shared and row.tenant_id is not None:
         errors.add(
             Code.DEPENDENCY,
@@ -656,7 +689,7 @@ async def set_customer_class_sharing(
             Code.IN_USE, ("id",), "Customers of resellers use this class; it cannot be unshared."
         )
     errors.raise_if_any()
-    return await _save_change(
+    after = await _save_change(
         conn,
         principal,
         row,
@@ -664,6 +697,7 @@ async def set_customer_class_sharing(
         action="SHARE" if shared else "UNSHARE",
         changes={"sharedWithResellers": {"before": not shared, "after": shared}},
     )
+    return ClassChange(row, after)
 
 
 # --------------------------------------------------------------------------- delete
