@@ -610,6 +610,8 @@ class GraphQLEndpoint:
                 await enter_tenant(conn, context.principal)
                 context.bind(conn)
                 result, formatted = await _operation_result(executor, context.request_id)
+                # The last mutation field's dry run ends with its payload: never committed.
+                await context.end_dry_run()
                 if formatted:
                     await transaction.rollback()
                 else:
