@@ -32,8 +32,8 @@ class Context:
     async def end_dry_run(self) -> None:
         """Roll back the savepoint of the last dry-run mutation field, if one is open,
         and forget what the loaders read inside it. Called when its payload is
-        complete: before the next root mutation field runs, and before the endpoint
-        ends the transaction."""
+        complete: by the executor after each root mutation field, and by the endpoint
+        before it ends the transaction."""
         savepoint, self.dry_run = self.dry_run, None
         if savepoint is None:
             return

@@ -610,7 +610,8 @@ class GraphQLEndpoint:
                 await enter_tenant(conn, context.principal)
                 context.bind(conn)
                 result, formatted = await _operation_result(executor, context.request_id)
-                # The last mutation field's dry run ends with its payload: never committed.
+                # A dry run is never committed: the executor ended it with its root field;
+                # this holds even for an executor that did not.
                 await context.end_dry_run()
                 if formatted:
                     await transaction.rollback()

@@ -10,11 +10,12 @@ savepoint; only the end differs: the savepoint is always rolled back, so nothing
 is ever committed. The use-cases never see the flag. Strawberry resolves a payload's
 nested fields (the class's tabs, a customer's effective settings, an impact's
 customers) after the resolver returns, so the savepoint stays open until the payload is
-complete: it is rolled back when the next root mutation field starts (graphql-core runs
-root mutation fields one after another, each with its whole selection) or, for the
-last field, when the endpoint ends the transaction (``Context.end_dry_run``). Until
-then every nested field reads the would-be state through the same connection; the
-loaders that cached it are reset with the rollback.
+complete: the executor rolls it back as soon as graphql-core has completed the root
+field, selection and all, before the next root field starts (``gql.execution``,
+``Context.end_dry_run``; the endpoint does it too before it ends the transaction, in
+case anything runs the schema without that executor). Until then every nested field
+reads the would-be state through the same connection; the loaders that cached it are
+reset with the rollback.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ async def run(
     payload: Callable[[Any, list[UserError]], P],
 ) -> P:
     context = info.context
-    # The previous field's payload is complete: its dry run, if any, ends here.
-    await context.end_dry_run()
     # Nested fields of this payload must see this field's writes, not earlier loads.
     context.loaders.reset()
     data = patch_of(input_)
