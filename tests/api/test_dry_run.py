@@ -455,3 +455,33 @@ def test_overrides_that_stay_valid_do_not_stop_statistics_off(
     )
     assert payload["userErrors"] == []
     assert payload["impact"]["affectedCustomerCount"] == 1
+
+
+def test_administrator_assign_dry_run_of_a_direct_customer(world: World, api: Api) -> None:
+    direct = api.create_customer(None, name="Direct")
+    api.ok(
+        "updateCustomerClass",
+        {"id": world.admin_class_id, "generalInfo": {"generateStatistics": False}},
+    )
+    assign = {"customerId": direct, "customerClassId": world.admin_class_id, "dryRun": True}
+    payload = unchanged(api, lambda: api.mutate("assignCustomerClass", assign, None, CUSTOMER))
+    assert payload["userErrors"] == []
+    customer = payload["customer"]
+    assert customer["customerClass"]["id"] == world.admin_class_id
+    assert customer["customerClass"]["customers"] == {"totalCount": 1, "nodes": [{"id": direct}]}
+    assert customer["effectiveSettings"]["generalInfo"]["generateStatistics"] is False
+    query = "query($id: ID!) { customer(id: $id) { customerClass { id } } }"
+    seen = api.data(query, {"id": direct})["customer"]["customerClass"]["id"]
+    assert seen == world.default_class_id
+
+
+def test_delete_dry_run_keeps_the_whole_input_limit(world: World, api: Api) -> None:
+    ids = [world.a.class_id] * 101
+    payload = unchanged(
+        api,
+        lambda: api.mutate(
+            "deleteCustomerClasses", {"ids": ids, "dryRun": True}, world.a.token, "deletedIds"
+        ),
+    )
+    assert errors_of(payload) == [("OUT_OF_RANGE", ["input", "ids"])]
+    assert payload["deletedIds"] == []
