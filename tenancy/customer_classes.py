@@ -464,8 +464,8 @@ async def update_customer_class(
 async def update_customer_class_change(
     conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
 ) -> ClassChange:
-    """Patch a class (``updateCustomerClass``); returns its row, unchanged (no version bump,
-    no event) when the patch changes nothing.
+    """Patch a class (``updateCustomerClass``); returns its rows before and after, the
+    same row twice (no version bump, no event) when the patch changes nothing.
 
     Inputs: ``id``, ``expectedVersion``, and any of ``name``, ``description``,
     ``notificationSender`` and the tab inputs (SPEC §5; currency, business model and
@@ -545,7 +545,8 @@ async def copy_regular_invoice_settings_change(
     conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
 ) -> ClassChange:
     """Copy the regular invoices' payment terms and past-due policy to the out-of-turn
-    invoices (``copyRegularInvoiceSettingsToOutOfTurn``); returns the class row.
+    invoices (``copyRegularInvoiceSettingsToOutOfTurn``); returns the class rows before
+    and after.
 
     Inputs: ``id``, ``expectedVersion``.
     Errors: NOT_FOUND, NOT_PERMITTED on ``id``, VERSION_CONFLICT on ``expectedVersion``
@@ -658,8 +659,8 @@ async def set_customer_class_sharing_change(
     conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
 ) -> ClassChange:
     """Share or unshare an administrator-managed class with resellers
-    (``setCustomerClassSharing``); returns the class row, unchanged (no event) when it
-    already is as asked.
+    (``setCustomerClassSharing``); returns the class rows before and after, the same row
+    twice (no event) when it already is as asked.
 
     Inputs: ``id``, ``shared``, ``expectedVersion``.
     Errors: top-level FORBIDDEN for resellers, from the role alone (before any ID is
