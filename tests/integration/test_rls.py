@@ -18,7 +18,7 @@ from db.clock import utcnow
 from db.ids import new_id
 from db.models import TENANT_TABLES, class_table, customer_table, event_table, token_table
 from db.settings import Settings
-from tenancy import tokens
+from tenancy import scoping, tokens
 from tenancy.principal import Principal
 from tenancy.scoping import enter_tenant
 from tests.api_client import Api, World
@@ -596,6 +596,8 @@ def test_rls_alone_isolates_when_the_application_filters_are_removed(
     for rules in (policy.VISIBLE, policy.CHANGEABLE):
         for table in rules:
             monkeypatch.setitem(rules, table, lambda *_args, **_kw: sa.true())
+    # Statements scoped earlier with the real filters are kept for reuse: start afresh.
+    monkeypatch.setattr(scoping, "_REUSED", {})
     assert api.data(RESELLER_VIEW, variables, token=world.a.token) == with_filters
     for hidden in (world.b.class_id, world.admin_class_id):
         assert api.data(
