@@ -72,7 +72,9 @@ SCALARS: dict[object, ScalarDefinition] = {
     JSON: strawberry.scalar(
         name="JSON",
         description="Any JSON value (ECMA-404): object, array, string, number, boolean or"
-        " null, returned as it is stored. Used only in outputs (AuditEvent.changes).",
+        " null, returned as it is stored. Outputs: AuditEvent.changes, FieldChange values,"
+        " exportCustomerClasses; input: ApplyCustomerClassesInput.document, checked by the"
+        " mutation (a malformed document is a userError, never a top-level error).",
         specified_by_url=ECMA_404,
         serialize=_untouched,
         parse_value=_untouched,

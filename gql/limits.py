@@ -301,6 +301,8 @@ def list_maxima(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
         ("CustomerClass", "measuredServices"): _enum_size(schema, "MeasuredParameter"),
         ("EffectiveSettings", "measuredServices"): _enum_size(schema, "MeasuredParameter"),
         ("NotificationSettings", "settings"): _enum_size(schema, "NotificationType"),
+        ("ApplyCustomerClassesPayload", "plan"): maxima.CLASSES_PER_APPLY,
+        ("ClassPlanEntry", "changes"): maxima.FIELD_CHANGES_PER_CLASS,
     }
     for name, type_ in schema.type_map.items():
         if not (isinstance(type_, GraphQLObjectType) and name.endswith("Payload")):
