@@ -286,7 +286,9 @@ def like_output(output: type, name: str, *, default: Any = strawberry.UNSET, mor
 
 def patch_of(value: Any) -> Any:
     """A Strawberry input as plain data: omitted fields are absent, explicit nulls are
-    None, enums are their string values, nested inputs are dicts, lists stay lists."""
+    None, enums are their string values, nested inputs are dicts, lists stay lists. A
+    JSON field's value is passed on as it came: it is plain data already, and walking it
+    would recurse as deep as a client nests it."""
     if value is strawberry.UNSET:
         return value
     if isinstance(value, Enum):
@@ -294,10 +296,12 @@ def patch_of(value: Any) -> Any:
     if isinstance(value, list):
         return [patch_of(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        definition = get_object_definition(type(value))
+        raw = {f.python_name for f in definition.fields if f.type is JSON} if definition else ()
         result = {}
         for f in dataclasses.fields(value):
             item = getattr(value, f.name)
             if item is not strawberry.UNSET:
-                result[f.name] = patch_of(item)
+                result[f.name] = item if f.name in raw else patch_of(item)
         return result
     return value
