@@ -40,7 +40,12 @@ from tenancy import catalogs, class_rows, customer_classes, documents, fields, m
 from tenancy.errors import BadUserInput, ErrorList, FieldError, Path, Refused
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
-from tenancy.inputs import ApplyCustomerClasses, CustomFieldObject, ManagerKind
+from tenancy.inputs import (
+    ApplyCustomerClasses,
+    CustomFieldObject,
+    ManagerKind,
+    MeasuredServiceInput,
+)
 from tenancy.principal import Principal
 from tenancy.scoping import visible
 
@@ -61,6 +66,7 @@ class Shape:
     values: tuple[str, ...] = ()  # enum values; map keys
     item: Shape | None = None  # list items; map values
     fields: Mapping[str, Shape] = field(default_factory=dict)  # object keys
+    required: frozenset[str] = frozenset()  # object keys that may not be left out
 
 
 def shape_of(hint: Any) -> Shape:
@@ -86,7 +92,11 @@ def shape_of(hint: Any) -> Shape:
 NAME = Shape("str")
 NAMES = Shape("list", item=NAME)
 TEXT_OR_NULL = Shape("str", nullable=True)
-CUSTOM_FIELD = Shape("object", fields={"object": shape_of(CustomFieldObject), "name": NAME})
+CUSTOM_FIELD = Shape(
+    "object",
+    fields={"object": shape_of(CustomFieldObject), "name": NAME},
+    required=frozenset({"object", "name"}),
+)
 
 # Catalog references of the tabs: stored key -> (document key, catalog). The document
 # keys are the output fields' names (as in the audit trail).
@@ -120,7 +130,13 @@ def _document_tabs_shape() -> Shape:
                 result[key] = renamed(sub, here)
         return replace(shape, fields=result)
 
-    return renamed(tab_shape, ())
+    shape = renamed(tab_shape, ())
+    # A measured service is a list item, not merged with defaults: it needs what its
+    # input needs (the rest defaults as in MeasuredServiceInput).
+    services = shape.fields["measuredServices"]
+    assert services.item is not None
+    item = replace(services.item, required=frozenset(MeasuredServiceInput.__required_keys__))
+    return replace(shape, fields={**shape.fields, "measuredServices": replace(services, item=item)})
 
 
 TABS_SHAPE = _document_tabs_shape()
@@ -193,16 +209,23 @@ def check_shape(shape: Shape, value: Any, path: Path, errors: ErrorList) -> bool
         results = [check_shape(shape.item, v, (*path, str(i)), errors) for i, v in enumerate(value)]
         return all(results)
     if kind == "object" and shape.fields:
-        return _check_keys(shape.fields, value, path, errors)
+        return _check_keys(shape.fields, value, path, errors, shape.required)
     if kind == "map" and shape.item is not None:
         return _check_keys(dict.fromkeys(shape.values, shape.item), value, path, errors)
     return True
 
 
 def _check_keys(
-    expected: Mapping[str, Shape], value: Mapping[str, Any], path: Path, errors: ErrorList
+    expected: Mapping[str, Shape],
+    value: Mapping[str, Any],
+    path: Path,
+    errors: ErrorList,
+    required: Iterable[str] = (),
 ) -> bool:
     ok = True
+    for key in sorted(set(required) - set(value)):
+        errors.add(Code.REQUIRED, (*path, key), f"{key} is required here.")
+        ok = False
     for key, item in value.items():
         sub = expected.get(key)
         if sub is None:
@@ -501,7 +524,6 @@ class _Paths:
     RENAMED: dict[Path, Path] = {
         ("businessModelId",): ("businessModel",),
         ("id",): ("name",),
-        ("shared",): ("sharedWithResellers",),
         ("notifications", "notificationSetId"): ("notifications", "notificationSet"),
         ("regularInvoices", "invoiceTemplateId"): ("regularInvoices", "invoiceTemplate"),
         ("outOfTurnInvoices", "invoiceTemplateId"): ("outOfTurnInvoices", "invoiceTemplate"),
@@ -816,6 +838,7 @@ class _Reconciler:
             "id": to_global_id(TYPE, existing.id),
             **self._input(desired, ids, existing.currency_code),
         }
+        sharing = False
         try:
             async with self.conn.begin_nested():
                 row = await customer_classes.update_customer_class(
@@ -824,13 +847,20 @@ class _Reconciler:
                     data=data,  # type: ignore[arg-type]
                 )
                 if share != row.shared_with_resellers:
+                    sharing = True
                     row = await customer_classes.set_customer_class_sharing(
                         self.conn,
                         principal=self.principal,
                         data={"id": to_global_id(TYPE, row.id), "shared": share},
                     )
         except Refused as refused:
-            self.report(index, refused.errors)
+            if not sharing:
+                self.report(index, refused.errors)
+            for error in refused.errors if sharing else ():
+                # setCustomerClassSharing names the class (DEFAULT_CLASS, IN_USE) or
+                # the flag (DEPENDENCY): here both are the entry's sharedWithResellers.
+                where = self.path(index, "sharedWithResellers")
+                self.errors.add(error.code, where, error.message)
             return
         changes = changes_between(before, class_document(row, self.found))
         action: PlanAction = "UPDATE" if row.version != existing.version else "UNCHANGED"
