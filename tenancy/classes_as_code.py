@@ -26,7 +26,6 @@ rest). A dry run does all of it in a savepoint that is always rolled back.
 
 from __future__ import annotations
 
-import copy
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -294,8 +293,9 @@ async def load_catalogs(conn: AsyncConnection) -> Catalogs:
 
 
 def tabs_document(settings: tabs.Settings, found: Catalogs) -> dict[str, Any]:
-    """A class's tabs as a document: references by name, every notification type."""
-    result: dict[str, Any] = copy.deepcopy(dict(settings))
+    """A class's tabs as a document: references by name, every notification type (a
+    copy: the row's values are not touched)."""
+    result: dict[str, Any] = sorted_keys(dict(settings))
     stored = result["notifications"]["settings"]
     result["notifications"]["settings"] = {
         kind: {
@@ -391,15 +391,15 @@ async def _scope_rows(
 
 
 def _document(scope: Scope, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The document of a scope; its keys sorted, as each entry's already are."""
     document: dict[str, Any] = {
+        "classes": sorted(entries, key=_entry_order),
         "formatVersion": FORMAT_VERSION,
         "managedBy": scope.managed_by,
-        "classes": sorted(entries, key=_entry_order),
     }
     if scope.named and scope.reseller is not None:
         document["managingResellerId"] = to_global_id("Customer", scope.reseller)
-    result: dict[str, Any] = sorted_keys(document)
-    return result
+    return document
 
 
 async def _reseller(conn: AsyncConnection, principal: Principal, key: int | None) -> Any:
@@ -509,13 +509,14 @@ def changes_between(
 
 
 def merged(base: Any, over: Any) -> Any:
-    """``over`` laid on ``base``: objects key by key, anything else replaced."""
+    """``over`` laid on ``base``: objects key by key, anything else replaced (neither is
+    changed; the result shares their values)."""
     if isinstance(base, dict) and isinstance(over, dict):
         result = dict(base)
         for key, value in over.items():
             result[key] = merged(base.get(key), value)
         return result
-    return copy.deepcopy(over)
+    return over
 
 
 class _Paths:
@@ -546,7 +547,7 @@ def _tabs_input(desired: Mapping[str, Any], ids: Mapping[Path, str]) -> dict[str
     """The tab part of a create or update input, every field given, from a complete
     document entry (``desired``) and the global IDs of its references."""
     patch: dict[str, Any] = {
-        key: copy.deepcopy(desired[key]) for key in tabs.TAB_KEYS if key in desired
+        key: sorted_keys(desired[key]) for key in tabs.TAB_KEYS if key in desired
     }
     for stored_path, (name, _catalog) in REFERENCES.items():
         *parents, key = stored_path
@@ -603,6 +604,7 @@ class _Reconciler:
     plan: list[PlanEntry] = field(default_factory=list)
     named: set[str] = field(default_factory=set)  # name keys of the scope's entries
     referenced: set[str] = field(default_factory=set)  # name keys of read-only entries
+    defaults: dict[Any, dict[str, Any]] = field(default_factory=dict)  # by currency
 
     def path(self, index: int, *rest: str) -> Path:
         return ("document", "classes", str(index), *rest)
@@ -721,7 +723,9 @@ class _Reconciler:
     async def reconcile(self, index: int, raw: Mapping[str, Any], existing: Any) -> None:
         currency = raw.get("currencyCode") if existing is None else existing.currency_code
         given = {k: v for k, v in raw.items() if k not in _PLACEMENT}
-        desired = merged(_defaults(currency), given)
+        if currency not in self.defaults:
+            self.defaults[currency] = _defaults(currency)
+        desired = merged(self.defaults[currency], given)
         ids = self.resolve(index, desired)
         if ids is None:
             return
@@ -785,13 +789,14 @@ class _Reconciler:
         }
         if self.scope.named and self.scope.reseller is not None:
             data["managingResellerId"] = to_global_id("Customer", self.scope.reseller)
+        # No savepoint per class: any error refuses the whole document, and the
+        # savepoint of apply_customer_classes undoes whatever was written before it.
         try:
-            async with self.conn.begin_nested():
-                row = await customer_classes.create_customer_class(
-                    self.conn,
-                    principal=self.principal,
-                    data=data,  # type: ignore[arg-type]
-                )
+            row = await customer_classes.create_customer_class(
+                self.conn,
+                principal=self.principal,
+                data=data,  # type: ignore[arg-type]
+            )
         except Refused as refused:
             self.report(index, refused.errors)
             return
@@ -801,7 +806,17 @@ class _Reconciler:
     async def update(
         self, index: int, desired: Mapping[str, Any], ids: Mapping[Path, str], existing: Any
     ) -> None:
+        # Locked and read again (as the update would), then compared: a class that already
+        # is as the document says needs none of the update's checks and writes (an
+        # exported document applied again costs two reads per class).
+        existing = await customer_classes.lock_for_change(self.conn, self.principal, existing.id)
+        if existing is None:  # deleted meanwhile by another request
+            self.errors.add(Code.NOT_FOUND, self.path(index, "name"), "The class was deleted.")
+            return
         before = class_document(existing, self.found)
+        if before == desired:
+            self.plan.append(PlanEntry(existing.name, "UNCHANGED", existing, []))
+            return
         fixed = False
         if desired["currencyCode"] != existing.currency_code:
             self.errors.add(
@@ -840,19 +855,18 @@ class _Reconciler:
         }
         sharing = False
         try:
-            async with self.conn.begin_nested():
-                row = await customer_classes.update_customer_class(
+            row = await customer_classes.update_customer_class(
+                self.conn,
+                principal=self.principal,
+                data=data,  # type: ignore[arg-type]
+            )
+            if share != row.shared_with_resellers:
+                sharing = True
+                row = await customer_classes.set_customer_class_sharing(
                     self.conn,
                     principal=self.principal,
-                    data=data,  # type: ignore[arg-type]
+                    data={"id": to_global_id(TYPE, row.id), "shared": share},
                 )
-                if share != row.shared_with_resellers:
-                    sharing = True
-                    row = await customer_classes.set_customer_class_sharing(
-                        self.conn,
-                        principal=self.principal,
-                        data={"id": to_global_id(TYPE, row.id), "shared": share},
-                    )
         except Refused as refused:
             if not sharing:
                 self.report(index, refused.errors)

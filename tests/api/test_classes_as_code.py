@@ -296,6 +296,22 @@ def test_apply_audits_each_changed_class_once(api: Api) -> None:
     ]
     assert payload["plan"][1]["customerClass"] == {"id": ids["B"], "name": "B", "version": 2}
     assert event_count(api) == before + 1
+    # Written otherwise but meaning the same (a decimal, an address with spaces): the
+    # update runs and finds nothing to change.
+    same = {
+        **b,
+        "notificationSender": None,
+        "regularInvoices": {
+            "paymentTerms": {"netDays": 45},
+            "pastDue": {"collectionThreshold": "0.0"},
+        },
+    }
+    payload = apply(api, document({"name": " A "}, same))
+    assert [(e["name"], e["action"], e["changes"]) for e in payload["plan"]] == [
+        ("A", "UNCHANGED", []),
+        ("B", "UNCHANGED", []),
+    ]
+    assert event_count(api) == before + 1
     event = events(api, ids["B"])[0]
     assert event["action"] == "UPDATE"
     assert event["changes"] == {"regularInvoices.paymentTerms.netDays": {"before": 0, "after": 45}}
