@@ -617,10 +617,8 @@ class _Reconciler:
 
     # ------------------------------------------------------------------ entries
 
-    async def entry(self, index: int, raw: Any) -> None:
-        if not isinstance(raw, dict):
-            self.errors.add(Code.INVALID, self.path(index), "Each class is a JSON object.")
-            return
+    async def entry(self, index: int, raw: Mapping[str, Any]) -> None:
+        """One class of the document (an object: DOCUMENT_SHAPE saw to it)."""
         well_formed = check_shape(CLASS_SHAPE, raw, self.path(index), self.errors)
         if "name" not in raw:
             self.errors.add(Code.REQUIRED, self.path(index, "name"), "Each class needs a name.")

@@ -373,6 +373,7 @@ def test_errors_of_every_class_come_at_once_on_document_paths(api: Api, world: W
         },
         {"name": "Admin private", "currencyCode": "EUR"},
         {"name": "Fields", "customFields": [{"object": "CUSTOMER", "name": "PIN"}]},
+        {"name": "Long", "taxation": {"customTaxes": ["x" * 401]}},
     )
     assert refused(api, doc) == [
         ("OUT_OF_RANGE", [*DOC, "classes", "1", "taxation", "vatRatePercent"]),
@@ -386,6 +387,7 @@ def test_errors_of_every_class_come_at_once_on_document_paths(api: Api, world: W
         ("INVALID", [*DOC, "classes", "5", "measuredServices", "1", "parameter"]),
         ("IMMUTABLE", [*DOC, "classes", "6", "currencyCode"]),
         ("NOT_FOUND", [*DOC, "classes", "7", "customFields", "0"]),
+        ("NOT_FOUND", [*DOC, "classes", "8", "taxation", "customTaxes", "0"]),
     ]
     # All or nothing: "Ok" was not created either.
     assert export(api) == before_export and event_count(api) == before_events
