@@ -723,7 +723,10 @@ class _Reconciler:
         given = {k: v for k, v in raw.items() if k not in _PLACEMENT}
         if currency not in self.defaults:
             self.defaults[currency] = _defaults(currency)
-        desired = merged(self.defaults[currency], given)
+        base = self.defaults[currency]
+        if existing is not None and existing.is_default:
+            base = {**base, "sharedWithResellers": True}  # the Default class always is
+        desired = merged(base, given)
         ids = self.resolve(index, desired)
         if ids is None:
             return

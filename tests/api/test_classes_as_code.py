@@ -429,6 +429,21 @@ def test_the_rules_of_single_mutations_hold(api: Api, world: World) -> None:
     assert event_count(api) == before
 
 
+def test_a_short_entry_for_the_default_class_keeps_it_shared(api: Api) -> None:
+    """Left out means the default, and the Default class's sharing is always on."""
+    plan = applied(api, document({"name": "Default", "generalInfo": {"roundingPrecision": 4}}))
+    assert plan == [
+        (
+            "Default",
+            "UPDATE",
+            [
+                ("description", "Built-in class of every customer without another class.", None),
+                ("generalInfo.roundingPrecision", 2, 4),
+            ],
+        )
+    ]
+
+
 def test_sharing_follows_the_document(api: Api, world: World) -> None:
     doc = export(api)
     named(doc, "Admin private")["sharedWithResellers"] = True
