@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,10 @@ class Context:
     # succeeded, rolled back otherwise. Resolvers never commit.
     conn: AsyncConnection = field(init=False)
     loaders: Loaders = field(init=False)
+    # Counts objects a resolver returns that no list of the response shows the executor
+    # (the classes of exportCustomerClasses, one JSON value), in the actual cost and the
+    # 10,000-object limit of SPEC §7. The executor sets it (gql/execution.py).
+    count_objects: Callable[[int], None] = field(init=False, default=lambda objects: None)
 
     def bind(self, conn: AsyncConnection) -> None:
         """Attach the request's connection (opened after every pre-execution check)."""

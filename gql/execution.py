@@ -178,6 +178,9 @@ class BillclassExecutor(Executor[Any]):
         # Connections whose page was counted, by id of their path (kept alive here, so
         # that an id is never reused while execution runs).
         self._pages: dict[int, Any] = {}
+        # What resolvers return outside counted lists is counted by them (Context).
+        if hasattr(self.context_value, "count_objects"):
+            self.context_value.count_objects = self._count
 
     def _count(self, objects: int) -> None:
         if self.overrun is not None:  # refused already: no more lists are completed

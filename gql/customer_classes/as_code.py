@@ -125,7 +125,9 @@ class ClassesAsCodeQuery:
         " of the scope with every tab, keys sorted, classes by name, so that two exports of"
         " unchanged classes are identical. A reseller's export also lists the shared"
         " administrator classes as read-only references {managedBy, name, readOnly: true,"
-        " sharedWithResellers: true}, without settings."
+        " sharedWithResellers: true}, without settings. Each class counts as an object in"
+        " the actual cost (charged after the fact) and in the 10,000-object limit"
+        " (QUERY_TOO_COMPLEX: export larger scopes with `billclass classes export`)."
     )
     async def exportCustomerClasses(
         self,
@@ -154,6 +156,9 @@ class ClassesAsCodeQuery:
             managed_by=None if managedBy is None else cast(inputs.ManagerKind, managedBy.value),
             managing_reseller_id=managingResellerId,
         )
+        # Each class is an object of the response (SPEC §7): the actual cost, charged
+        # after the fact beyond the requested 1, and at most 10,000.
+        context.count_objects(len(document["classes"]))
         return JSON(document)
 
 

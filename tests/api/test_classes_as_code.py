@@ -836,3 +836,20 @@ def test_a_request_applies_at_most_50_classes(api: Api, world: World) -> None:
         api, document(*({"name": f"Class {i:04}", "description": "d"} for i in range(50)))
     )
     assert [action for _name, action, _changes in plan] == ["UPDATE"] * 48 + ["CREATE"] * 2
+
+
+def test_an_export_is_charged_one_object_per_class(
+    api: Api, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One JSON value, but each class is an object of the response (SPEC §7): the actual
+    cost counts them, charged beyond the requested 1, and 10,000 at most are returned."""
+    body = api.run(EXPORT)
+    assert len(body["data"]["exportCustomerClasses"]["classes"]) == 3
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1
+    assert body["extensions"]["cost"]["actualQueryCost"] == 3
+    reseller = api.run(EXPORT, token=world.a.token)["extensions"]["cost"]
+    assert reseller["actualQueryCost"] == 3  # its class and two references
+    monkeypatch.setattr("gql.execution.MAX_OBJECTS", 2)
+    body = api.run(EXPORT)
+    assert body.get("data") is None
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
