@@ -531,9 +531,13 @@ def classes_apply(args: argparse.Namespace) -> None:
     data: Any = {"document": document, "prune": args.prune, "dryRun": args.dry_run}
 
     async def apply(conn: Any) -> list[Any]:
-        return await classes_as_code.apply_customer_classes(
+        # A dry run is the same call in a savepoint that is always rolled back.
+        savepoint = await conn.begin_nested()
+        plan = await classes_as_code.apply_customer_classes(
             conn, principal=_cli(), data=data, limit=None
         )
+        await (savepoint.rollback() if args.dry_run else savepoint.commit())
+        return plan
 
     try:
         plan = as_cli(apply)

@@ -101,19 +101,33 @@ def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+# Header key of a snapshot -> its column.
+_HEADER = {
+    "name": "name",
+    "description": "description",
+    "managingResellerId": "tenant_id",
+    "businessModelId": "business_model_id",
+    "currency": "currency_code",
+    "notificationSender": "notification_sender",
+    "sharedWithResellers": "shared_with_resellers",
+}
+
+
 def snapshot(row: Any) -> dict[str, Any]:
     """Everything a class holds, flattened for the audit log."""
     m = row._mapping
-    header = {
-        "name": m["name"],
-        "description": m["description"],
-        "managingResellerId": m["tenant_id"],
-        "businessModelId": m["business_model_id"],
-        "currency": m["currency_code"],
-        "notificationSender": m["notification_sender"],
-        "sharedWithResellers": m["shared_with_resellers"],
-    }
+    header = {key: m[column] for key, column in _HEADER.items()}
     return flatten({**header, **settings_of(row)})
+
+
+# The most leaves a snapshot has, so the most paths a diff of two can hold: the header
+# and every tab leaf of a class with a currency (one without has a single
+# ``fraudProtection`` leaf instead of that tab's leaves; the currency never changes).
+MAX_LEAVES = len(flatten({**dict.fromkeys(_HEADER), **tabs.default_settings(2)}))
+
+# The first segment of the dotted paths of the tabs, the part of a class that a
+# customer's effective settings are made of (the header is not).
+TAB_ROOTS = frozenset(_REFERENCE_KEYS.get(key, (key, ""))[0] for key in TAB_COLUMNS)
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -10,18 +10,21 @@ reseller's scope the shared administrator classes appear as read-only references
 (``{"managedBy": "ADMINISTRATOR", "name": ..., "readOnly": true, "sharedWithResellers":
 true}``): the reseller may assign them, never change them.
 
-``apply_customer_classes`` reconciles the scope the document names to it, in one
-savepoint, all or nothing: a class of the document that the scope lacks is created, one
-it has (same name ignoring case) is updated to exactly the document (a key left out means
-its default), one it has that the document does not name is deleted with ``prune`` (never
-the Default class; a class in use is the error IN_USE). Every change goes through the
+``apply_customer_classes`` reconciles the scope the document names to it, all or
+nothing (any error refuses the whole document, and the caller's savepoint undoes what was
+written before it: gql.mutation's, or the command line's transaction): a class of the
+document that the scope lacks is created, one it has (same name ignoring case) is updated
+to exactly the document (a key left out means its default), one it has that the document
+does not name is deleted with ``prune`` (never the Default class; a class in use is the
+error IN_USE). Every change goes through the
 use-case of the matching mutation (``tenancy.customer_classes``), so SPEC §5 and the
 overrides rule hold as for single mutations, each change is audited by it (CREATE,
 UPDATE, SHARE/UNSHARE, DELETE; nothing for a class that does not change), and its errors
 come back on their path inside the document, e.g. ``("input", "document", "classes",
 "3", "taxation", "vatRatePercent")``. Errors of every class are reported at once (within
 one class, with the precedence of SPEC §5: NOT_FOUND, then NOT_PERMITTED, then the
-rest). A dry run does all of it in a savepoint that is always rolled back.
+rest). A dry run is the caller's: the same call in a savepoint that is always rolled
+back (gql.mutation; ``billclass classes apply --dry-run``).
 """
 
 from __future__ import annotations
@@ -791,7 +794,7 @@ class _Reconciler:
         if self.scope.named and self.scope.reseller is not None:
             data["managingResellerId"] = to_global_id("Customer", self.scope.reseller)
         # No savepoint per class: any error refuses the whole document, and the
-        # savepoint of apply_customer_classes undoes whatever was written before it.
+        # caller's savepoint undoes whatever was written before it.
         try:
             row = await customer_classes.create_customer_class(
                 self.conn,
@@ -995,8 +998,9 @@ async def apply_customer_classes(
     """Reconcile a scope to a document (``applyCustomerClasses``, ``billclass classes
     apply``); returns the plan, one entry per class named or pruned, by name.
 
-    Inputs: ``document`` (see the module), ``prune``, ``dryRun``; ``limit``: at most this
-    many classes per call (the API's; None on the command line).
+    Inputs: ``document`` (see the module), ``prune`` (``dryRun`` is the caller's: see the
+    module); ``limit``: at most this many classes per call (the API's; None on the
+    command line).
     Errors, all at once, on paths inside ``("input", "document")`` (``("input",
     "prune")`` for classes pruning cannot delete): INVALID or REQUIRED for a malformed
     document (not an object, unknown keys, wrong types, formatVersion other than 1,
@@ -1007,19 +1011,7 @@ async def apply_customer_classes(
     IMMUTABLE on currencyCode or businessModel of an existing class, and every error of
     createCustomerClass, updateCustomerClass and setCustomerClassSharing on its path.
     Side effects: the changes of those use-cases and deleteCustomerClasses, with their
-    locks and one audit event per change; all of it rolled back on any error, and always
-    with ``dryRun``.
+    locks and one audit event per change, in the caller's transaction (which a refusal
+    rolls back: the refusal comes after every class was tried).
     """
-    savepoint = await conn.begin_nested()
-    try:
-        plan = await _reconcile(
-            conn, principal, data.get("document"), bool(data.get("prune")), limit
-        )
-    except BaseException:
-        await savepoint.rollback()
-        raise
-    if data.get("dryRun"):
-        await savepoint.rollback()
-    else:
-        await savepoint.commit()
-    return plan
+    return await _reconcile(conn, principal, data.get("document"), bool(data.get("prune")), limit)

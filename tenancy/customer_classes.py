@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Row
@@ -36,10 +36,20 @@ from tenancy.inputs import (
     UpdateCustomerClass,
 )
 from tenancy.principal import Principal
-from tenancy.scoping import Bypass, changeable, unscoped, visible
+from tenancy.scoping import Bypass, changeable, unscoped, visible, visible_reused
 
 TYPE = class_rows.TYPE
+# The keys of a reused statement (tenancy.scoping.visible_reused), given at execution.
+_KEYS: sa.BindParameter[list[int]] = sa.bindparam("keys", expanding=True)
 MAX_DELETE = 100
+
+
+class ClassChange(NamedTuple):
+    """A class before and after one mutation (``before`` None: the mutation created it;
+    the same row twice: it changed nothing). ``tenancy.impact`` tells what it does."""
+
+    before: Row[Any] | None
+    after: Row[Any]
 
 
 # --------------------------------------------------------------------------- reads
@@ -58,8 +68,12 @@ async def visible_classes(
     wanted = list(set(keys))
     if not wanted:
         return {}
-    statement = sa.select(*columns).where(class_table.c.id.in_(wanted))
-    return {row.id: row for row in await conn.execute(visible(statement, principal))}
+    statement = visible_reused(
+        ("classes by keys", tuple(columns)),
+        principal,
+        lambda: sa.select(*columns).where(class_table.c.id.in_(_KEYS)),
+    )
+    return {row.id: row for row in await conn.execute(statement, {"keys": wanted})}
 
 
 async def classes_of_visible_customers(
@@ -449,8 +463,15 @@ async def _save_change(
 async def update_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
 ) -> Row[Any]:
-    """Patch a class (``updateCustomerClass``); returns its row, unchanged (no version bump,
-    no event) when the patch changes nothing.
+    """``update_customer_class_change``, returning only the class as stored."""
+    return (await update_customer_class_change(conn, principal=principal, data=data)).after
+
+
+async def update_customer_class_change(
+    conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
+) -> ClassChange:
+    """Patch a class (``updateCustomerClass``); returns its rows before and after, the
+    same row twice (no version bump, no event) when the patch changes nothing.
 
     Inputs: ``id``, ``expectedVersion``, and any of ``name``, ``description``,
     ``notificationSender`` and the tab inputs (SPEC §5; currency, business model and
@@ -487,7 +508,8 @@ async def update_customer_class(
     ):
         await _check_statistics_overrides(conn, principal, row.id, errors)
     errors.raise_if_any()
-    return await _save_change(conn, principal, row, {**values, **class_rows.tab_values(settings)})
+    after = await _save_change(conn, principal, row, {**values, **class_rows.tab_values(settings)})
+    return ClassChange(row, after)
 
 
 async def _check_statistics_overrides(
@@ -520,8 +542,17 @@ async def _check_statistics_overrides(
 async def copy_regular_invoice_settings_to_out_of_turn(
     conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
 ) -> Row[Any]:
+    """``copy_regular_invoice_settings_change``, returning only the class as stored."""
+    change = await copy_regular_invoice_settings_change(conn, principal=principal, data=data)
+    return change.after
+
+
+async def copy_regular_invoice_settings_change(
+    conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
+) -> ClassChange:
     """Copy the regular invoices' payment terms and past-due policy to the out-of-turn
-    invoices (``copyRegularInvoiceSettingsToOutOfTurn``); returns the class row.
+    invoices (``copyRegularInvoiceSettingsToOutOfTurn``); returns the class rows before
+    and after.
 
     Inputs: ``id``, ``expectedVersion``.
     Errors: NOT_FOUND, NOT_PERMITTED on ``id``, VERSION_CONFLICT on ``expectedVersion``
@@ -549,7 +580,9 @@ async def copy_regular_invoice_settings_to_out_of_turn(
         where = ".".join((error.field or ())[1:])
         errors.add(error.code, ("id",), f"{where}: {error.message}")
     errors.raise_if_any()
-    return await _save_change(conn, principal, row, class_rows.tab_values(settings))
+    return ClassChange(
+        row, await _save_change(conn, principal, row, class_rows.tab_values(settings))
+    )
 
 
 # --------------------------------------------------------------------------- clone
@@ -624,9 +657,16 @@ async def _in_use(
 async def set_customer_class_sharing(
     conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
 ) -> Row[Any]:
+    """``set_customer_class_sharing_change``, returning only the class as stored."""
+    return (await set_customer_class_sharing_change(conn, principal=principal, data=data)).after
+
+
+async def set_customer_class_sharing_change(
+    conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
+) -> ClassChange:
     """Share or unshare an administrator-managed class with resellers
-    (``setCustomerClassSharing``); returns the class row, unchanged (no event) when it
-    already is as asked.
+    (``setCustomerClassSharing``); returns the class rows before and after, the same row
+    twice (no event) when it already is as asked.
 
     Inputs: ``id``, ``shared``, ``expectedVersion``.
     Errors: top-level FORBIDDEN for resellers, from the role alone (before any ID is
@@ -642,7 +682,7 @@ async def set_customer_class_sharing(
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
     shared = bool(data["shared"])
     if shared == row.shared_with_resellers:
-        return row
+        return ClassChange(row, row)
     if shared and row.tenant_id is not None:
         errors.add(
             Code.DEPENDENCY,
@@ -656,7 +696,7 @@ async def set_customer_class_sharing(
             Code.IN_USE, ("id",), "Customers of resellers use this class; it cannot be unshared."
         )
     errors.raise_if_any()
-    return await _save_change(
+    after = await _save_change(
         conn,
         principal,
         row,
@@ -664,6 +704,7 @@ async def set_customer_class_sharing(
         action="SHARE" if shared else "UNSHARE",
         changes={"sharedWithResellers": {"before": not shared, "after": shared}},
     )
+    return ClassChange(row, after)
 
 
 # --------------------------------------------------------------------------- delete

@@ -13,12 +13,11 @@ CUSTOM_TAXES_PER_CLASS = 10
 # measuredServices and notification settings are bounded by their enum sizes (each
 # parameter / notification type at most once), so they need no constant of their own.
 
-# Classes one applyCustomerClasses request may name or prune (its plan lists each), and
-# the leaves of one class as a document (header and every tab, lists as one leaf: a
-# plan entry's changes). Their product, plus the plan itself, stays below the node
-# budget of 10,000, so a plan with every change can be asked for in one request.
+# Classes one applyCustomerClasses request may name or prune (its plan lists each). Times
+# the changes of a plan entry (at most tenancy.class_rows.MAX_LEAVES, 132), plus the plan
+# itself, it stays below the node budget of 10,000, so a plan with every change can be
+# asked for in one request.
 CLASSES_PER_APPLY = 50
-FIELD_CHANGES_PER_CLASS = 132
 
 # Per custom field definition of type LIST.
 LIST_VALUES_PER_FIELD = 100
@@ -32,3 +31,7 @@ CATALOG_ENTRIES = 500
 API_TOKENS_PER_OWNER = 100
 # Unrevoked tokens a reseller may hold at once (SPEC §2).
 UNREVOKED_RESELLER_TOKENS = 20
+
+# Resellers listed in a class change's impact (affectedByReseller, the most affected
+# first); the total is always in affectedCustomerCount.
+RESELLER_IMPACTS = 100

@@ -8,9 +8,9 @@ from typing import Annotated, Any, cast
 import strawberry
 
 from gql import mutation
-from gql.common import INPUT, JSON, UserError
+from gql.common import DRY_RUN, INPUT, JSON, UserError
 from gql.context import Info
-from gql.customer_classes.changes import FieldChange
+from gql.customer_classes.impact import FieldChange
 from gql.customer_classes.types import CustomerClass, ManagerKind
 from gql.input_shapes import check_input, check_values
 from tenancy import classes_as_code, inputs, maxima
@@ -50,8 +50,9 @@ class ClassPlanEntry:
     name: str = strawberry.field(description="The class's name.")
     action: PlanAction = strawberry.field(description="What happens to it.")
     customerClass: CustomerClass | None = strawberry.field(
-        description="The class as it is after the change (with dryRun: as it would be;"
-        " DELETE: as it was, no longer readable by its ID after a real run)."
+        description="The class as it is after the change (with dryRun: as it would be,"
+        " nested fields included; DELETE: as it was, no longer readable by its ID after a"
+        " real run)."
     )
     changes: list[FieldChange] = strawberry.field(
         description="Every setting that changes, by its path in the document (references by"
@@ -102,11 +103,7 @@ class ApplyCustomerClassesInput:
         ' (never the Default class, never classes in use: IN_USE on ["input", "prune"]'
         " refuses the whole document). Default false; null reads as false.",
     )
-    dryRun: bool | None = strawberry.field(
-        default=False,
-        description="Validate and compute the plan without writing anything (no audit"
-        " event, no version change). Default false; null reads as false.",
-    )
+    dryRun: bool | None = strawberry.field(default=False, description=DRY_RUN["apply"])
 
 
 check_input(ApplyCustomerClassesInput, inputs.ApplyCustomerClasses)

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from db.settings import Settings
 from gql.app import create_app
-from tenancy import maxima
+from tenancy import class_rows, maxima
 from tests.api.class_support import (
     business_model,
     custom_field,
@@ -278,8 +278,8 @@ def test_apply_audits_each_changed_class_once(api: Api) -> None:
     assert [(e["name"], e["action"]) for e in payload["plan"]] == [("A", "CREATE"), ("B", "CREATE")]
     ids = {e["name"]: e["customerClass"]["id"] for e in payload["plan"]}
     # A new class lists every leaf (fraudProtection is one null leaf without currency).
-    assert len(payload["plan"][1]["changes"]) == maxima.FIELD_CHANGES_PER_CLASS - 1
-    assert len(payload["plan"][0]["changes"]) == maxima.FIELD_CHANGES_PER_CLASS - 4
+    assert len(payload["plan"][1]["changes"]) == class_rows.MAX_LEAVES - 1
+    assert len(payload["plan"][0]["changes"]) == class_rows.MAX_LEAVES - 4
     assert {"path": "currencyCode", "before": None, "after": "USD"} in payload["plan"][1]["changes"]
     assert [e["action"] for e in events(api, ids["A"])] == ["CREATE"]
     before = event_count(api)

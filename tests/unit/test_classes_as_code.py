@@ -10,7 +10,7 @@ import pytest
 from gql.common import patch_of
 from gql.customer_classes.as_code import ApplyCustomerClassesInput
 from gql.schema import schema  # noqa: F401 (resolves the inputs' types)
-from tenancy import classes_as_code, maxima, tabs
+from tenancy import class_rows, classes_as_code, maxima, tabs
 from tenancy.errors import ErrorList
 
 
@@ -27,9 +27,9 @@ def test_every_tab_field_is_in_the_document_shape() -> None:
 
 def test_a_class_has_as_many_leaves_as_a_plan_entry_may_list() -> None:
     entry = {**classes_as_code._defaults("EUR"), "name": "A"}
-    assert len(classes_as_code.flatten(entry)) == maxima.FIELD_CHANGES_PER_CLASS - 1
+    assert len(classes_as_code.flatten(entry)) == class_rows.MAX_LEAVES - 1
     # The node budget holds a plan of every change of the most classes one request applies.
-    assert maxima.CLASSES_PER_APPLY * (1 + maxima.FIELD_CHANGES_PER_CLASS) + 10 < 10_000
+    assert maxima.CLASSES_PER_APPLY * (1 + class_rows.MAX_LEAVES) + 10 < 10_000
 
 
 @pytest.mark.parametrize(
