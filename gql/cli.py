@@ -1,5 +1,5 @@
 """The ``billclass`` command: serve, migrate, check, token create/list/revoke,
-documents push/list/remove, export-schema."""
+documents push/list/remove, classes export/apply, export-schema."""
 
 from __future__ import annotations
 
@@ -459,6 +459,151 @@ def documents_remove(args: argparse.Namespace) -> None:
     )
 
 
+def _document_text(document: Any) -> str:
+    """A classes document as files hold it: sorted keys, two-space indents, UTF-8 text,
+    one final newline (so two exports of unchanged classes are equal byte for byte)."""
+    import json
+
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def classes_export(args: argparse.Namespace) -> None:
+    """Write the administrator's classes, or one reseller's, as a document."""
+    settings = _settings()
+    _migrate(settings)
+    from tenancy import classes_as_code
+    from tenancy.errors import TopLevelError
+
+    async def export(conn: Any) -> dict[str, Any]:
+        return await classes_as_code.export_customer_classes(
+            conn, _cli(), managing_reseller_id=args.reseller
+        )
+
+    try:
+        document = as_cli(export)
+    except TopLevelError as error:
+        print(f"billclass: {error.code.value} --reseller: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    text = _document_text(document)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(args.output, "w", encoding="utf-8") as file:
+                file.write(text)
+        except OSError as error:
+            _fail(f"cannot write {args.output}: {error.strerror or error}")
+    references = sum(1 for entry in document["classes"] if entry.get("readOnly"))
+    count = len(document["classes"]) - references
+    print(
+        f"{count} class{'' if count == 1 else 'es'} exported"
+        + (f" with {references} read-only references to shared classes" if references else "")
+        + (f" to {args.output}." if args.output else "."),
+        file=sys.stderr,
+    )
+
+
+def _read_document(path: str) -> Any:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except OSError as error:
+        _fail(f"cannot read {path}: {error.strerror or error}")
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        _fail(f"{path} is not a JSON document: {error}")
+
+
+def classes_apply(args: argparse.Namespace) -> None:
+    """Reconcile the classes a document names to it, all or nothing; print the plan."""
+    settings = _settings()
+    _migrate(settings)
+    from tenancy import classes_as_code
+    from tenancy.errors import Refused
+
+    document = _read_document(args.file)
+    if args.reseller is not None and isinstance(document, dict):
+        named = document.get("managingResellerId")
+        if named is not None and named != args.reseller:
+            _fail(f"{args.file} names the reseller {named}, --reseller {args.reseller}")
+        document = {**document, "managingResellerId": args.reseller}
+    data: Any = {"document": document, "prune": args.prune, "dryRun": args.dry_run}
+
+    async def apply(conn: Any) -> list[Any]:
+        # A dry run is the same call in a savepoint that is always rolled back.
+        savepoint = await conn.begin_nested()
+        plan = await classes_as_code.apply_customer_classes(
+            conn, principal=_cli(), data=data, limit=None
+        )
+        await (savepoint.rollback() if args.dry_run else savepoint.commit())
+        return plan
+
+    try:
+        plan = as_cli(apply)
+    except Refused as refusal:
+        for error in refusal.errors:
+            print(f"billclass: {_document_error(document, error)}", file=sys.stderr)
+        count = len(refusal.errors)
+        print(
+            f"billclass: nothing applied ({count} error{'' if count == 1 else 's'})",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+    _print_plan(plan)
+    counts = {action: 0 for action in ("CREATE", "UPDATE", "DELETE", "UNCHANGED")}
+    for entry in plan:
+        counts[entry.action] += 1
+    summary = (
+        f"{counts['CREATE']} to create, {counts['UPDATE']} to update, {counts['DELETE']} to"
+        f" delete, {counts['UNCHANGED']} unchanged"
+    )
+    if args.dry_run:
+        print(f"Dry run: {summary}; nothing was written.")
+    else:
+        print(f"Applied: {summary}.")
+
+
+def _document_error(document: Any, error: Any) -> str:
+    """One refusal as a line: its code, its path inside the file (with the class's name
+    when it is in a class) and its message."""
+    path = list((error.field or ())[1:])
+    if path[:1] == ["document"]:
+        path = path[1:]
+    where = ".".join(path) or "document"
+    if len(path) >= 2 and path[0] == "classes" and isinstance(document, dict):
+        entries = document.get("classes")
+        index = int(path[1])
+        entry = entries[index] if isinstance(entries, list) and index < len(entries) else None
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            where += f" ({entry['name']})"
+    return f"{error.code.value} {where}: {error.message}"
+
+
+def _print_plan(plan: list[Any]) -> None:
+    """The plan as a table: one row per class, one more per changed setting."""
+    import json
+
+    def shown(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    table = [["ACTION", "CLASS", "CHANGES"]]
+    for entry in plan:
+        if entry.read_only:
+            table.append([entry.action, entry.name, "read-only reference to a shared class"])
+        elif entry.action == "UNCHANGED":
+            table.append([entry.action, entry.name, "-"])
+        elif entry.action in ("CREATE", "DELETE"):
+            what = "new class" if entry.action == "CREATE" else "deleted"
+            table.append([entry.action, entry.name, f"{what}, {len(entry.changes)} settings"])
+        else:
+            for index, change in enumerate(entry.changes):
+                first = [entry.action, entry.name] if index == 0 else ["", ""]
+                text = f"{change.path}: {shown(change.before)} -> {shown(change.after)}"
+                table.append([*first, text])
+    _print_table(table)
+
+
 def _cli() -> Principal:
     from tenancy.principal import CLI
 
@@ -789,6 +934,64 @@ def parser() -> argparse.ArgumentParser:
         "ids", nargs="+", metavar="ID", help="a document ID, sha256:<hex> (or the bare hex)"
     )
     remove.set_defaults(handler=documents_remove)
+
+    classes = command(
+        commands,
+        "classes",
+        "export and apply classes as JSON documents",
+        'Keep customer classes as code (README "Classes as code"): export a manager\'s'
+        " classes as one JSON document, review changes to it, apply it to an installation.",
+    )
+    class_commands = classes.add_subparsers(
+        dest="classes_command", required=True, metavar="SUBCOMMAND"
+    )
+    export = command(
+        class_commands,
+        "export",
+        "write a manager's classes as a JSON document",
+        "Write the administrator's classes (or, with --reseller, one reseller's, with the"
+        " shared administrator classes as read-only references) as the document"
+        " applyCustomerClasses and `classes apply` take: every tab, catalog entries by name,"
+        " keys sorted, classes by name. Two exports of unchanged classes are identical.",
+    )
+    export.add_argument(
+        "--reseller",
+        metavar="CUSTOMER_ID",
+        help="global ID of a RESELLER customer: export its classes (default: the administrator's)",
+    )
+    export.add_argument(
+        "--output", metavar="FILE", help="write the document to FILE (default: stdout)"
+    )
+    export.set_defaults(handler=classes_export)
+    apply = command(
+        class_commands,
+        "apply",
+        "make the classes of a document's manager match it",
+        "Create the classes FILE names that its manager lacks, update those that differ,"
+        " and with --prune delete those it does not name (never the Default class, never a"
+        " class in use): all in one transaction, or nothing with one line per error. Prints"
+        " the plan: one row per class, one more per changed setting. Applying the same"
+        " document again changes nothing.",
+    )
+    apply.add_argument("file", metavar="FILE", help="path of the JSON document")
+    apply.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan, write nothing (default: apply it)",
+    )
+    apply.add_argument(
+        "--prune",
+        action="store_true",
+        help="also delete the manager's classes that FILE does not name (default: keep them)",
+    )
+    apply.add_argument(
+        "--reseller",
+        metavar="CUSTOMER_ID",
+        help="apply to this reseller's classes: sets the document's managingResellerId, for"
+        " a reseller's own export or one from another installation (default: the"
+        " manager the document names)",
+    )
+    apply.set_defaults(handler=classes_apply)
 
     command(
         commands,

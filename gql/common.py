@@ -72,8 +72,9 @@ SCALARS: dict[object, ScalarDefinition] = {
     JSON: strawberry.scalar(
         name="JSON",
         description="Any JSON value (ECMA-404): object, array, string, number, boolean or"
-        " null, returned as it is stored. Used only in outputs (AuditEvent.changes,"
-        " FieldChange.before and after).",
+        " null, returned as it is stored. Outputs: AuditEvent.changes, FieldChange.before and"
+        " after, exportCustomerClasses; input: ApplyCustomerClassesInput.document, checked by"
+        " the mutation (a malformed document is a userError, never a top-level error).",
         specified_by_url=ECMA_404,
         serialize=_untouched,
         parse_value=_untouched,
@@ -131,6 +132,8 @@ DRY_RUN = {
     "assign": "Validate without writing anything (no audit event):"
     + _DRY_RUN_RULE
     + " The payload shows the customer as it would be, effective settings included.",
+    "apply": "Validate and compute the plan without writing anything (no audit event, no"
+    " version change):" + _DRY_RUN_RULE + " The plan is the one a real run would carry out.",
 }
 
 
@@ -302,7 +305,9 @@ def like_output(output: type, name: str, *, default: Any = strawberry.UNSET, mor
 
 def patch_of(value: Any) -> Any:
     """A Strawberry input as plain data: omitted fields are absent, explicit nulls are
-    None, enums are their string values, nested inputs are dicts, lists stay lists."""
+    None, enums are their string values, nested inputs are dicts, lists stay lists. A
+    JSON field's value is passed on as it came: it is plain data already, and walking it
+    would recurse as deep as a client nests it."""
     if value is strawberry.UNSET:
         return value
     if isinstance(value, Enum):
@@ -310,10 +315,12 @@ def patch_of(value: Any) -> Any:
     if isinstance(value, list):
         return [patch_of(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        definition = get_object_definition(type(value))
+        raw = {f.python_name for f in definition.fields if f.type is JSON} if definition else ()
         result = {}
         for f in dataclasses.fields(value):
             item = getattr(value, f.name)
             if item is not strawberry.UNSET:
-                result[f.name] = patch_of(item)
+                result[f.name] = item if f.name in raw else patch_of(item)
         return result
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,10 @@ class Context:
     # The savepoint of a dry-run mutation field, kept open while its payload's nested
     # fields are resolved (they show the would-be state); see gql.mutation.
     dry_run: AsyncTransaction | None = field(default=None, init=False)
+    # Counts objects a resolver returns that no list of the response shows the executor
+    # (the classes of exportCustomerClasses, one JSON value), in the actual cost and the
+    # 10,000-object limit of SPEC §7. The executor sets it (gql/execution.py).
+    count_objects: Callable[[int], None] = field(init=False, default=lambda objects: None)
 
     def bind(self, conn: AsyncConnection) -> None:
         """Attach the request's connection (opened after every pre-execution check)."""

@@ -186,6 +186,9 @@ class BillclassExecutor(Executor[Any]):
         # Connections whose page was counted, by id of their path (kept alive here, so
         # that an id is never reused while execution runs).
         self._pages: dict[int, Any] = {}
+        # What resolvers return outside counted lists is counted by them (Context).
+        if hasattr(self.context_value, "count_objects"):
+            self.context_value.count_objects = self._count
 
     def execute_field(
         self,

@@ -304,6 +304,8 @@ def list_maxima(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
         # A change lists each leaf of a class at most once.
         ("ClassChangeImpact", "changes"): class_rows.MAX_LEAVES,
         ("ClassChangeImpact", "affectedByReseller"): maxima.RESELLER_IMPACTS,
+        ("ApplyCustomerClassesPayload", "plan"): maxima.CLASSES_PER_APPLY,
+        ("ClassPlanEntry", "changes"): class_rows.MAX_LEAVES,
     }
     for name, type_ in schema.type_map.items():
         if not (isinstance(type_, GraphQLObjectType) and name.endswith("Payload")):

@@ -18,6 +18,7 @@ from gql.catalogs.types import (
     NotificationSet,
 )
 from gql.common import SCALARS
+from gql.customer_classes.as_code import ClassesAsCodeMutation, ClassesAsCodeQuery
 from gql.customer_classes.mutations import CustomerClassMutation
 from gql.customer_classes.queries import CustomerClassQuery
 from gql.customer_classes.types import CustomerClass
@@ -38,7 +39,15 @@ from gql.tokens.types import ApiToken
     " connections at their page size) may not exceed 10,000 (QUERY_TOO_COMPLEX) and is"
     " charged to the token's and the tenant's rate-limit buckets (THROTTLED, HTTP 429)."
 )
-class Query(NodeQuery, TokenQuery, CustomerClassQuery, CustomerQuery, CatalogQuery, AuditQuery):
+class Query(
+    NodeQuery,
+    TokenQuery,
+    CustomerClassQuery,
+    ClassesAsCodeQuery,
+    CustomerQuery,
+    CatalogQuery,
+    AuditQuery,
+):
     pass
 
 
@@ -49,7 +58,9 @@ class Query(NodeQuery, TokenQuery, CustomerClassQuery, CustomerQuery, CatalogQue
     " auditEvents. Roles that may never perform an operation get the top-level error"
     " FORBIDDEN. Each mutation field costs 10 in the requested cost."
 )
-class Mutation(CustomerClassMutation, CustomerMutation, CatalogMutation, TokenMutation):
+class Mutation(
+    CustomerClassMutation, ClassesAsCodeMutation, CustomerMutation, CatalogMutation, TokenMutation
+):
     pass
 
 

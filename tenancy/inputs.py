@@ -200,6 +200,14 @@ class CopyRegularInvoiceSettings(TypedDict):
     expectedVersion: NotRequired[int | None]
 
 
+class ApplyCustomerClasses(TypedDict):
+    """``applyCustomerClasses``: a document of classes (JSON, checked by the use-case)."""
+
+    document: object
+    prune: NotRequired[bool | None]  # each false when omitted or null
+    dryRun: NotRequired[bool | None]
+
+
 class ManagedBy(TypedDict):
     kind: ManagerKind
     resellerId: NotRequired[str | None]

@@ -13,6 +13,12 @@ CUSTOM_TAXES_PER_CLASS = 10
 # measuredServices and notification settings are bounded by their enum sizes (each
 # parameter / notification type at most once), so they need no constant of their own.
 
+# Classes one applyCustomerClasses request may name or prune (its plan lists each). Times
+# the changes of a plan entry (at most tenancy.class_rows.MAX_LEAVES, 132), plus the plan
+# itself, it stays below the node budget of 10,000, so a plan with every change can be
+# asked for in one request.
+CLASSES_PER_APPLY = 50
+
 # Per custom field definition of type LIST.
 LIST_VALUES_PER_FIELD = 100
 

@@ -63,6 +63,10 @@ ceiling, 20 unrevoked    ``command_line_token_expiry_ceiling``,
 §7 metrics are not       ``metrics_refusal``                      (none)
 public
 §7 trusted documents     ``document_must_be_registered``          (none: decided before SQL)
+Issue 11 classes as      ``class_scope_denials``,                 ``customer_class_insert``,
+code: a reseller's       ``export_scope_refusal``                 ``customer_class_update``,
+documents are of its                                              ``customer_class_delete``
+own classes
 §7 the database net      ``VISIBLE``, ``CHANGEABLE``, (and the    ``customer_delete`` (customers
 covers writes            role split of db/roles.py: audit events  are never deleted), and every
                          append-only)                             *_insert, *_update, *_delete
@@ -322,6 +326,40 @@ def customer_request_denials(
     if principal.is_admin or names_reseller(principal, given_parent, own_global_id):
         return []
     return [Denial(("parentId",), "Resellers create their own customers.")]
+
+
+def class_scope_denials(
+    principal: Principal, managed_by: object, given_reseller: object, own_global_id: str | None
+) -> list[Denial]:
+    """Classes as code: a reseller's document holds the classes it manages itself
+    (``managedBy`` RESELLER, ``managingResellerId`` omitted or its own, compared without
+    a lookup); shared administrator classes appear in it only as read-only references."""
+    if principal.is_admin:
+        return []
+    denials = []
+    if managed_by != "RESELLER":
+        denials.append(
+            Denial(("document", "managedBy"), "Resellers apply documents of their own classes.")
+        )
+    if not names_reseller(principal, given_reseller, own_global_id):
+        denials.append(
+            Denial(
+                ("document", "managingResellerId"),
+                "Resellers apply documents of their own classes.",
+            )
+        )
+    return denials
+
+
+def export_scope_refusal(
+    principal: Principal, managed_by: object, given_reseller: object, own_global_id: str | None
+) -> Forbidden | None:
+    """Classes as code: a reseller exports only its own classes (``managedBy`` RESELLER
+    or omitted, ``managingResellerId`` omitted or its own: the same rule as
+    ``class_scope_denials``, as a top-level FORBIDDEN since a query has no userErrors)."""
+    if class_scope_denials(principal, managed_by or "RESELLER", given_reseller, own_global_id):
+        return _forbidden("Resellers export only the classes they manage.")
+    return None
 
 
 # --------------------------------------------------------------------------- owners

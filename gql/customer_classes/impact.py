@@ -19,19 +19,22 @@ from gql.customers.types import Customer, CustomerConnection
 from tenancy import impact, maxima
 
 
-@strawberry.type(description="One leaf of a class that changes, as in the audit trail.")
+@strawberry.type(
+    description="One leaf of a class that changes. In an impact, as in the audit trail"
+    " (references as global IDs); in a plan of applyCustomerClasses, as in the document"
+    " (references by name)."
+)
 class FieldChange:
     path: str = strawberry.field(
-        description="Dotted path of the leaf, as in AuditEvent.changes, e.g."
-        " regularInvoices.paymentTerms.netDays; references are named as their output field"
-        " (regularInvoices.invoiceTemplate, customFields)."
+        description="Dotted path of the leaf, e.g. regularInvoices.paymentTerms.netDays;"
+        " references are named as their output field (regularInvoices.invoiceTemplate,"
+        " customFields); a list is one leaf."
     )
     before: JSON | None = strawberry.field(
-        description="The value before the change (references as global IDs, lists whole);"
-        " null for a new class."
+        description="The value before the change (lists whole); null for a new class."
     )
     after: JSON | None = strawberry.field(
-        description="The value after the change (references as global IDs, lists whole)."
+        description="The value after the change (lists whole); null for a deleted class."
     )
 
     @classmethod

@@ -178,6 +178,7 @@ def mutation_base(field: str, paths: list[Path], targets: Targets) -> dict[str, 
             else {"name": f"input token {n}", "role": "RESELLER", "expiresAt": "2098-01-01Z"}
         ),
         "revokeApiToken": {"id": targets.token_id},
+        "applyCustomerClasses": {"document": {"formatVersion": 1, "classes": []}},
     }
     assert field in base, f"give {field} a valid base input in tests/api/input_support.py"
     return base[field]
@@ -193,6 +194,7 @@ QUERY_SELECTION = {
     "auditEvents": "{ totalCount }",
     "customFieldDefinitions": "{ id }",
     "apiTokens": "{ id }",
+    "exportCustomerClasses": "",  # a JSON scalar: no selection
 }
 
 
