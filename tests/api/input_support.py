@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +198,24 @@ QUERY_SELECTION = {
 }
 
 
+# Fields with arguments on object types below the roots (connections): how a request
+# reaches each, as (document up to the field, after it, its variables). A new one is
+# reported by ``build`` until it is listed here.
+NESTED: dict[tuple[str, str], tuple[str, str, Callable[[Targets], dict[str, Any]]]] = {
+    ("CustomerClass", "customers"): (
+        "query($id: ID!{declared}) { customerClass(id: $id) { ",
+        " } }",
+        lambda targets: {"id": targets.class_id},
+    ),
+    ("ClassChangeImpact", "affectedCustomers"): (
+        "mutation($id: ID!{declared}) { updateCustomerClass(input: {id: $id, dryRun: true,"
+        ' description: "impact probe"}) { impact { ',
+        " } } }",
+        lambda targets: {"id": targets.class_id},
+    ),
+}
+
+
 @dataclass
 class Request:
     field: str
@@ -220,20 +238,22 @@ def build(root: str, field_name: str, values: Mapping[Path, Any], targets: Targe
             " { userErrors { field code } } }"
         )
         return Request(field_name, document, {"input": value}, True)
-    if root == "CustomerClass":
-        assert field_name == "customers", field_name
-        class_type = SCHEMA.get_type("CustomerClass")
-        assert isinstance(class_type, graphql.GraphQLObjectType)
-        args = _arguments(class_type.fields["customers"], values)
-        declared = ", ".join(f"${name}: {type_}" for name, (type_, _v) in args.items())
+    if (root, field_name) in NESTED:
+        opening, closing, base = NESTED[root, field_name]
+        owner = SCHEMA.get_type(root)
+        assert isinstance(owner, graphql.GraphQLObjectType)
+        args = _arguments(owner.fields[field_name], values)
+        declared = "".join(f", ${name}: {type_}" for name, (type_, _v) in args.items())
         passed = ", ".join(f"{name}: ${name}" for name in args)
         document = (
-            f"query($id: ID!{', ' + declared if declared else ''}) {{ customerClass(id: $id)"
-            f" {{ customers{f'({passed})' if passed else ''} {{ totalCount }} }} }}"
+            opening.replace("{declared}", declared)
+            + f"{field_name}{f'({passed})' if passed else ''} {{ totalCount }}"
+            + closing
         )
         variables = {name: value for name, (_t, value) in args.items()}
-        return Request(field_name, document, {"id": targets.class_id, **variables}, False)
-    assert root == "Query", root
+        # A field below a query or a (dry-run) mutation's payload: a lookup either way.
+        return Request(field_name, document, {**base(targets), **variables}, False)
+    assert root == "Query", f"list {root}.{field_name} in NESTED (tests/api/input_support.py)"
     assert SCHEMA.query_type is not None
     field = SCHEMA.query_type.fields[field_name]
     args = _arguments(field, values)
