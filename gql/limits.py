@@ -37,7 +37,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 
 from db.currencies import CURRENCIES
-from tenancy import maxima
+from tenancy import class_rows, maxima
 from tenancy.errors import TopLevelCode
 
 MAX_DEPTH = 10
@@ -301,6 +301,7 @@ def list_maxima(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
         ("CustomerClass", "measuredServices"): _enum_size(schema, "MeasuredParameter"),
         ("EffectiveSettings", "measuredServices"): _enum_size(schema, "MeasuredParameter"),
         ("NotificationSettings", "settings"): _enum_size(schema, "NotificationType"),
+        ("CustomerClassVersion", "changes"): class_rows.MAX_CHANGES,
     }
     for name, type_ in schema.type_map.items():
         if not (isinstance(type_, GraphQLObjectType) and name.endswith("Payload")):

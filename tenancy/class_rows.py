@@ -131,3 +131,23 @@ def created(after: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def deleted(before: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {path: {"before": value, "after": None} for path, value in before.items()}
+
+
+def _max_changes() -> int:
+    """The most paths one event of a class can list: every leaf of a class with a
+    currency (fraud protection has leaves only then) plus one note (clonedFrom or
+    revertedToVersion). The document's shape is fixed, so this bounds every event."""
+    header = {
+        "name": "",
+        "description": None,
+        "managingResellerId": None,
+        "businessModelId": None,
+        "currency": None,
+        "notificationSender": None,
+        "sharedWithResellers": False,
+    }
+    return len(flatten({**header, **tabs.default_settings(2)})) + 1
+
+
+# The length bound of a list of FieldChange (the requested cost of gql.limits).
+MAX_CHANGES = _max_changes()

@@ -1,0 +1,175 @@
+"""Versions of a customer class, rebuilt from the audit trail (issue 11): no second store.
+
+Every change of a class writes exactly one audit event in the transaction that bumps its
+version (``customer_classes._save_change``; CREATE and CLONE write version 1), so the
+class's events, oldest first, are its versions. Events do not record the version number
+itself; it is counted back from the class's current version: the newest event is the
+current version, the one before it the version below, and so on. This also numbers the
+Default class right, whose version 1 was seeded by migration 0001 without an event: its
+first event is version 2, and version 1 is the state before it.
+
+The settings at a version are rebuilt *backwards* from the current row: the ``before``
+value of every path each newer event changed is put back, newest first. Every event
+records the before and after value of each leaf it changed (CREATE and CLONE every leaf,
+with before null), so this reaches every tab field of every version back to the oldest
+event, including version 1 of a class that has no CREATE event (the Default class) and
+paths added to the document after the class was created (they keep their current value).
+Replaying the changes forwards from the CREATE event gives the same leaves where there
+is one (tests/api/test_class_revert.py checks both ways).
+
+Who sees a class's history: whoever sees the class (``policy.classes_visible``), resellers
+included for shared administrator classes, whose events belong to no tenant. Reading
+them is the bypass ``Bypass.HISTORY_OF_VISIBLE_CLASS`` (the class is read with
+``visible()`` first, in the same function); on PostgreSQL the SELECT policy
+``audit_event_select`` (as migration 0007 amends it) allows exactly those events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import class_table, event_table
+from tenancy import class_rows, pagination
+from tenancy.ids import to_global_id
+from tenancy.principal import Principal
+from tenancy.scoping import Bypass, unscoped, visible
+
+TYPE = class_rows.TYPE
+
+
+def history_mark(class_key: int) -> str:
+    """The mark of one class's history cursors: a cursor of another class is refused."""
+    return pagination.order_mark(
+        "CustomerClassVersion",
+        "AT",
+        "DESC",
+        pagination.fingerprint("CustomerClass.history", {"id": class_key}),
+    )
+
+
+def decode_history_cursor(class_key: int, cursor: str) -> tuple[datetime, int]:
+    """The (at, event key) a history cursor of this class points at; BAD_USER_INPUT for
+    anything else (another class's cursor included)."""
+    value, key = pagination.decode_cursor(cursor, history_mark(class_key), datetime)
+    return value, key
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One version of a class: its number and the audit event that made it."""
+
+    version: int
+    event: Any  # an audit_event row
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    versions: list[Version]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    total: int | None  # versions with an event; None when the page is empty
+
+
+async def _class_versions(
+    conn: AsyncConnection, principal: Principal, keys: Iterable[int]
+) -> dict[int, int]:
+    """The current version of each class among ``keys`` the caller may see."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    c = class_table.c
+    statement = visible(sa.select(c.id, c.version).where(c.id.in_(wanted)), principal)
+    return {row.id: row.version for row in await conn.execute(statement)}
+
+
+def _events_of(gids: Sequence[str]) -> sa.Select[Any]:
+    """The events of classes a ``visible()`` read has just returned (see the module
+    docstring), with each event's position from the oldest and its class's event count."""
+    e = event_table.c
+    ordinal = sa.func.row_number().over(partition_by=e.object_id, order_by=(e.at, e.id))
+    total = sa.func.count().over(partition_by=e.object_id)
+    statement = sa.select(event_table, ordinal.label("ordinal"), total.label("total")).where(
+        e.object_type == TYPE, e.object_id.in_(list(gids))
+    )
+    return unscoped(statement, Bypass.HISTORY_OF_VISIBLE_CLASS)
+
+
+async def history_pages(
+    conn: AsyncConnection,
+    principal: Principal,
+    class_keys: Sequence[int],
+    *,
+    first: int,
+    after: tuple[datetime, int] | None,
+) -> dict[int, HistoryPage]:
+    """One page of versions, newest first, for each visible class among ``class_keys``
+    (hidden ones are absent), in two statements whatever the number of classes: the
+    classes' current versions (``visible()``), then their events (window functions number
+    each class's events and cut each page). ``after`` is a decoded cursor. No lock, no
+    event."""
+    versions = await _class_versions(conn, principal, class_keys)
+    if not versions:
+        return {}
+    gid_keys = {to_global_id(TYPE, key): key for key in versions}
+    size = max(1, min(first, pagination.MAX_PAGE))
+    inner = _events_of(list(gid_keys)).subquery()
+    clauses: list[Any] = []
+    if after is not None:
+        at, key = after
+        clauses.append(
+            sa.tuple_(inner.c.at, inner.c.id)
+            < sa.tuple_(sa.literal(at, inner.c.at.type), sa.literal(key, inner.c.id.type))
+        )
+    position = sa.func.row_number().over(
+        partition_by=inner.c.object_id, order_by=(inner.c.at.desc(), inner.c.id.desc())
+    )
+    middle = sa.select(inner, position.label("position")).where(*clauses).subquery()
+    statement = (
+        sa.select(middle)
+        .where(middle.c.position <= size + 1)
+        .order_by(middle.c.object_id, middle.c.position)
+    )
+    grouped: dict[int, list[Any]] = {key: [] for key in versions}
+    for row in await conn.execute(statement):
+        grouped[gid_keys[row.object_id]].append(row)
+    pages: dict[int, HistoryPage] = {}
+    for key, rows in grouped.items():
+        more = len(rows) > size
+        rows = rows[:size]
+        mark = history_mark(key)
+        pages[key] = HistoryPage(
+            versions=[Version(versions[key] - r.total + r.ordinal, r) for r in rows],
+            cursors=[pagination.encode_cursor(mark, r.at, r.id) for r in rows],
+            has_next=more,
+            has_previous=after is not None,
+            total=rows[0].total if rows else None,
+        )
+    return pages
+
+
+async def history_counts(
+    conn: AsyncConnection, principal: Principal, class_keys: Sequence[int]
+) -> dict[int, int]:
+    """How many versions with an event each visible class among ``class_keys`` has (its
+    history's totalCount), in two statements. No lock, no event."""
+    versions = await _class_versions(conn, principal, class_keys)
+    if not versions:
+        return {}
+    gid_keys = {to_global_id(TYPE, key): key for key in versions}
+    e = event_table.c
+    statement = (
+        sa.select(e.object_id, sa.func.count())
+        .where(e.object_type == TYPE, e.object_id.in_(list(gid_keys)))
+        .group_by(e.object_id)
+    )
+    counts = dict.fromkeys(versions, 0)
+    rows = await conn.execute(unscoped(statement, Bypass.HISTORY_OF_VISIBLE_CLASS))
+    counts.update({gid_keys[row[0]]: row[1] for row in rows})
+    return counts
