@@ -26,7 +26,7 @@ them is the bypass ``Bypass.HISTORY_OF_VISIBLE_CLASS`` (the class is read with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,23 @@ from tenancy.principal import Principal
 from tenancy.scoping import Bypass, unscoped, visible
 
 TYPE = class_rows.TYPE
+
+# Paths of an event's changes that are notes about the change, not fields of the class.
+NOTES = frozenset({"clonedFrom", "revertedToVersion"})
+# Paths a revert never changes: the name (the class's identity, which classes as code
+# key it by; renaming stays updateCustomerClass's, TAKEN when not free), what is fixed
+# at creation (manager, business model, currency) and sharing (setCustomerClassSharing,
+# with its own rules and audit action).
+NOT_REVERTED = frozenset(
+    {"name", "managingReseller", "businessModel", "currency", "sharedWithResellers"}
+)
+# Output names of references (as the audit trail writes them) -> their input names.
+_INPUT_KEYS = {
+    "invoiceTemplate": "invoiceTemplateId",
+    "notificationSet": "notificationSetId",
+    "customTaxes": "customTaxIds",
+    "customFields": "customFieldIds",
+}
 
 
 def history_mark(class_key: int) -> str:
@@ -173,3 +190,67 @@ async def history_counts(
     rows = await conn.execute(unscoped(statement, Bypass.HISTORY_OF_VISIBLE_CLASS))
     counts.update({gid_keys[row[0]]: row[1] for row in rows})
     return counts
+
+
+async def versions_of(conn: AsyncConnection, class_row: Any) -> list[Version]:
+    """Every version of a class with an event, oldest first. ``class_row`` must come from
+    a ``visible()`` read of this transaction (revert reads it locked for change)."""
+    statement = _events_of([to_global_id(TYPE, class_row.id)]).order_by(
+        event_table.c.at, event_table.c.id
+    )
+    rows = list(await conn.execute(statement))
+    return [Version(class_row.version - row.total + row.ordinal, row) for row in rows]
+
+
+def oldest_version(class_row: Any, versions: Sequence[Version]) -> int:
+    """The oldest version whose settings can be rebuilt: the state before the first
+    event (version 1 of the Default class), or version 1 when the first event is the
+    CREATE or CLONE."""
+    return max(1, int(class_row.version) - len(versions))
+
+
+def state_at(
+    current: Mapping[str, Any], versions: Sequence[Version], version: int
+) -> dict[str, Any]:
+    """The class's snapshot (``class_rows.snapshot`` form) at ``version``: ``current``
+    with the before value of every path changed by a newer version put back, newest
+    first. Paths the class no longer has are not brought back; notes are skipped."""
+    state = dict(current)
+    for step in reversed(versions):
+        if step.version <= version:
+            break
+        for path, change in step.event.changes.items():
+            if path in state and path not in NOTES:
+                state[path] = change["before"]
+    return state
+
+
+def revert_patch(current: Mapping[str, Any], target: Mapping[str, Any]) -> dict[str, Any]:
+    """The updateCustomerClass input (without ``id``) that turns the snapshot ``current``
+    into ``target``: only what differs, never a path of ``NOT_REVERTED``; references as
+    global IDs under their input names; a notification type's channel whole."""
+    patch: dict[str, Any] = {}
+    channels: dict[str, dict[str, Any]] = {}
+    for path in sorted(target):
+        if path in NOT_REVERTED or path in NOTES or path not in current:
+            continue
+        if current[path] == target[path]:
+            continue
+        parts = path.split(".")
+        if parts[:2] == ["notifications", "settings"] and len(parts) == 5:
+            kind, channel = parts[2], parts[3]
+            prefix = f"notifications.settings.{kind}.{channel}."
+            channels.setdefault(kind, {})[channel] = {
+                "send": target[prefix + "send"],
+                "template": target[prefix + "template"],
+            }
+            continue
+        node = patch
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[_INPUT_KEYS.get(parts[-1], parts[-1])] = target[path]
+    if channels:
+        patch.setdefault("notifications", {})["settings"] = [
+            {"type": kind, **by_channel} for kind, by_channel in channels.items()
+        ]
+    return patch

@@ -177,6 +177,16 @@ class UpdateCustomerClass(TabsPatch):
     notificationSender: NotRequired[str | None]
 
 
+class RevertCustomerClass(TypedDict):
+    """``revertCustomerClass``: the class, the version to restore, an optional version to
+    expect, and whether to only try."""
+
+    id: str
+    toVersion: int
+    expectedVersion: NotRequired[int | None]
+    dryRun: NotRequired[bool | None]
+
+
 class CloneCustomerClass(TypedDict):
     id: str
     name: str
