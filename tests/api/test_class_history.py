@@ -8,10 +8,15 @@ from typing import Any
 
 import pytest
 
+from db.settings import Settings
+from tenancy import class_history
+from tenancy.principal import Principal, Role
 from tests.api.class_support import create, read_class, update
 from tests.api.listing_support import create_catalogs, referenced_class_input
 from tests.api.test_query_counts import statements
 from tests.api_client import Api, World
+from tests.integration.rls_support import key
+from tests.support.cli import run_as_cli
 
 VERSION = "version at action actorTokenName changes { path before after }"
 HISTORY = (
@@ -296,3 +301,21 @@ def test_history_on_a_page_of_classes_costs_fixed_statements(
     # with no event, is counted by a second one).
     events = [s for s in sql_statements if "audit_event" in s.lower()]
     assert 1 <= len(events) <= 2, events
+
+
+def test_hidden_class_keys_give_no_page_and_no_count(
+    api: Api, world: World, settings: Settings
+) -> None:
+    """The use-cases behind the loaders answer nothing for keys the caller cannot see
+    (the class itself decides, read with visible(), before any event is read)."""
+    a = Principal(Role.RESELLER, key(world.a.id), token_id=None, token_name="test")
+    hidden = [key(world.b.class_id), key(world.admin_class_id)]
+
+    async def work(conn: Any) -> tuple[Any, Any, Any]:
+        return (
+            await class_history.history_pages(conn, a, hidden, first=5, after=None),
+            await class_history.history_counts(conn, a, hidden),
+            await class_history.history_counts(conn, a, []),
+        )
+
+    assert run_as_cli(settings, work) == ({}, {}, {})
