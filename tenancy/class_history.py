@@ -3,10 +3,13 @@
 Every change of a class writes exactly one audit event in the transaction that bumps its
 version (``customer_classes._save_change``; CREATE and CLONE write version 1), so the
 class's events, oldest first, are its versions. Events do not record the version number
-itself; it is counted back from the class's current version: the newest event is the
-current version, the one before it the version below, and so on. This also numbers the
-Default class right, whose version 1 was seeded by migration 0001 without an event: its
-first event is version 2, and version 1 is the state before it.
+itself; it is counted from the class's first event (``version_number``): a CREATE or
+CLONE is version 1, the next event version 2, and so on. A class whose first event is
+neither is the Default class, whose version 1 was seeded by migration 0001 without an
+event: its first event is version 2, and version 1 is the state before it. Counting from
+the oldest event, which never changes, keeps the numbers of a page stable while other
+transactions add versions (PostgreSQL reads committed data per statement); counting back
+from the class's current version would need both read in one snapshot.
 
 The settings at a version are rebuilt *backwards* from the current row: the ``before``
 value of every path each newer event changed is put back, newest first. Every event
@@ -77,6 +80,17 @@ def decode_history_cursor(class_key: int, cursor: str) -> tuple[datetime, int]:
     return value, key
 
 
+# The actions that make version 1 of a class.
+CREATING_ACTIONS = frozenset({"CREATE", "CLONE"})
+
+
+def version_number(ordinal: int, first_action: str) -> int:
+    """The version an event made: its position among the class's events (from 1, oldest
+    first), shifted by one when the first event is not the class's creation (the Default
+    class, installed at version 1 without an event)."""
+    return ordinal if first_action in CREATING_ACTIONS else ordinal + 1
+
+
 @dataclass(frozen=True, slots=True)
 class Version:
     """One version of a class: its number and the audit event that made it."""
@@ -94,27 +108,35 @@ class HistoryPage:
     total: int | None  # versions with an event; None when the page is empty
 
 
-async def _class_versions(
+async def _visible_keys(
     conn: AsyncConnection, principal: Principal, keys: Iterable[int]
-) -> dict[int, int]:
-    """The current version of each class among ``keys`` the caller may see."""
+) -> list[int]:
+    """The classes among ``keys`` the caller may see: the only keys whose events are read."""
     wanted = list(set(keys))
     if not wanted:
-        return {}
+        return []
     c = class_table.c
-    statement = visible(sa.select(c.id, c.version).where(c.id.in_(wanted)), principal)
-    return {row.id: row.version for row in await conn.execute(statement)}
+    statement = visible(sa.select(c.id).where(c.id.in_(wanted)), principal)
+    return [row.id for row in await conn.execute(statement)]
 
 
 def _events_of(gids: Sequence[str]) -> sa.Select[Any]:
     """The events of classes a ``visible()`` read has just returned (see the module
-    docstring), with each event's position from the oldest and its class's event count."""
+    docstring), with each event's position from the oldest, its class's first action
+    and its class's event count."""
     e = event_table.c
-    ordinal = sa.func.row_number().over(partition_by=e.object_id, order_by=(e.at, e.id))
-    total = sa.func.count().over(partition_by=e.object_id)
-    statement = sa.select(event_table, ordinal.label("ordinal"), total.label("total")).where(
-        e.object_type == TYPE, e.object_id.in_(list(gids))
+    oldest_first = (e.at, e.id)
+    ordinal = sa.func.row_number().over(partition_by=e.object_id, order_by=oldest_first)
+    first_action = sa.func.first_value(e.action).over(
+        partition_by=e.object_id, order_by=oldest_first
     )
+    total = sa.func.count().over(partition_by=e.object_id)
+    statement = sa.select(
+        event_table,
+        ordinal.label("ordinal"),
+        first_action.label("first_action"),
+        total.label("total"),
+    ).where(e.object_type == TYPE, e.object_id.in_(list(gids)))
     return unscoped(statement, Bypass.HISTORY_OF_VISIBLE_CLASS)
 
 
@@ -128,13 +150,13 @@ async def history_pages(
 ) -> dict[int, HistoryPage]:
     """One page of versions, newest first, for each visible class among ``class_keys``
     (hidden ones are absent), in two statements whatever the number of classes: the
-    classes' current versions (``visible()``), then their events (window functions number
+    classes (``visible()``), then their events (window functions number
     each class's events and cut each page). ``after`` is a decoded cursor. No lock, no
     event."""
-    versions = await _class_versions(conn, principal, class_keys)
-    if not versions:
+    keys = await _visible_keys(conn, principal, class_keys)
+    if not keys:
         return {}
-    gid_keys = {to_global_id(TYPE, key): key for key in versions}
+    gid_keys = {to_global_id(TYPE, key): key for key in keys}
     size = max(1, min(first, pagination.MAX_PAGE))
     inner = _events_of(list(gid_keys)).subquery()
     clauses: list[Any] = []
@@ -153,7 +175,7 @@ async def history_pages(
         .where(middle.c.position <= size + 1)
         .order_by(middle.c.object_id, middle.c.position)
     )
-    grouped: dict[int, list[Any]] = {key: [] for key in versions}
+    grouped: dict[int, list[Any]] = {key: [] for key in keys}
     for row in await conn.execute(statement):
         grouped[gid_keys[row.object_id]].append(row)
     pages: dict[int, HistoryPage] = {}
@@ -162,7 +184,7 @@ async def history_pages(
         rows = rows[:size]
         mark = history_mark(key)
         pages[key] = HistoryPage(
-            versions=[Version(versions[key] - r.total + r.ordinal, r) for r in rows],
+            versions=[Version(version_number(r.ordinal, r.first_action), r) for r in rows],
             cursors=[pagination.encode_cursor(mark, r.at, r.id) for r in rows],
             has_next=more,
             has_previous=after is not None,
@@ -176,17 +198,17 @@ async def history_counts(
 ) -> dict[int, int]:
     """How many versions with an event each visible class among ``class_keys`` has (its
     history's totalCount), in two statements. No lock, no event."""
-    versions = await _class_versions(conn, principal, class_keys)
-    if not versions:
+    keys = await _visible_keys(conn, principal, class_keys)
+    if not keys:
         return {}
-    gid_keys = {to_global_id(TYPE, key): key for key in versions}
+    gid_keys = {to_global_id(TYPE, key): key for key in keys}
     e = event_table.c
     statement = (
         sa.select(e.object_id, sa.func.count())
         .where(e.object_type == TYPE, e.object_id.in_(list(gid_keys)))
         .group_by(e.object_id)
     )
-    counts = dict.fromkeys(versions, 0)
+    counts = dict.fromkeys(keys, 0)
     rows = await conn.execute(unscoped(statement, Bypass.HISTORY_OF_VISIBLE_CLASS))
     counts.update({gid_keys[row[0]]: row[1] for row in rows})
     return counts
@@ -199,14 +221,7 @@ async def versions_of(conn: AsyncConnection, class_row: Any) -> list[Version]:
         event_table.c.at, event_table.c.id
     )
     rows = list(await conn.execute(statement))
-    return [Version(class_row.version - row.total + row.ordinal, row) for row in rows]
-
-
-def oldest_version(class_row: Any, versions: Sequence[Version]) -> int:
-    """The oldest version whose settings can be rebuilt: the state before the first
-    event (version 1 of the Default class), or version 1 when the first event is the
-    CREATE or CLONE."""
-    return max(1, int(class_row.version) - len(versions))
+    return [Version(version_number(row.ordinal, row.first_action), row) for row in rows]
 
 
 def state_at(

@@ -599,11 +599,11 @@ async def revert_customer_class(
     (``class_history.NOT_REVERTED``).
     Errors, tier by tier: NOT_FOUND, NOT_PERMITTED on ``id`` and VERSION_CONFLICT on
     ``expectedVersion`` (as ``update_customer_class``); OUT_OF_RANGE on ``toVersion``
-    (below the oldest version the trail rebuilds, 1 for every class, or above the
-    current one); NOT_FOUND on the path of each reference that no longer exists (as the
-    updateCustomerClass input names it, e.g. ``regularInvoices.invoiceTemplateId``);
-    then every validation error of updateCustomerClass against the current state (SPEC
-    §5 rules, the overrides rule of SPEC §4).
+    (below 1 or above the current version); NOT_FOUND on the path of each reference that
+    no longer exists (as the updateCustomerClass input names it, e.g.
+    ``regularInvoices.invoiceTemplateId``); then every validation error of
+    updateCustomerClass against the current state (SPEC §5 rules, the overrides rule of
+    SPEC §4).
     Side effects: locks the class exclusively; writes version + 1 and an UPDATE event
     with the changed paths and ``revertedToVersion``; nothing when the settings at
     ``toVersion`` are the current ones. ``dryRun``: the same, in a savepoint that is
@@ -622,15 +622,14 @@ async def _revert(
 ) -> Row[Any]:
     errors = ErrorList()
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
-    versions = await class_history.versions_of(conn, row)
-    oldest = class_history.oldest_version(row, versions)
     to_version = data["toVersion"]
-    if not oldest <= to_version <= row.version:
+    if not 1 <= to_version <= row.version:
         raise refusal(
             Code.OUT_OF_RANGE,
             ("toVersion",),
-            f"toVersion must be between {oldest} and {row.version}, the class's current version.",
+            f"toVersion must be between 1 and {row.version}, the class's current version.",
         )
+    versions = await class_history.versions_of(conn, row)
     current = class_rows.snapshot(row)
     target = class_history.state_at(current, versions, to_version)
     patch = class_history.revert_patch(current, target)

@@ -57,13 +57,11 @@ def test_state_at_ignores_paths_the_class_no_longer_has() -> None:
     assert "generalInfo.retiredField" not in class_history.state_at(current, versions, 1)
 
 
-def test_oldest_version_is_before_the_first_event() -> None:
-    row = SimpleNamespace(version=3)
-    two = [_version(2, {}), _version(3, {})]
-    assert class_history.oldest_version(row, two) == 1  # the Default class: 1 has no event
-    three = [_version(1, {}), *two]
-    assert class_history.oldest_version(row, three) == 1
-    assert class_history.oldest_version(SimpleNamespace(version=9), two) == 7
+def test_versions_count_from_the_creation() -> None:
+    assert [class_history.version_number(n, "CREATE") for n in (1, 2, 3)] == [1, 2, 3]
+    assert class_history.version_number(1, "CLONE") == 1
+    # The Default class: installed at version 1 without an event.
+    assert [class_history.version_number(n, "UPDATE") for n in (1, 2)] == [2, 3]
 
 
 def test_the_patch_holds_only_what_differs_in_input_form() -> None:
