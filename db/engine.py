@@ -20,6 +20,7 @@ from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from db import transaction_settings
 from db.settings import Settings, get_settings
 
 # Execution option a request sets on its connection before the first statement to ask
@@ -103,6 +104,7 @@ def make_engine(
         connect_args={
             "timeout": settings.connect_timeout_seconds,
             "server_settings": server_settings,
+            **transaction_settings.connect_args(),
         },
         pool_size=settings.pool_size,
         max_overflow=_overflow(settings),
@@ -111,6 +113,7 @@ def make_engine(
         **common,
     )
     event.listen(engine.sync_engine, "checkout", _discard_closed_connection)
+    transaction_settings.forget_pending_on_checkin(engine.sync_engine)
     _describe_connect_failures(engine.sync_engine, settings)
     _describe_stalls(engine.sync_engine, settings)
     return engine
@@ -236,4 +239,8 @@ def _configure_sqlite_events(
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get(WRITE_TRANSACTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: SQLAlchemy's statement machinery (events, result set-up)
+        # cost more than the BEGIN itself, on every request.
+        cursor = connection.connection.dbapi_connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        cursor.close()

@@ -56,6 +56,8 @@ def masked(url: str) -> str:
 
 def mask_urls(text: str) -> str:
     """``text`` with the password of every URL in it replaced by ``***``."""
+    if "://" not in text:  # what every URL the pattern matches has (most lines have none)
+        return text
     return _TEXT_CREDENTIALS.sub(r"\g<head>:***@", text)
 
 

@@ -72,7 +72,8 @@ SCALARS: dict[object, ScalarDefinition] = {
     JSON: strawberry.scalar(
         name="JSON",
         description="Any JSON value (ECMA-404): object, array, string, number, boolean or"
-        " null, returned as it is stored. Used only in outputs (AuditEvent.changes).",
+        " null, returned as it is stored. Used only in outputs (AuditEvent.changes,"
+        " FieldChange.before and after).",
         specified_by_url=ECMA_404,
         serialize=_untouched,
         parse_value=_untouched,
@@ -114,6 +115,23 @@ BEFORE_DESCRIPTION = (
     "Take the page backwards, ending before this cursor (of the same field, filter and"
     " order; else BAD_USER_INPUT), with last items (default 50)."
 )
+
+
+# The dryRun field of the inputs that have one (issue 11).
+_DRY_RUN_RULE = (
+    " the mutation runs exactly as it would, with the same checks, errors and tenancy, and"
+    " everything it did is rolled back. Default false; null means false."
+)
+DRY_RUN = {
+    "class": "Validate and compute the impact without writing anything (no audit event, no"
+    " version change):" + _DRY_RUN_RULE + " The payload shows the class as it would be.",
+    "delete": "Validate without deleting anything (no audit event):"
+    + _DRY_RUN_RULE
+    + " deletedIds lists the classes that would be deleted, userErrors the others.",
+    "assign": "Validate without writing anything (no audit event):"
+    + _DRY_RUN_RULE
+    + " The payload shows the customer as it would be, effective settings included.",
+}
 
 
 # The one argument of every mutation field.

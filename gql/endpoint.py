@@ -610,6 +610,9 @@ class GraphQLEndpoint:
                 await enter_tenant(conn, context.principal)
                 context.bind(conn)
                 result, formatted = await _operation_result(executor, context.request_id)
+                # A dry run is never committed: the executor ended it with its root field;
+                # this holds even for an executor that did not.
+                await context.end_dry_run()
                 if formatted:
                     await transaction.rollback()
                 else:

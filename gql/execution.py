@@ -38,6 +38,14 @@
    list completed, before its items are: when the count passes MAX_OBJECTS, the list is
    not completed, every later list fails the same way, and the endpoint answers
    ``QUERY_TOO_COMPLEX`` without data (``overrun``).
+
+4. **A dry run ends with its root field** (issue 11). A dry-run mutation field leaves
+   its savepoint open so that the payload's nested fields read the would-be state
+   (``gql.mutation``); once graphql-core has completed that root field, selection and
+   all, ``Context.end_dry_run`` rolls it back, before the next root field starts
+   (root mutation fields run one after another). Doing it here rather than in
+   ``mutation.run`` means no later mutation field, however its resolver is written,
+   can run inside a dry run's savepoint and be rolled back with it.
 """
 
 from __future__ import annotations
@@ -178,6 +186,30 @@ class BillclassExecutor(Executor[Any]):
         # Connections whose page was counted, by id of their path (kept alive here, so
         # that an id is never reused while execution runs).
         self._pages: dict[int, Any] = {}
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        result = super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+        if parent_type is not self.schema.mutation_type or result is Undefined:
+            return result
+        return self._ending_dry_run(result)
+
+    async def _ending_dry_run(self, result: Any) -> Any:
+        """A root mutation field's completed value, its dry run (if any) rolled back."""
+        try:
+            return await result if self.is_awaitable(result) else result
+        finally:
+            end_dry_run = getattr(self.context_value, "end_dry_run", None)
+            if end_dry_run is not None:
+                await end_dry_run()
 
     def _count(self, objects: int) -> None:
         if self.overrun is not None:  # refused already: no more lists are completed

@@ -301,6 +301,10 @@ def list_maxima(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
         ("CustomerClass", "measuredServices"): _enum_size(schema, "MeasuredParameter"),
         ("EffectiveSettings", "measuredServices"): _enum_size(schema, "MeasuredParameter"),
         ("NotificationSettings", "settings"): _enum_size(schema, "NotificationType"),
+        # A change lists each leaf of a class at most once.
+        ("ClassChangeImpact", "changes"): class_rows.MAX_LEAVES,
+        ("ClassChangeImpact", "affectedByReseller"): maxima.RESELLER_IMPACTS,
+        # A version: each leaf at most once, plus one note (clonedFrom, revertedToVersion).
         ("CustomerClassVersion", "changes"): class_rows.MAX_CHANGES,
     }
     for name, type_ in schema.type_map.items():

@@ -101,19 +101,33 @@ def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+# Header key of a snapshot -> its column.
+_HEADER = {
+    "name": "name",
+    "description": "description",
+    "managingResellerId": "tenant_id",
+    "businessModelId": "business_model_id",
+    "currency": "currency_code",
+    "notificationSender": "notification_sender",
+    "sharedWithResellers": "shared_with_resellers",
+}
+
+
 def snapshot(row: Any) -> dict[str, Any]:
     """Everything a class holds, flattened for the audit log."""
     m = row._mapping
-    header = {
-        "name": m["name"],
-        "description": m["description"],
-        "managingResellerId": m["tenant_id"],
-        "businessModelId": m["business_model_id"],
-        "currency": m["currency_code"],
-        "notificationSender": m["notification_sender"],
-        "sharedWithResellers": m["shared_with_resellers"],
-    }
+    header = {key: m[column] for key, column in _HEADER.items()}
     return flatten({**header, **settings_of(row)})
+
+
+# The most leaves a snapshot has, so the most paths a diff of two can hold: the header
+# and every tab leaf of a class with a currency (one without has a single
+# ``fraudProtection`` leaf instead of that tab's leaves; the currency never changes).
+MAX_LEAVES = len(flatten({**dict.fromkeys(_HEADER), **tabs.default_settings(2)}))
+
+# The first segment of the dotted paths of the tabs, the part of a class that a
+# customer's effective settings are made of (the header is not).
+TAB_ROOTS = frozenset(_REFERENCE_KEYS.get(key, (key, ""))[0] for key in TAB_COLUMNS)
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -133,21 +147,7 @@ def deleted(before: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {path: {"before": value, "after": None} for path, value in before.items()}
 
 
-def _max_changes() -> int:
-    """The most paths one event of a class can list: every leaf of a class with a
-    currency (fraud protection has leaves only then) plus one note (clonedFrom or
-    revertedToVersion). The document's shape is fixed, so this bounds every event."""
-    header = {
-        "name": "",
-        "description": None,
-        "managingResellerId": None,
-        "businessModelId": None,
-        "currency": None,
-        "notificationSender": None,
-        "sharedWithResellers": False,
-    }
-    return len(flatten({**header, **tabs.default_settings(2)})) + 1
-
-
-# The length bound of a list of FieldChange (the requested cost of gql.limits).
-MAX_CHANGES = _max_changes()
+# The length bound of a version's changes (CustomerClassVersion.changes, the requested
+# cost of gql.limits): each leaf at most once, plus one note (clonedFrom or
+# revertedToVersion).
+MAX_CHANGES = MAX_LEAVES + 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Row
@@ -47,10 +47,20 @@ from tenancy.inputs import (
     UpdateCustomerClass,
 )
 from tenancy.principal import Principal
-from tenancy.scoping import Bypass, changeable, unscoped, visible
+from tenancy.scoping import Bypass, changeable, unscoped, visible, visible_reused
 
 TYPE = class_rows.TYPE
+# The keys of a reused statement (tenancy.scoping.visible_reused), given at execution.
+_KEYS: sa.BindParameter[list[int]] = sa.bindparam("keys", expanding=True)
 MAX_DELETE = 100
+
+
+class ClassChange(NamedTuple):
+    """A class before and after one mutation (``before`` None: the mutation created it;
+    the same row twice: it changed nothing). ``tenancy.impact`` tells what it does."""
+
+    before: Row[Any] | None
+    after: Row[Any]
 
 
 # --------------------------------------------------------------------------- reads
@@ -69,8 +79,12 @@ async def visible_classes(
     wanted = list(set(keys))
     if not wanted:
         return {}
-    statement = sa.select(*columns).where(class_table.c.id.in_(wanted))
-    return {row.id: row for row in await conn.execute(visible(statement, principal))}
+    statement = visible_reused(
+        ("classes by keys", tuple(columns)),
+        principal,
+        lambda: sa.select(*columns).where(class_table.c.id.in_(_KEYS)),
+    )
+    return {row.id: row for row in await conn.execute(statement, {"keys": wanted})}
 
 
 async def classes_of_visible_customers(
@@ -462,8 +476,15 @@ async def _save_change(
 async def update_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
 ) -> Row[Any]:
-    """Patch a class (``updateCustomerClass``); returns its row, unchanged (no version bump,
-    no event) when the patch changes nothing.
+    """``update_customer_class_change``, returning only the class as stored."""
+    return (await update_customer_class_change(conn, principal=principal, data=data)).after
+
+
+async def update_customer_class_change(
+    conn: AsyncConnection, *, principal: Principal, data: UpdateCustomerClass
+) -> ClassChange:
+    """Patch a class (``updateCustomerClass``); returns its rows before and after, the
+    same row twice (no version bump, no event) when the patch changes nothing.
 
     Inputs: ``id``, ``expectedVersion``, and any of ``name``, ``description``,
     ``notificationSender`` and the tab inputs (SPEC §5; currency, business model and
@@ -493,7 +514,7 @@ async def _apply_update(
     data: Mapping[str, Any],
     resolved: Mapping[Path, int],
     note: Mapping[str, Any] | None = None,
-) -> Row[Any]:
+) -> ClassChange:
     """updateCustomerClass after its first three tiers, on the locked class ``row``: every
     validation error at once (header, SPEC §5 tabs, SPEC §4 overrides), then the write.
     revertCustomerClass goes through here too, with its patch and ``note``."""
@@ -515,9 +536,10 @@ async def _apply_update(
     ):
         await _check_statistics_overrides(conn, principal, row.id, errors)
     errors.raise_if_any()
-    return await _save_change(
+    after = await _save_change(
         conn, principal, row, {**values, **class_rows.tab_values(settings)}, note=note
     )
+    return ClassChange(row, after)
 
 
 async def _check_statistics_overrides(
@@ -550,8 +572,17 @@ async def _check_statistics_overrides(
 async def copy_regular_invoice_settings_to_out_of_turn(
     conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
 ) -> Row[Any]:
+    """``copy_regular_invoice_settings_change``, returning only the class as stored."""
+    change = await copy_regular_invoice_settings_change(conn, principal=principal, data=data)
+    return change.after
+
+
+async def copy_regular_invoice_settings_change(
+    conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
+) -> ClassChange:
     """Copy the regular invoices' payment terms and past-due policy to the out-of-turn
-    invoices (``copyRegularInvoiceSettingsToOutOfTurn``); returns the class row.
+    invoices (``copyRegularInvoiceSettingsToOutOfTurn``); returns the class rows before
+    and after.
 
     Inputs: ``id``, ``expectedVersion``.
     Errors: NOT_FOUND, NOT_PERMITTED on ``id``, VERSION_CONFLICT on ``expectedVersion``
@@ -579,7 +610,9 @@ async def copy_regular_invoice_settings_to_out_of_turn(
         where = ".".join((error.field or ())[1:])
         errors.add(error.code, ("id",), f"{where}: {error.message}")
     errors.raise_if_any()
-    return await _save_change(conn, principal, row, class_rows.tab_values(settings))
+    return ClassChange(
+        row, await _save_change(conn, principal, row, class_rows.tab_values(settings))
+    )
 
 
 # --------------------------------------------------------------------------- revert
@@ -587,11 +620,12 @@ async def copy_regular_invoice_settings_to_out_of_turn(
 
 async def revert_customer_class(
     conn: AsyncConnection, *, principal: Principal, data: RevertCustomerClass
-) -> Row[Any]:
+) -> ClassChange:
     """Restore a class's settings at an earlier version (``revertCustomerClass``, issue
-    11); returns its row as stored, or as it would be stored with ``dryRun``.
+    11); returns its rows before and after (the same row twice when nothing changes).
 
-    Inputs: ``id``, ``toVersion``, ``expectedVersion``, ``dryRun``.
+    Inputs: ``id``, ``toVersion``, ``expectedVersion`` (``dryRun`` is the mutation
+    layer's, gql.mutation).
     The settings at ``toVersion`` are rebuilt from the audit trail
     (``class_history.state_at``) and applied as one update through updateCustomerClass's
     own path (``_apply_update``): every tab, the description and the notification
@@ -606,20 +640,8 @@ async def revert_customer_class(
     SPEC §4).
     Side effects: locks the class exclusively; writes version + 1 and an UPDATE event
     with the changed paths and ``revertedToVersion``; nothing when the settings at
-    ``toVersion`` are the current ones. ``dryRun``: the same, in a savepoint that is
-    always rolled back (no version, no event), returning the row as it would be.
+    ``toVersion`` are the current ones.
     """
-    if not data.get("dryRun"):
-        return await _revert(conn, principal, data)
-    async with conn.begin_nested() as savepoint:
-        row = await _revert(conn, principal, data)
-        await savepoint.rollback()
-    return row
-
-
-async def _revert(
-    conn: AsyncConnection, principal: Principal, data: RevertCustomerClass
-) -> Row[Any]:
     errors = ErrorList()
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
     to_version = data["toVersion"]
@@ -711,9 +733,16 @@ async def _in_use(
 async def set_customer_class_sharing(
     conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
 ) -> Row[Any]:
+    """``set_customer_class_sharing_change``, returning only the class as stored."""
+    return (await set_customer_class_sharing_change(conn, principal=principal, data=data)).after
+
+
+async def set_customer_class_sharing_change(
+    conn: AsyncConnection, *, principal: Principal, data: SetCustomerClassSharing
+) -> ClassChange:
     """Share or unshare an administrator-managed class with resellers
-    (``setCustomerClassSharing``); returns the class row, unchanged (no event) when it
-    already is as asked.
+    (``setCustomerClassSharing``); returns the class rows before and after, the same row
+    twice (no event) when it already is as asked.
 
     Inputs: ``id``, ``shared``, ``expectedVersion``.
     Errors: top-level FORBIDDEN for resellers, from the role alone (before any ID is
@@ -729,7 +758,7 @@ async def set_customer_class_sharing(
     row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
     shared = bool(data["shared"])
     if shared == row.shared_with_resellers:
-        return row
+        return ClassChange(row, row)
     if shared and row.tenant_id is not None:
         errors.add(
             Code.DEPENDENCY,
@@ -743,7 +772,7 @@ async def set_customer_class_sharing(
             Code.IN_USE, ("id",), "Customers of resellers use this class; it cannot be unshared."
         )
     errors.raise_if_any()
-    return await _save_change(
+    after = await _save_change(
         conn,
         principal,
         row,
@@ -751,6 +780,7 @@ async def set_customer_class_sharing(
         action="SHARE" if shared else "UNSHARE",
         changes={"sharedWithResellers": {"before": not shared, "after": shared}},
     )
+    return ClassChange(row, after)
 
 
 # --------------------------------------------------------------------------- delete

@@ -287,9 +287,11 @@ async def assign_customer_class(
         errors.add(
             Code.DEPENDENCY,
             ("customerClassId",),
-            "The class has statistics off, and the customer's overrides need them ("
+            # SPEC §4: the message gives how many customers' overrides conflict, as for
+            # a class change (here always this one customer).
+            "The class has statistics off, and the overrides of 1 customer (this one: "
             + ", ".join(needing)
-            + "); clear those overrides first.",
+            + ") need them; clear those overrides first.",
         )
     errors.raise_if_any()
     if customer.customer_class_id == class_row.id:

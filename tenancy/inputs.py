@@ -175,6 +175,7 @@ class UpdateCustomerClass(TabsPatch):
     name: NotRequired[str | None]
     description: NotRequired[str | None]
     notificationSender: NotRequired[str | None]
+    dryRun: NotRequired[bool | None]  # read by gql.mutation only: the use-case is the same
 
 
 class RevertCustomerClass(TypedDict):
@@ -194,12 +195,14 @@ class CloneCustomerClass(TypedDict):
 
 class DeleteCustomerClasses(TypedDict):
     ids: list[str]
+    dryRun: NotRequired[bool | None]
 
 
 class SetCustomerClassSharing(TypedDict):
     id: str
     shared: bool
     expectedVersion: NotRequired[int | None]
+    dryRun: NotRequired[bool | None]
 
 
 class CopyRegularInvoiceSettings(TypedDict):
@@ -238,6 +241,7 @@ class CreateCustomer(TypedDict):
 class AssignCustomerClass(TypedDict):
     customerId: str
     customerClassId: NotRequired[str | None]
+    dryRun: NotRequired[bool | None]
 
 
 class TemplateOverride(TypedDict, total=False):

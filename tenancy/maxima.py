@@ -25,3 +25,7 @@ CATALOG_ENTRIES = 500
 API_TOKENS_PER_OWNER = 100
 # Unrevoked tokens a reseller may hold at once (SPEC §2).
 UNREVOKED_RESELLER_TOKENS = 20
+
+# Resellers listed in a class change's impact (affectedByReseller, the most affected
+# first); the total is always in affectedCustomerCount.
+RESELLER_IMPACTS = 100

@@ -59,7 +59,8 @@ ceiling, 20 unrevoked    ``command_line_token_expiry_ceiling``,
                          ``reachable_reseller``, ``hides_shared``
 §2 No oracles            ``names_reseller``,                      (none: decided before SQL)
                          ``resolves_named_reseller``,
-                         ``actor_token_name``
+                         ``actor_token_name``,
+                         ``sees_impact_by_reseller``
 §2 Refusal tiers         ``deny``, ``require_administrator``,     (none)
                          ``metrics_refusal``
 §7 metrics are not       ``metrics_refusal``                      (none)
@@ -245,6 +246,13 @@ CHANGEABLE: dict[str, ClauseOf] = {
 def sees_everything(principal: Principal) -> bool:
     """Administrators see every row of every tenant table: a filter needs no visibility
     check of its own for them."""
+    return principal.is_admin
+
+
+def sees_impact_by_reseller(principal: Principal) -> bool:
+    """A change's impact counted per reseller (issue 11) is for administrators: to a
+    reseller every customer it sees is its own, and a breakdown of a shared class's
+    customers by reseller is exactly what it must not learn (null, not refused)."""
     return principal.is_admin
 
 

@@ -25,7 +25,7 @@ policies) and raw SQL text are not guarded.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from enum import Enum
 from typing import Any, TypeVar, cast
 
@@ -38,8 +38,9 @@ from sqlalchemy.sql.base import _from_objects
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 from db.models import TENANT_TABLES
+from db.transaction_settings import set_local
 from tenancy import policy
-from tenancy.principal import Principal
+from tenancy.principal import Principal, Role
 
 # The execution option that carries a statement's mark (a ``_Scope``).
 SCOPE = "billclass_tenant_scope"
@@ -109,6 +110,29 @@ def visible(statement: S, principal: Principal) -> S:
         raise TypeError(f"visible() takes a SELECT, not {type(statement).__name__}")
     rules = [(table, policy.VISIBLE[name]) for table, name in _reads(statement)]
     return _apply(statement, principal, rules, "visible()")
+
+
+# Scoped statements kept for reuse, by (shape, role, reseller): see ``visible_reused``.
+_REUSED: dict[tuple[Hashable, Role, int | None], Any] = {}
+MAX_REUSED = 4096
+
+
+def visible_reused(shape: Hashable, principal: Principal, build: Callable[[], S]) -> S:
+    """``visible(build(), principal)``, built once per ``shape`` and caller's scope and then
+    reused: the statements of the hot reads take their values as bound parameters (e.g. an
+    expanding ``bindparam("keys")``), so one built and checked statement serves every
+    request of that scope. Building a statement and scoping it cost more CPU than running
+    the point lookup itself; a reused statement also keeps SQLAlchemy's cache key and the
+    guard's verdict (``check``). The policy clauses depend only on the caller's role and
+    reseller (``tenancy.policy``), which is the scope; ``shape`` must name everything else
+    ``build`` depends on (e.g. the columns). Bounded: a full cache starts again empty."""
+    key = (shape, principal.role, principal.reseller_id)
+    statement = _REUSED.get(key)
+    if statement is None:
+        if len(_REUSED) >= MAX_REUSED:
+            _REUSED.clear()
+        statement = _REUSED[key] = visible(build(), principal)
+    return cast(S, statement)
 
 
 def changeable(statement: W, principal: Principal) -> W:
@@ -219,9 +243,21 @@ def _reads(node: Any) -> list[tuple[sa.FromClause, str]]:
 # --------------------------------------------------------------------------- the guard
 
 
+# Statements that passed ``check``. A statement is immutable (SQLAlchemy's methods return
+# copies) and its marks stay issued while it lives, so a reused one passes again.
+_CHECKED: weakref.WeakSet[ClauseElement] = weakref.WeakSet()
+
+
 def check(statement: ClauseElement) -> None:
     """Raise ``UnscopedStatement`` unless every SELECT, UPDATE and DELETE in ``statement``
     that reads a tenant table carries a helper's mark covering each of them."""
+    if statement in _CHECKED:
+        return
+    _check(statement)
+    _CHECKED.add(statement)
+
+
+def _check(statement: ClauseElement) -> None:
     seen: set[int] = set()
     for node in visitors.iterate(statement):
         if isinstance(node, sa.Select | sa.Update | sa.Delete) and id(node) not in seen:
@@ -268,15 +304,14 @@ def install_guard(engine: Engine) -> None:
 async def enter_tenant(conn: AsyncConnection, principal: Principal) -> None:
     """Set the row-level security context of this transaction (PostgreSQL only).
 
-    ``set_config(..., true)`` is transaction-local: the context cannot leak to the next
-    user of a pooled connection.
+    ``SET LOCAL``, sent with the transaction's BEGIN (db.transaction_settings): the context
+    cannot leak to the next user of a pooled connection, costs no round trip of its own,
+    and reaches the shards of a distributed PostgreSQL.
     """
-    if conn.dialect.name != "postgresql":
-        return
-    await conn.execute(
-        sa.text(
-            "select set_config('billclass.role', :role, true),"
-            " set_config('billclass.reseller_id', :reseller, true)"
-        ),
-        {"role": principal.role.value, "reseller": str(principal.reseller_id or "")},
+    await set_local(
+        conn,
+        {
+            "billclass.role": principal.role.value,
+            "billclass.reseller_id": str(principal.reseller_id or ""),
+        },
     )

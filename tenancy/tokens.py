@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.clock import utcnow
 from db.ids import new_id
 from db.models import customer_table, token_table
+from db.transaction_settings import set_local
 from tenancy import audit, fields, maxima, policy
 from tenancy.errors import ErrorList, refusal
 from tenancy.errors import UserErrorCode as Code
@@ -54,10 +55,7 @@ async def find_by_secret(conn: AsyncConnection, secret: str) -> Row[Any] | None:
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     token_hash = hash_secret(secret)
-    if conn.dialect.name == "postgresql":
-        await conn.execute(
-            sa.text("select set_config('billclass.token_hash', :h, true)"), {"h": token_hash}
-        )
+    await set_local(conn, {"billclass.token_hash": token_hash})
     statement = sa.select(token_table).where(token_table.c.token_hash == token_hash)
     return (await conn.execute(unscoped(statement, Bypass.AUTHENTICATION))).first()
 

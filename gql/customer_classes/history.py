@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import strawberry
 
 from gql.audit.types import AuditAction
-from gql.common import DateTime, PageInfo
-from gql.customer_classes.changes import FieldChange
+from gql.common import JSON, DateTime, PageInfo
+from gql.customer_classes.impact import FieldChange
 from tenancy import class_history, policy
+
+
+def field_changes(changes: Mapping[str, Mapping[str, Any]]) -> list[FieldChange]:
+    """An audit event's changes, ``{path: {before, after}}``, sorted by path."""
+    return [
+        FieldChange(path=path, before=JSON(change.get("before")), after=JSON(change.get("after")))
+        for path, change in sorted(changes.items())
+    ]
 
 
 @strawberry.type(
@@ -33,7 +42,9 @@ class CustomerClassVersion:
     )
     changes: list[FieldChange] = strawberry.field(
         description="Every leaf the change set, by path: CREATE and CLONE list every field"
-        " with before null, the others only what changed."
+        " with before null, the others only what changed. Notes about the change come as"
+        " paths of their own: clonedFrom (the source of a clone; null for resellers in a"
+        " shared class's history) and revertedToVersion (the version a revert restored)."
     )
 
     @classmethod
@@ -46,7 +57,7 @@ class CustomerClassVersion:
             at=event.at,
             action=event.action,
             actorTokenName=policy.actor_token_name(event, viewer_reseller),
-            changes=FieldChange.list_of(policy.history_changes(event, viewer_reseller)),
+            changes=field_changes(policy.history_changes(event, viewer_reseller)),
         )
 
 

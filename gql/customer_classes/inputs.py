@@ -8,7 +8,7 @@ from enum import Enum
 
 import strawberry
 
-from gql.common import Decimal, SortDirection, like_output
+from gql.common import DRY_RUN, Decimal, SortDirection, like_output
 from gql.customer_classes.tabs import (
     AutoChargeTiming,
     BillingPeriodClosure,
@@ -357,6 +357,7 @@ class UpdateCustomerClassInput:
         description="Patch of fraud protection. On a class without currency any value is"
         " DEPENDENCY; null resets it to its defaults (off).",
     )
+    dryRun: bool | None = strawberry.field(default=False, description=DRY_RUN["class"])
 
 
 @strawberry.input(description="Which class to copy, and the copy's name.")
@@ -381,6 +382,7 @@ class DeleteCustomerClassesInput:
         ' on ["input", "ids", index]: NOT_FOUND, NOT_PERMITTED, DEFAULT_CLASS or IN_USE, in'
         " that precedence."
     )
+    dryRun: bool | None = strawberry.field(default=False, description=DRY_RUN["delete"])
 
 
 @strawberry.input(description="Share a class with resellers, or stop sharing it.")
@@ -394,6 +396,7 @@ class SetCustomerClassSharingInput:
         " (DEFAULT_CLASS), nor while a reseller's customer uses the class (IN_USE)."
     )
     expectedVersion: int | None = strawberry.field(default=UNSET, description=EXPECTED_VERSION)
+    dryRun: bool | None = strawberry.field(default=False, description=DRY_RUN["class"])
 
 
 @strawberry.input(

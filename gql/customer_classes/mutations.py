@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import strawberry
@@ -7,6 +8,7 @@ import strawberry
 from gql import mutation
 from gql.common import INPUT, UserError
 from gql.context import Info
+from gql.customer_classes.impact import ClassChangeImpact, impact_of
 from gql.customer_classes.inputs import (
     CloneCustomerClassInput,
     CopyRegularInvoiceSettingsInput,
@@ -18,6 +20,7 @@ from gql.customer_classes.inputs import (
 )
 from gql.customer_classes.types import CustomerClass
 from tenancy import customer_classes
+from tenancy.customer_classes import ClassChange
 
 USER_ERRORS = "Why the input was refused; empty on success."
 
@@ -25,13 +28,33 @@ USER_ERRORS = "Why the input was refused; empty on success."
 @strawberry.type(description="The result of a class mutation.")
 class CustomerClassPayload:
     customerClass: CustomerClass | None = strawberry.field(
-        description="The class as stored after the mutation; null when it was refused."
+        description="The class as stored after the mutation (on a dry run: as it would be);"
+        " null when it was refused."
+    )
+    impact: ClassChangeImpact | None = strawberry.field(
+        description="What the change does (also filled on a real run). Null when the input"
+        " was refused."
     )
     userErrors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
-def _payload(row: Any, errors: list[UserError]) -> CustomerClassPayload:
-    return CustomerClassPayload(customerClass=row and CustomerClass.of(row), userErrors=errors)
+def _payload(info: Info) -> Callable[[ClassChange | None, list[UserError]], CustomerClassPayload]:
+    def payload(change: ClassChange | None, errors: list[UserError]) -> CustomerClassPayload:
+        if change is None:
+            return CustomerClassPayload(customerClass=None, impact=None, userErrors=errors)
+        return CustomerClassPayload(
+            customerClass=CustomerClass.of(change.after),
+            impact=impact_of(info, change),
+            userErrors=errors,
+        )
+
+    return payload
+
+
+def _created(info: Info) -> Callable[[Any, list[UserError]], CustomerClassPayload]:
+    """The payload of a mutation that creates the class it returns."""
+    payload = _payload(info)
+    return lambda row, errors: payload(row and ClassChange(None, row), errors)
 
 
 @strawberry.type(
@@ -39,8 +62,8 @@ def _payload(row: Any, errors: list[UserError]) -> CustomerClassPayload:
 )
 class DeleteCustomerClassesPayload:
     deletedIds: list[strawberry.ID] = strawberry.field(
-        description='IDs that were deleted; the rest are explained in userErrors (field ["input",'
-        ' "ids", index]).'
+        description="IDs that were deleted (on a dry run: that would be); the rest are explained"
+        ' in userErrors (field ["input", "ids", index]).'
     )
     userErrors: list[UserError] = strawberry.field(
         description="One error per refused ID, or one OUT_OF_RANGE on ids (more than 100)."
@@ -56,17 +79,22 @@ class CustomerClassMutation:
     async def createCustomerClass(
         self, info: Info, input: Annotated[CreateCustomerClassInput, INPUT]
     ) -> CustomerClassPayload:
-        return await mutation.run(info, customer_classes.create_customer_class, input, _payload)
+        return await mutation.run(
+            info, customer_classes.create_customer_class, input, _created(info)
+        )
 
     @strawberry.mutation(
         description="Partial update, validated against the class as it will be stored. A"
         " change bumps the version and is audited as UPDATE; a patch that changes nothing"
-        " succeeds without either."
+        " succeeds without either. With dryRun, checked and shown (impact included) but not"
+        " written."
     )
     async def updateCustomerClass(
         self, info: Info, input: Annotated[UpdateCustomerClassInput, INPUT]
     ) -> CustomerClassPayload:
-        return await mutation.run(info, customer_classes.update_customer_class, input, _payload)
+        return await mutation.run(
+            info, customer_classes.update_customer_class_change, input, _payload(info)
+        )
 
     @strawberry.mutation(
         description="Copy a visible class under a new name: description, business model,"
@@ -76,11 +104,13 @@ class CustomerClassMutation:
     async def cloneCustomerClass(
         self, info: Info, input: Annotated[CloneCustomerClassInput, INPUT]
     ) -> CustomerClassPayload:
-        return await mutation.run(info, customer_classes.clone_customer_class, input, _payload)
+        return await mutation.run(
+            info, customer_classes.clone_customer_class, input, _created(info)
+        )
 
     @strawberry.mutation(
         description="Delete every deletable class of the list; the others are explained per"
-        " index. One DELETE audit event per deleted class."
+        " index. One DELETE audit event per deleted class. With dryRun, nothing is deleted."
     )
     async def deleteCustomerClasses(
         self, info: Info, input: Annotated[DeleteCustomerClassesInput, INPUT]
@@ -99,13 +129,13 @@ class CustomerClassMutation:
     @strawberry.mutation(
         description="Administrators only (resellers: top-level FORBIDDEN): share a class with"
         " resellers, or stop. Audited as SHARE or UNSHARE; nothing happens when it already is"
-        " as asked."
+        " as asked. With dryRun, checked and shown but not written."
     )
     async def setCustomerClassSharing(
         self, info: Info, input: Annotated[SetCustomerClassSharingInput, INPUT]
     ) -> CustomerClassPayload:
         return await mutation.run(
-            info, customer_classes.set_customer_class_sharing, input, _payload
+            info, customer_classes.set_customer_class_sharing_change, input, _payload(info)
         )
 
     @strawberry.mutation(
@@ -116,7 +146,7 @@ class CustomerClassMutation:
         self, info: Info, input: Annotated[CopyRegularInvoiceSettingsInput, INPUT]
     ) -> CustomerClassPayload:
         return await mutation.run(
-            info, customer_classes.copy_regular_invoice_settings_to_out_of_turn, input, _payload
+            info, customer_classes.copy_regular_invoice_settings_change, input, _payload(info)
         )
 
     @strawberry.mutation(
@@ -131,4 +161,6 @@ class CustomerClassMutation:
     async def revertCustomerClass(
         self, info: Info, input: Annotated[RevertCustomerClassInput, INPUT]
     ) -> CustomerClassPayload:
-        return await mutation.run(info, customer_classes.revert_customer_class, input, _payload)
+        return await mutation.run(
+            info, customer_classes.revert_customer_class, input, _payload(info)
+        )

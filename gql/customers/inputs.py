@@ -4,7 +4,7 @@ from enum import Enum
 
 import strawberry
 
-from gql.common import SortDirection, like_output
+from gql.common import DRY_RUN, SortDirection, like_output
 from gql.customer_classes.tabs import StatisticsDelivery
 from gql.customers.types import CustomerOverrides, CustomerType
 from gql.input_shapes import check_input, check_values
@@ -145,6 +145,7 @@ class AssignCustomerClassInput:
         " NOT_PERMITTED for an administrator naming a reseller's class). Omitted or null:"
         " the Default class.",
     )
+    dryRun: bool | None = strawberry.field(default=False, description=DRY_RUN["assign"])
 
 
 for _input, _typed in (

@@ -19,7 +19,8 @@ from tenancy import customers
 @strawberry.type(description="The result of a customer mutation.")
 class CustomerPayload:
     customer: Customer | None = strawberry.field(
-        description="The customer as stored after the mutation; null when it was refused."
+        description="The customer as stored after the mutation (on a dry run: as it would"
+        " be, effective settings included); null when it was refused."
     )
     userErrors: list[UserError] = strawberry.field(
         description="Why the input was refused; empty on success."
@@ -43,7 +44,8 @@ class CustomerMutation:
 
     @strawberry.mutation(
         description="Assign a class to a customer (rules in AssignCustomerClassInput)."
-        " Audited as ASSIGN; nothing happens when the customer already has that class."
+        " Audited as ASSIGN; nothing happens when the customer already has that class. With"
+        " dryRun, checked and shown but not written."
     )
     async def assignCustomerClass(
         self, info: Info, input: Annotated[AssignCustomerClassInput, INPUT]

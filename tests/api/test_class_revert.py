@@ -385,3 +385,28 @@ def test_another_reseller_cannot_revert(api: Api, world: World, target: str) -> 
     # Not even the toVersion check answers for a hidden class.
     found = _refused_unchanged(api, {"id": class_id, "toVersion": 99}, world.a.token)
     assert found == [(code, ["input", "id"])]
+
+
+def test_a_revert_reports_its_impact(api: Api, world: World) -> None:
+    """The impact of a revert is that of the update it applies: the changed leaves and
+    the visible customers whose effective settings change, on a dry run as on the real
+    run."""
+    class_id = world.a.class_id
+    _net = {"id": class_id, "regularInvoices": {"paymentTerms": {"netDays": 21}}}
+    update(api, _net)
+    selection = (
+        "customerClass { version } impact { changes { path before after } affectedCustomerCount }"
+    )
+    for dry_run in (True, False):
+        payload = api.ok(
+            "revertCustomerClass",
+            {"id": class_id, "toVersion": 1, "dryRun": dry_run},
+            world.a.token,
+            selection,
+        )
+        assert payload["customerClass"]["version"] == 3
+        assert payload["impact"] == {
+            "changes": [{"path": "regularInvoices.paymentTerms.netDays", "before": 21, "after": 0}],
+            "affectedCustomerCount": 1,
+        }
+    assert read_class(api, class_id)["version"] == 3  # type: ignore[index]

@@ -152,6 +152,7 @@ def test_assigning_a_customer_whose_overrides_conflict(world: World, api: Api) -
         [("DEPENDENCY", ["input", "customerClassId"])],
     )
     assert "sendStatistics" in message
+    assert "1 customer " in message  # SPEC §4: how many customers' overrides conflict
     # Without the conflicting override the same assignment goes through.
     override(api, world.a.customer_id, world.a.token, sendStatistics=None)
     api.ok("assignCustomerClass", assign, world.a.token)
