@@ -306,6 +306,8 @@ def list_maxima(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
         ("ClassChangeImpact", "affectedByReseller"): maxima.RESELLER_IMPACTS,
         ("ApplyCustomerClassesPayload", "plan"): maxima.CLASSES_PER_APPLY,
         ("ClassPlanEntry", "changes"): class_rows.MAX_LEAVES,
+        # A version: each leaf at most once, plus one note (clonedFrom, revertedToVersion).
+        ("CustomerClassVersion", "changes"): class_rows.MAX_CHANGES,
     }
     for name, type_ in schema.type_map.items():
         if not (isinstance(type_, GraphQLObjectType) and name.endswith("Payload")):

@@ -8,15 +8,18 @@ query per kind of related row, not one per row.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
-from tenancy import audit, catalogs, customer_classes, customers, pagination, tokens
+from tenancy import audit, catalogs, class_history, customer_classes, customers, pagination, tokens
 from tenancy.principal import Principal
 
 K = TypeVar("K")
+# A class's history page: (class key, first, the decoded after cursor).
+HistoryKey = tuple[int, int, tuple[datetime, int] | None]
 V = TypeVar("V")
 
 
@@ -84,6 +87,25 @@ class Loaders:
         return loader
 
     @property
+    def histories(
+        self,
+    ) -> DataLoader[HistoryKey, class_history.HistoryPage | None]:
+        """A page of each class's history, keyed by (class, first, decoded after)."""
+        loader = self._made.get("histories")
+        if loader is None:
+            loader = self._made["histories"] = DataLoader(load_fn=self._class_history)
+        return loader
+
+    @property
+    def history_counts(self) -> DataLoader[int, int]:
+        conn, principal = self._conn, self._principal
+        return self._loader(
+            "history_counts",
+            lambda keys: class_history.history_counts(conn, principal, keys),
+            0,
+        )
+
+    @property
     def events(self) -> DataLoader[int, Any]:
         conn, principal = self._conn, self._principal
         return self._loader("events", lambda keys: audit.visible_events(conn, principal, keys))
@@ -108,6 +130,21 @@ class Loaders:
         return self._loader(
             f"catalog:{type_name}", lambda keys: catalogs.entries_by_key(conn, type_name, keys)
         )
+
+    async def _class_history(
+        self, keys: Sequence[HistoryKey]
+    ) -> list[class_history.HistoryPage | None]:
+        pages: dict[HistoryKey, class_history.HistoryPage] = {}
+        by_args: dict[tuple[int, tuple[datetime, int] | None], list[int]] = {}
+        for class_key, first, after in keys:
+            by_args.setdefault((first, after), []).append(class_key)
+        for (first, after), class_keys in by_args.items():
+            found = await class_history.history_pages(
+                self._conn, self._principal, class_keys, first=first, after=after
+            )
+            for class_key, page in found.items():
+                pages[(class_key, first, after)] = page
+        return [pages.get(key) for key in keys]
 
     async def _class_customers(
         self, keys: Sequence[tuple[int, int, str | None]]

@@ -145,3 +145,9 @@ def created(after: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def deleted(before: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {path: {"before": value, "after": None} for path, value in before.items()}
+
+
+# The length bound of a version's changes (CustomerClassVersion.changes, the requested
+# cost of gql.limits): each leaf at most once, plus one note (clonedFrom or
+# revertedToVersion).
+MAX_CHANGES = MAX_LEAVES + 1

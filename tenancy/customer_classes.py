@@ -23,7 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.clock import utcnow
 from db.ids import new_id
 from db.models import class_table, customer_table
-from tenancy import audit, catalogs, class_rows, fields, locks, override_rules, policy, tabs
+from tenancy import (
+    audit,
+    catalogs,
+    class_history,
+    class_rows,
+    fields,
+    locks,
+    override_rules,
+    policy,
+    tabs,
+)
 from tenancy.errors import ErrorList, FieldError, Path, refusal
 from tenancy.errors import UserErrorCode as Code
 from tenancy.ids import decode, to_global_id
@@ -32,6 +42,7 @@ from tenancy.inputs import (
     CopyRegularInvoiceSettings,
     CreateCustomerClass,
     DeleteCustomerClasses,
+    RevertCustomerClass,
     SetCustomerClassSharing,
     UpdateCustomerClass,
 )
@@ -437,8 +448,10 @@ async def _save_change(
     values: dict[str, Any],
     action: str = "UPDATE",
     changes: dict[str, Any] | None = None,
+    note: Mapping[str, Any] | None = None,
 ) -> Row[Any]:
-    """Write ``values`` if they change anything: version + 1 and one audit event.
+    """Write ``values`` if they change anything: version + 1 and one audit event (with
+    ``note``'s entries, e.g. ``revertedToVersion``, beside the changed paths).
 
     A patch that changes nothing succeeds without a version bump or an event.
     """
@@ -456,7 +469,7 @@ async def _save_change(
     if changes is None:
         changes = class_rows.diff(class_rows.snapshot(row), class_rows.snapshot(after))
     if changes:
-        await _audit(conn, principal, action, after, changes)
+        await _audit(conn, principal, action, after, {**changes, **(note or {})})
     return after
 
 
@@ -490,6 +503,21 @@ async def update_customer_class_change(
     row, resolved = await _changeable(
         conn, principal, data.get("id"), data.get("expectedVersion"), errors, tabs.references(data)
     )
+    return await _apply_update(conn, principal, errors, row, data, resolved)
+
+
+async def _apply_update(
+    conn: AsyncConnection,
+    principal: Principal,
+    errors: ErrorList,
+    row: Row[Any],
+    data: Mapping[str, Any],
+    resolved: Mapping[Path, int],
+    note: Mapping[str, Any] | None = None,
+) -> ClassChange:
+    """updateCustomerClass after its first three tiers, on the locked class ``row``: every
+    validation error at once (header, SPEC §5 tabs, SPEC §4 overrides), then the write.
+    revertCustomerClass goes through here too, with its patch and ``note``."""
     values = await _check_header(
         conn,
         principal,
@@ -508,7 +536,9 @@ async def update_customer_class_change(
     ):
         await _check_statistics_overrides(conn, principal, row.id, errors)
     errors.raise_if_any()
-    after = await _save_change(conn, principal, row, {**values, **class_rows.tab_values(settings)})
+    after = await _save_change(
+        conn, principal, row, {**values, **class_rows.tab_values(settings)}, note=note
+    )
     return ClassChange(row, after)
 
 
@@ -583,6 +613,52 @@ async def copy_regular_invoice_settings_change(
     return ClassChange(
         row, await _save_change(conn, principal, row, class_rows.tab_values(settings))
     )
+
+
+# --------------------------------------------------------------------------- revert
+
+
+async def revert_customer_class(
+    conn: AsyncConnection, *, principal: Principal, data: RevertCustomerClass
+) -> ClassChange:
+    """Restore a class's settings at an earlier version (``revertCustomerClass``, issue
+    11); returns its rows before and after (the same row twice when nothing changes).
+
+    Inputs: ``id``, ``toVersion``, ``expectedVersion`` (``dryRun`` is the mutation
+    layer's, gql.mutation).
+    The settings at ``toVersion`` are rebuilt from the audit trail
+    (``class_history.state_at``) and applied as one update through updateCustomerClass's
+    own path (``_apply_update``): every tab, the description and the notification
+    sender; never the name, manager, business model, currency or sharing
+    (``class_history.NOT_REVERTED``).
+    Errors, tier by tier: NOT_FOUND, NOT_PERMITTED on ``id`` and VERSION_CONFLICT on
+    ``expectedVersion`` (as ``update_customer_class``); OUT_OF_RANGE on ``toVersion``
+    (below 1 or above the current version); NOT_FOUND on the path of each reference that
+    no longer exists (as the updateCustomerClass input names it, e.g.
+    ``regularInvoices.invoiceTemplateId``); then every validation error of
+    updateCustomerClass against the current state (SPEC §5 rules, the overrides rule of
+    SPEC §4).
+    Side effects: locks the class exclusively; writes version + 1 and an UPDATE event
+    with the changed paths and ``revertedToVersion``; nothing when the settings at
+    ``toVersion`` are the current ones.
+    """
+    errors = ErrorList()
+    row, _ = await _changeable(conn, principal, data.get("id"), data.get("expectedVersion"), errors)
+    to_version = data["toVersion"]
+    if not 1 <= to_version <= row.version:
+        raise refusal(
+            Code.OUT_OF_RANGE,
+            ("toVersion",),
+            f"toVersion must be between 1 and {row.version}, the class's current version.",
+        )
+    versions = await class_history.versions_of(conn, row)
+    current = class_rows.snapshot(row)
+    target = class_history.state_at(current, versions, to_version)
+    patch = class_history.revert_patch(current, target)
+    resolved = await catalogs.resolve(conn, tabs.references(patch), errors)
+    _only(errors)
+    note = {"revertedToVersion": {"before": None, "after": to_version}}
+    return await _apply_update(conn, principal, errors, row, patch, resolved, note)
 
 
 # --------------------------------------------------------------------------- clone

@@ -178,6 +178,16 @@ class UpdateCustomerClass(TabsPatch):
     dryRun: NotRequired[bool | None]  # read by gql.mutation only: the use-case is the same
 
 
+class RevertCustomerClass(TypedDict):
+    """``revertCustomerClass``: the class, the version to restore, an optional version to
+    expect, and whether to only try."""
+
+    id: str
+    toVersion: int
+    expectedVersion: NotRequired[int | None]
+    dryRun: NotRequired[bool | None]
+
+
 class CloneCustomerClass(TypedDict):
     id: str
     name: str

@@ -45,6 +45,9 @@ overrides; §4 rule 1     ``may_change_customer``,
                                                                   ``catalog_delete``
 §2 audit events          ``events_visible``, ``actor_token_name`` ``audit_event_select``,
                                                                   ``audit_event_insert``
+§2 class history         ``classes_visible``,                     ``audit_event_select`` (as
+(issue 11)               ``history_changes``,                     migration 0007 amends it)
+                         ``actor_token_name``
 §2 API tokens            ``tokens_visible``,                      ``api_token_select``,
                          ``tokens_changeable``,                   ``api_token_insert``,
                          ``token_request_denials``,               ``api_token_update``,
@@ -78,7 +81,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -119,6 +122,13 @@ class EventRow(Protocol):
     def actor_reseller_id(self) -> int | None: ...
     @property
     def actor_token_name(self) -> str: ...
+
+
+class HistoryEventRow(Protocol):
+    @property
+    def tenant_id(self) -> int | None: ...  # the class's manager; None: administrator
+    @property
+    def changes(self) -> dict[str, Any]: ...
 
 
 # --------------------------------------------------------------------------- refusals
@@ -268,6 +278,20 @@ def actor_token_name(event: EventRow, viewer_reseller: int | None) -> str:
     """No oracles: in events a reseller sees but did not cause, the actor is anonymous."""
     own = viewer_reseller is None or event.actor_reseller_id == viewer_reseller
     return event.actor_token_name if own else "administrator"
+
+
+def history_changes(event: HistoryEventRow, viewer_reseller: int | None) -> dict[str, Any]:
+    """A class's history shows its events' changes as the audit trail records them, with
+    one more mask for a reseller reading a shared administrator class's history (events
+    of no tenant, which ``auditEvents`` never shows it): the source of a CLONE is null,
+    since it may be a class the reseller cannot see (SPEC §2 "Hidden = nonexistent").
+    The actor is masked by ``actor_token_name``, as in the audit trail."""
+    changes: dict[str, Any] = event.changes
+    if viewer_reseller is None or event.tenant_id == viewer_reseller:
+        return changes
+    if "clonedFrom" in changes:
+        changes = {**changes, "clonedFrom": {"before": None, "after": None}}
+    return changes
 
 
 # --------------------------------------------------------------------------- inputs

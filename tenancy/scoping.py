@@ -74,6 +74,12 @@ class Bypass(Enum):
     # (its node stays hidden); the PostgreSQL SELECT policy allows exactly that class. Any
     # other customer a reseller sees uses its own or a shared class (SPEC §4).
     CLASS_OF_VISIBLE_CUSTOMER = "class of a visible customer"
+    # The audit events of classes the caller can see: their history (issue 11). The
+    # class keys come from a visible() read of the same function (tenancy.class_history),
+    # and a visible class's events are the caller's own tenant's or, for a shared
+    # administrator class, no tenant's (a class never changes manager); the PostgreSQL
+    # SELECT policy of audit_event allows exactly those of shared classes (migration 0007).
+    HISTORY_OF_VISIBLE_CLASS = "history of a visible class"
 
 
 class _Scope:

@@ -400,6 +400,29 @@ class SetCustomerClassSharingInput:
 
 
 @strawberry.input(
+    description="Restore a class's settings at an earlier version of its history: every tab,"
+    " the description and the notification sender (never the name, manager, business"
+    " model, currency or sharing), as one update checked like updateCustomerClass."
+)
+class RevertCustomerClassInput:
+    id: strawberry.ID = strawberry.field(
+        description="Global ID of the class (NOT_FOUND if the caller may not see it;"
+        " NOT_PERMITTED if it may see but not change it, e.g. a shared class, to a reseller)."
+    )
+    toVersion: int = strawberry.field(
+        description="The version whose settings to restore. The class gets a new version;"
+        " history is never rewritten. From 1 to the class's current version (OUT_OF_RANGE);"
+        " the current version itself changes nothing."
+    )
+    expectedVersion: int | None = strawberry.field(default=UNSET, description=EXPECTED_VERSION)
+    dryRun: bool | None = strawberry.field(
+        default=False,
+        description="Validate and return the class as the revert would leave it, without"
+        " writing anything (no audit event, no version change). Default false.",
+    )
+
+
+@strawberry.input(
     description="Copy payment terms and past-due policy from regularInvoices to outOfTurnInvoices."
 )
 class CopyRegularInvoiceSettingsInput:
@@ -505,6 +528,7 @@ for _input, _typed in (
     (DeleteCustomerClassesInput, inputs.DeleteCustomerClasses),
     (SetCustomerClassSharingInput, inputs.SetCustomerClassSharing),
     (CopyRegularInvoiceSettingsInput, inputs.CopyRegularInvoiceSettings),
+    (RevertCustomerClassInput, inputs.RevertCustomerClass),
     (ManagedByFilter, inputs.ManagedBy),
     (CustomerClassFilter, inputs.CustomerClassFilter),
 ):

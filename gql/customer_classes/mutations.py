@@ -14,6 +14,7 @@ from gql.customer_classes.inputs import (
     CopyRegularInvoiceSettingsInput,
     CreateCustomerClassInput,
     DeleteCustomerClassesInput,
+    RevertCustomerClassInput,
     SetCustomerClassSharingInput,
     UpdateCustomerClassInput,
 )
@@ -146,4 +147,20 @@ class CustomerClassMutation:
     ) -> CustomerClassPayload:
         return await mutation.run(
             info, customer_classes.copy_regular_invoice_settings_change, input, _payload(info)
+        )
+
+    @strawberry.mutation(
+        description="Restore a class's settings at an earlier version of its history (every"
+        " tab, the description and the notification sender), rebuilt from the audit trail and"
+        " applied as one update with every rule of updateCustomerClass checked against the"
+        " current state; a reference that no longer exists is NOT_FOUND on its input path"
+        " (e.g. regularInvoices.invoiceTemplateId). The class gets a new version, audited as"
+        " UPDATE with revertedToVersion; settings already as at toVersion change nothing."
+        " With dryRun, nothing is written and the payload shows the class as it would be."
+    )
+    async def revertCustomerClass(
+        self, info: Info, input: Annotated[RevertCustomerClassInput, INPUT]
+    ) -> CustomerClassPayload:
+        return await mutation.run(
+            info, customer_classes.revert_customer_class, input, _payload(info)
         )

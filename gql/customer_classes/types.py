@@ -19,14 +19,19 @@ from gql.common import (
 )
 from gql.context import Info
 from gql.customer_classes.tabs import Tabs, TaxationMethod
-from tenancy import class_rows, documents, pagination
+from tenancy import class_history, class_rows, documents, pagination
 from tenancy.ids import to_global_id
 
 if TYPE_CHECKING:
+    from gql.customer_classes.history import CustomerClassVersionConnection
     from gql.customers.types import Customer, CustomerConnection
 
 CustomerRef = Annotated["Customer", strawberry.lazy("gql.customers.types")]
 CustomerConnectionRef = Annotated["CustomerConnection", strawberry.lazy("gql.customers.types")]
+# Lazy: the history's types reach gql.customers.types, which imports this module.
+VersionConnectionRef = Annotated[
+    "CustomerClassVersionConnection", strawberry.lazy("gql.customer_classes.history")
+]
 
 
 @strawberry.enum(description="Who manages a class.")
@@ -179,6 +184,35 @@ class CustomerClass(Tabs, Node):
         loaders = info.context.loaders
         key = self.row.id
         return CustomerConnection.of(page, lambda: loaders.customer_counts.load(key))
+
+    @strawberry.field(
+        description="Newest first; the history the caller may see (resellers: their own"
+        " classes and shared ones)."
+    )
+    async def history(
+        self,
+        info: Info,
+        first: Annotated[
+            int, strawberry.argument(description=FIRST_DESCRIPTION.replace("50", "20"))
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Start after this cursor (the endCursor of a page of this class's"
+                " history; anything else, another class's included, is the top-level error"
+                " BAD_USER_INPUT). Omitted: from the newest version."
+            ),
+        ] = None,
+    ) -> VersionConnectionRef:
+        from gql.customer_classes.history import CustomerClassVersionConnection
+
+        key = self.row.id
+        position = None if after is None else class_history.decode_history_cursor(key, after)
+        loaders = info.context.loaders
+        page = await loaders.histories.load((key, first, position))
+        return CustomerClassVersionConnection.of(
+            page, lambda: loaders.history_counts.load(key), info.context.principal.reseller_id
+        )
 
 
 @strawberry.type(description="A class and its cursor.")

@@ -207,6 +207,11 @@ NESTED: dict[tuple[str, str], tuple[str, str, Callable[[Targets], dict[str, Any]
         " } }",
         lambda targets: {"id": targets.class_id},
     ),
+    ("CustomerClass", "history"): (
+        "query($id: ID!{declared}) { customerClass(id: $id) { ",
+        " } }",
+        lambda targets: {"id": targets.class_id},
+    ),
     ("ClassChangeImpact", "affectedCustomers"): (
         "mutation($id: ID!{declared}) { updateCustomerClass(input: {id: $id, dryRun: true,"
         ' description: "impact probe"}) { impact { ',

@@ -265,6 +265,7 @@ def test_the_deliberate_bypasses_are_exactly_these() -> None:
     assert {reason.name: reason.value for reason in Bypass} == {
         "AUTHENTICATION": "authentication by token hash",
         "CLASS_OF_VISIBLE_CUSTOMER": "class of a visible customer",
+        "HISTORY_OF_VISIBLE_CLASS": "history of a visible class",
     }
 
 

@@ -100,7 +100,14 @@ def scene(world: World, api: Api, settings: Settings) -> Scene:
                     a,
                 ),
                 "other tenant": one("select id from audit_event where tenant_id = $1", b),
-                "private administrator": one("select id from audit_event where tenant_id is null"),
+                # A private administrator class's event; and a shared one's, which A reads
+                # as that class's history (migration 0007).
+                "private administrator": one(
+                    "select id from audit_event where object_id = $1", world.admin_class_id
+                ),
+                "shared administrator class": one(
+                    "select id from audit_event where object_id = $1", world.shared_class_id
+                ),
             },
         },
     )
@@ -298,6 +305,14 @@ def test_audit_events_per_command(scene: Scene, settings: Settings) -> None:
             "other tenant": ("hidden", "POLICY", "POLICY", "POLICY", "PRIVILEGE", "PRIVILEGE"),
             "private administrator": (
                 "hidden",
+                "POLICY",
+                "POLICY",
+                "POLICY",
+                "PRIVILEGE",
+                "PRIVILEGE",
+            ),
+            "shared administrator class": (
+                "visible",
                 "POLICY",
                 "POLICY",
                 "POLICY",

@@ -22,6 +22,7 @@ from db.engine import make_engine
 from db.models import TENANT_TABLES, class_table, customer_table, event_table, token_table
 from db.settings import Settings
 from tenancy import policy
+from tenancy.ids import to_global_id
 from tenancy.principal import Principal, Role
 from tenancy.scoping import UnscopedStatement, changeable, enter_tenant, install_guard, visible
 from tests.api_client import Api, World
@@ -259,8 +260,10 @@ def test_visible_and_changeable_agree_with_the_rls_policies(
 ) -> None:
     """For each tenant table, the rows a reseller context may SELECT and UPDATE through
     raw SQL under RLS equal those ``visible()`` and ``changeable()`` give the same
-    reseller. One documented difference: RLS also lets a reseller read the class of its
-    own record (``Bypass.CLASS_OF_VISIBLE_CUSTOMER``); A's record uses a private class."""
+    reseller. Two documented differences, the bypasses of reads: RLS also lets a reseller
+    read the class of its own record (``Bypass.CLASS_OF_VISIBLE_CUSTOMER``; A's record
+    uses a private class) and the events of shared administrator classes, their history
+    (``Bypass.HISTORY_OF_VISIBLE_CLASS``, migration 0007)."""
     principal = reseller(getattr(scene, who))
 
     async def work(conn: AsyncConnection) -> dict[str, dict[str, set[int]]]:
@@ -271,6 +274,15 @@ def test_visible_and_changeable_agree_with_the_rls_policies(
                 "RLS SELECT": await _rls_ids(conn, principal, f"select id from {name}"),
                 "visible()": await _helper_ids(conn, visible(select, principal)),
             }
+            if name == "audit_event":
+                shared = sa.select(class_table.c.id).where(
+                    class_table.c.tenant_id.is_(None), class_table.c.shared_with_resellers
+                )
+                keys = await _helper_ids(conn, visible(shared, ADMIN))
+                gids = [to_global_id("CustomerClass", k) for k in keys]
+                events = sa.select(event_table.c.id).where(event_table.c.object_id.in_(gids))
+                history = await _helper_ids(conn, visible(events, ADMIN))
+                found[name]["shared classes' history"] = history
             if name in policy.CHANGEABLE:
                 update = table.update().values(name=table.c.name).returning(table.c.id)
                 found[name]["RLS UPDATE"] = await _rls_ids(
@@ -283,6 +295,9 @@ def test_visible_and_changeable_agree_with_the_rls_policies(
     for name, sets in found.items():
         assert sets["visible()"], f"{name}: a reseller sees something of every table"
         extra = {scene.admin_class} if (name, who) == ("customer_class", "a") else set()
+        if name == "audit_event":
+            extra = sets["shared classes' history"]
+            assert extra, "the shared class was created, so it has an event"
         assert sets["RLS SELECT"] == sets["visible()"] | extra, name
         assert not extra & sets["visible()"], "the class of A's record is hidden from A"
         if name in policy.CHANGEABLE:
