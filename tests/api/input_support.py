@@ -179,6 +179,7 @@ def mutation_base(field: str, paths: list[Path], targets: Targets) -> dict[str, 
         ),
         "revokeApiToken": {"id": targets.token_id},
         "applyCustomerClasses": {"document": {"formatVersion": 1, "classes": []}},
+        "revertCustomerClass": {"id": targets.class_id, "toVersion": 1, "dryRun": True},
     }
     assert field in base, f"give {field} a valid base input in tests/api/input_support.py"
     return base[field]
