@@ -382,6 +382,7 @@ async def _audit(
         object_key=row.id,
         tenant_id=row.tenant_id,
         changes=changes,
+        subject=row,
     )
 
 

@@ -25,3 +25,6 @@ CATALOG_ENTRIES = 500
 API_TOKENS_PER_OWNER = 100
 # Unrevoked tokens a reseller may hold at once (SPEC §2).
 UNREVOKED_RESELLER_TOKENS = 20
+
+# Webhook subscriptions per tenant (a reseller, or the administrators together; issue 12).
+WEBHOOK_SUBSCRIPTIONS_PER_TENANT = 10
