@@ -72,7 +72,8 @@ SCALARS: dict[object, ScalarDefinition] = {
     JSON: strawberry.scalar(
         name="JSON",
         description="Any JSON value (ECMA-404): object, array, string, number, boolean or"
-        " null, returned as it is stored. Used only in outputs (AuditEvent.changes).",
+        " null, returned as it is stored. Used only in outputs (AuditEvent.changes,"
+        " WebhookDelivery.payload).",
         specified_by_url=ECMA_404,
         serialize=_untouched,
         parse_value=_untouched,

@@ -28,6 +28,9 @@ from gql.node import NodeQuery
 from gql.tokens.mutations import TokenMutation
 from gql.tokens.queries import TokenQuery
 from gql.tokens.types import ApiToken
+from gql.webhooks.mutations import WebhookMutation
+from gql.webhooks.queries import WebhookQuery
+from gql.webhooks.types import WebhookDelivery, WebhookSubscription
 
 
 @strawberry.type(
@@ -38,7 +41,15 @@ from gql.tokens.types import ApiToken
     " connections at their page size) may not exceed 10,000 (QUERY_TOO_COMPLEX) and is"
     " charged to the token's and the tenant's rate-limit buckets (THROTTLED, HTTP 429)."
 )
-class Query(NodeQuery, TokenQuery, CustomerClassQuery, CustomerQuery, CatalogQuery, AuditQuery):
+class Query(
+    NodeQuery,
+    TokenQuery,
+    CustomerClassQuery,
+    CustomerQuery,
+    CatalogQuery,
+    AuditQuery,
+    WebhookQuery,
+):
     pass
 
 
@@ -49,7 +60,9 @@ class Query(NodeQuery, TokenQuery, CustomerClassQuery, CustomerQuery, CatalogQue
     " auditEvents. Roles that may never perform an operation get the top-level error"
     " FORBIDDEN. Each mutation field costs 10 in the requested cost."
 )
-class Mutation(CustomerClassMutation, CustomerMutation, CatalogMutation, TokenMutation):
+class Mutation(
+    CustomerClassMutation, CustomerMutation, CatalogMutation, TokenMutation, WebhookMutation
+):
     pass
 
 
@@ -71,6 +84,8 @@ schema = strawberry.Schema(
         CustomTax,
         AuditEvent,
         ApiToken,
+        WebhookSubscription,
+        WebhookDelivery,
     ],
     config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
 )
