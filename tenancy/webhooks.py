@@ -428,6 +428,10 @@ async def lead(conn: AsyncConnection, holder: str, now: datetime, term: timedelt
         return True
     if current.holder != holder and current.expires_at > now:
         return False
+    if current.holder == holder and current.expires_at - now > term / 2:
+        # Renewed only when half the term is gone: an idle leader writes nothing, so
+        # it never invalidates another transaction's read snapshot on SQLite.
+        return True
     await conn.execute(
         lease_table.update().where(c.name == "leader").values(holder=holder, expires_at=now + term)
     )
