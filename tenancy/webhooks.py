@@ -438,6 +438,12 @@ async def lead(conn: AsyncConnection, holder: str, now: datetime, term: timedelt
     return True
 
 
+async def resign(conn: AsyncConnection, holder: str) -> None:
+    """SQLite: give up the lead (a dispatcher stopping), so the next one leads at once."""
+    c = lease_table.c
+    await conn.execute(lease_table.delete().where(c.name == "leader", c.holder == holder))
+
+
 # --------------------------------------------------------------------------- URLs
 
 

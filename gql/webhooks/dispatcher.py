@@ -115,6 +115,10 @@ class Dispatcher:
         for task in [*self.tasks, *([self._loop_task] if self._loop_task else [])]:
             with contextlib.suppress(BaseException):
                 await task
+        if self.engine.dialect.name != "postgresql":
+            with contextlib.suppress(Exception):
+                async with self._transaction() as conn:
+                    await webhooks.resign(conn, self.holder)
 
     async def run(self) -> None:
         while True:
@@ -171,7 +175,8 @@ class Dispatcher:
     async def _deliver(self, delivery: webhooks.Claimed) -> None:
         try:
             body = orjson.dumps(delivery.payload).decode()
-            at = self.now()
+            # The wall clock, not the injected one: receivers compare it with theirs.
+            at = utcnow()
             headers: Mapping[str, str] = {
                 "webhook-id": delivery.event_id,
                 "webhook-timestamp": str(int(at.timestamp())),
