@@ -4,6 +4,8 @@ signatures (the dispatcher run in process, on a clock the tests move)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import orjson
@@ -16,21 +18,12 @@ from db.settings import Settings
 from tenancy import customer_classes, webhooks
 from tenancy.principal import CLI
 from tenancy.scoping import visible
+from tests.api.protection_support import app_with
 from tests.api_client import Api, World
 from tests.support.cli import run_as_cli
 from tests.support.errors import errors_of
-from tests.support.webhooks import Clock, Receiver, dispatch, receiving
+from tests.support.webhooks import ALL_EVENTS, Clock, Receiver, dispatch, receiving, subscribe
 
-ALL = [
-    "CUSTOMER_CLASS_CREATED",
-    "CUSTOMER_CLASS_UPDATED",
-    "CUSTOMER_CLASS_DELETED",
-    "CUSTOMER_CLASS_SHARING_CHANGED",
-    "CUSTOMER_CREATED",
-    "CUSTOMER_CLASS_ASSIGNED",
-    "CUSTOMER_OVERRIDES_UPDATED",
-    "API_TOKEN_REVOKED",
-]
 SUBSCRIPTION = "id url events active description createdAt"
 DELIVERY = (
     "id eventId eventType status attempts lastAttemptAt nextAttemptAt lastResponseStatus"
@@ -50,18 +43,6 @@ LIST = f"{{ webhookSubscriptions {{ {SUBSCRIPTION} }} }}"
 def settings(database_url: str) -> Settings:
     """Receivers in tests listen on 127.0.0.1 over http."""
     return Settings(database_url=database_url, webhook_allow_insecure=True)
-
-
-def subscribe(
-    api: Api, url: str, token: str | None = None, events: list[str] | None = None, **more: Any
-) -> tuple[str, str]:
-    payload = api.ok(
-        "createWebhookSubscription",
-        {"url": url, "events": events or ALL, **more},
-        token,
-        f"secret webhookSubscription {{ {SUBSCRIPTION} }}",
-    )
-    return payload["webhookSubscription"]["id"], payload["secret"]
 
 
 def deliveries(
@@ -160,7 +141,7 @@ def test_ten_subscriptions_per_tenant(api: Api, world: World) -> None:
         subscribe(api, f"http://127.0.0.1:9/{n}", world.a.token)
     payload = api.mutate(
         "createWebhookSubscription",
-        {"url": "http://127.0.0.1:9/11", "events": ALL},
+        {"url": "http://127.0.0.1:9/11", "events": ALL_EVENTS},
         world.a.token,
         "webhookSubscription { id }",
     )
@@ -589,3 +570,46 @@ def test_deleting_a_subscription_deletes_its_deliveries(
     assert (
         api.data("query($id: ID!) { node(id: $id) { id } }", {"id": delivery["id"]})["node"] is None
     )
+
+
+def test_a_hanging_receiver_does_not_hold_up_requests(
+    settings: Settings, admin_token: str, world: World
+) -> None:
+    """The app's own dispatcher (as serve runs it) is stuck on a receiver that never
+    answers: mutations still complete meanwhile, and that subscription has at most its
+    concurrency of attempts in flight."""
+    with (
+        receiving() as receiver,
+        app_with(
+            settings,
+            admin_token,
+            webhook_dispatch=True,
+            webhook_allow_insecure=True,
+            webhook_poll_seconds=0.05,
+            webhook_timeout_seconds=30,
+            webhook_concurrency=2,
+        ) as own,
+    ):
+        receiver.hang = threading.Event()
+        subscribe(own, receiver.url, world.a.token)
+        own.ok("updateCustomerClass", {"id": world.a.class_id, "description": "0"}, world.a.token)
+        deadline = time.monotonic() + 10
+        while receiver.hanging < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert receiver.hanging >= 1, "the dispatcher never reached the receiver"
+        for n in range(1, 11):
+            own.ok(
+                "updateCustomerClass",
+                {"id": world.a.class_id, "description": str(n)},
+                world.a.token,
+            )
+            assert own.data(LIST, token=world.a.token)["webhookSubscriptions"]
+        # Every request above answered while the first attempt was still held.
+        assert receiver.received == []
+        time.sleep(0.3)  # a few more dispatcher passes: still no more than 2 in flight
+        assert receiver.hanging == 2
+        receiver.hang.set()
+        deadline = time.monotonic() + 15
+        while len(receiver.received) < 11 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(receiver.received) == 11

@@ -3,7 +3,8 @@
 The receiver verifies every request with the ``standardwebhooks`` verifier against the
 secrets it is told (``secrets``), and records each one: its webhook-id, whether the
 signature verified, the payload and the signature header. ``statuses`` lists the answers
-to give in turn (then 200); ``hang`` makes it hold every request until released.
+to give in turn (then 200); ``hang`` makes it hold every request until released, before
+recording it; ``delay`` holds each answer that long after recording its request.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from db.engine import make_engine
 from db.settings import Settings
 from gql.webhooks.dispatcher import Dispatcher
 from tenancy.scoping import install_guard
+from tests.api_client import Api
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     hang: threading.Event | None = None
+    delay: float = 0.0
+    answering: int = 0
     hanging: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -82,6 +87,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                     )
                 )
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
+                receiver.answering += 1
+            # Recorded, not yet answered: a sender dying now never learns of it.
+            time.sleep(receiver.delay)
+            with receiver.lock:
+                receiver.answering -= 1
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -107,6 +117,31 @@ def receiving(path: str = "/hook") -> Iterator[Receiver]:
             receiver.hang.set()
         server.shutdown()
         server.server_close()
+
+
+ALL_EVENTS = [
+    "CUSTOMER_CLASS_CREATED",
+    "CUSTOMER_CLASS_UPDATED",
+    "CUSTOMER_CLASS_DELETED",
+    "CUSTOMER_CLASS_SHARING_CHANGED",
+    "CUSTOMER_CREATED",
+    "CUSTOMER_CLASS_ASSIGNED",
+    "CUSTOMER_OVERRIDES_UPDATED",
+    "API_TOKEN_REVOKED",
+]
+
+
+def subscribe(
+    api: Api, url: str, token: str | None = None, events: list[str] | None = None
+) -> tuple[str, str]:
+    """A new subscription's ID and secret."""
+    payload = api.ok(
+        "createWebhookSubscription",
+        {"url": url, "events": events or ALL_EVENTS},
+        token,
+        "secret webhookSubscription { id }",
+    )
+    return payload["webhookSubscription"]["id"], payload["secret"]
 
 
 class Clock:
