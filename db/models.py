@@ -327,7 +327,8 @@ class WebhookDelivery(SQLModel, table=True):
     id: int = _primary_key()
     # The subscription's tenant.
     tenant_id: int | None = _id_field(default=None)
-    subscription_id: int = _id_field(foreign_key="webhook_subscription.id")
+    # Deleted with its subscription.
+    subscription_id: int = _id_field(foreign_key="webhook_subscription.id", ondelete="CASCADE")
     webhook_event_id: int = _id_field()
     # The Standard Webhooks webhook-id: the same for every attempt.
     event_id: str = Field(max_length=40, unique=True)

@@ -118,6 +118,7 @@ def upgrade() -> None:
             ["subscription_id"],
             ["webhook_subscription.id"],
             name="fk_webhook_delivery_subscription_id_webhook_subscription",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_delivery"),
         sa.UniqueConstraint("event_id", name="uq_webhook_delivery_event_id"),
