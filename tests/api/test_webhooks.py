@@ -4,6 +4,7 @@ signatures (the dispatcher run in process, on a clock the tests move)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -13,11 +14,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.engine import make_engine
 from db.models import subscription_table, webhook_event_table
 from db.settings import Settings
+from gql.webhooks.dispatcher import Dispatcher
 from tenancy import customer_classes, webhooks
 from tenancy.principal import CLI
-from tenancy.scoping import visible
+from tenancy.scoping import install_guard, visible
 from tests.api.protection_support import app_with
 from tests.api_client import Api, World
 from tests.support.cli import run_as_cli
@@ -613,3 +616,38 @@ def test_a_hanging_receiver_does_not_hold_up_requests(
         while len(receiver.received) < 11 and time.monotonic() < deadline:
             time.sleep(0.05)
     assert len(receiver.received) == 11
+
+
+def test_two_dispatchers_share_the_queue_without_repeats(
+    settings: Settings, api: Api, world: World
+) -> None:
+    """PostgreSQL: both work, skipping what the other holds; SQLite: one leads. Either
+    way each delivery is made once."""
+    with receiving() as receiver:
+        receiver.secrets = [subscribe(api, receiver.url)[1] for _ in range(3)]
+        for n in range(20):
+            api.ok(
+                "updateCustomerClass",
+                {"id": world.a.class_id, "description": str(n)},
+                world.a.token,
+            )
+
+        async def both() -> None:
+            engine = make_engine(settings=settings)
+            install_guard(engine.sync_engine)
+            pair = [Dispatcher(engine, allow_insecure=True, concurrency=2) for _ in range(2)]
+            try:
+                for _ in range(100):
+                    busy = await asyncio.gather(*(d.run_once() for d in pair))
+                    await asyncio.gather(*(d.drain() for d in pair))
+                    if not any(busy):
+                        break
+            finally:
+                for dispatcher in pair:
+                    await dispatcher.stop()
+                await engine.dispose()
+
+        asyncio.run(both())
+    assert len(receiver.received) == 60
+    assert len({r.webhook_id for r in receiver.received}) == 60
+    assert all(r.verified for r in receiver.received)
