@@ -410,6 +410,40 @@ async def record_attempt(
     return status
 
 
+async def record_delivered(
+    conn: AsyncConnection, delivered: Sequence[tuple[int, int, int]], now: datetime
+) -> None:
+    """Record successful attempts in bulk: (delivery ID, subscription ID, 2xx status).
+    The same as ``record_attempt`` for a 2xx answer, in one UPDATE per status code and
+    one for the subscriptions' runs of failures, whatever their number."""
+    d, s = delivery_table.c, subscription_table.c
+    by_status: dict[int, list[int]] = {}
+    for key, _subscription, status_code in delivered:
+        by_status.setdefault(status_code, []).append(key)
+    for status_code, keys in by_status.items():
+        update = (
+            delivery_table.update()
+            .where(d.id.in_(keys))
+            .values(
+                attempts=d.attempts + 1,
+                status=DELIVERED,
+                last_attempt_at=now,
+                next_attempt_at=None,
+                last_response_status=status_code,
+                last_error=None,
+            )
+        )
+        await conn.execute(changeable(update, DISPATCHER))
+    subscriptions = sorted({subscription for _key, subscription, _status in delivered})
+    if subscriptions:
+        recovered = (
+            subscription_table.update()
+            .where(s.id.in_(subscriptions), s.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+        await conn.execute(changeable(recovered, DISPATCHER))
+
+
 async def _set_subscription(conn: AsyncConnection, key: int, **values: Any) -> None:
     update = subscription_table.update().where(subscription_table.c.id == key).values(**values)
     await conn.execute(changeable(update, DISPATCHER))

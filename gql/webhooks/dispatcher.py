@@ -88,6 +88,8 @@ class Dispatcher:
         self.send = send
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.in_flight: dict[int, int] = {}
+        # Attempts done, outcome not yet recorded: (delivery, outcome, when).
+        self.finished: list[tuple[webhooks.Claimed, sender.Outcome, datetime]] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -109,53 +111,71 @@ class Dispatcher:
 
     async def stop(self) -> None:
         """Stop the loop and the attempts in flight (their leases expire: they are
-        attempted again, by this or another dispatcher)."""
+        attempted again, by this or another dispatcher); record the outcomes already
+        known; on SQLite hand the lead over."""
         for task in [*self.tasks, *([self._loop_task] if self._loop_task else [])]:
             task.cancel()
         for task in [*self.tasks, *([self._loop_task] if self._loop_task else [])]:
             with contextlib.suppress(BaseException):
                 await task
-        if self.engine.dialect.name != "postgresql":
-            with contextlib.suppress(Exception):
-                async with self._transaction() as conn:
+        finished, self.finished = self.finished, []
+        with contextlib.suppress(Exception):
+            async with self._transaction() as conn:
+                await self._record(conn, finished)
+                if conn.dialect.name != "postgresql":
                     await webhooks.resign(conn, self.holder)
 
     async def run(self) -> None:
         while True:
+            self._wake.clear()  # before the pass: a completion during it wakes the next
             try:
                 busy = await self.run_once()
             except Exception as error:  # the database may be down: try again later
                 log.warning("webhook dispatcher pass failed: %s: %s", type(error).__name__, error)
                 busy = False
             if not busy:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
     async def run_once(self) -> bool:
-        """One pass; True when it found work (the loop then goes on at once)."""
+        """One pass, in one transaction: record the outcomes of finished attempts, fan
+        new outbox rows out, claim due deliveries; then start their attempts. True when
+        it found work (the loop then goes on at once)."""
         now = self.now()
-        async with self._transaction() as conn:
-            if conn.dialect.name != "postgresql" and not await webhooks.lead(
-                conn, self.holder, now, LEAD_TERM
-            ):
-                return False
-            fanned = await webhooks.fan_out(conn, now)
-        room = MAX_IN_FLIGHT - sum(self.in_flight.values())
-        if room <= 0:
-            return fanned > 0
-        async with self._transaction() as conn:
-            claimed, unreadable = await webhooks.claim_due(
-                conn,
-                now,
-                lease=timedelta(seconds=self.timeout_seconds) + LEASE_MARGIN,
-                free_slots=lambda key: self.concurrency - self.in_flight.get(key, 0),
-                limit=room,
-            )
-            for key, reason in unreadable:
-                await webhooks.record_attempt(
-                    conn, key, now, status_code=None, error=reason, rand=self.rand
+        finished, self.finished = self.finished, []
+        try:
+            async with self._transaction() as conn:
+                await self._record(conn, finished)
+                for delivery, _outcome, _at in finished:
+                    self._free(delivery.subscription_id)
+                if conn.dialect.name != "postgresql" and not await webhooks.lead(
+                    conn, self.holder, now, LEAD_TERM
+                ):
+                    return bool(finished)
+                fanned = await webhooks.fan_out(conn, now)
+                room = MAX_IN_FLIGHT - sum(self.in_flight.values())
+                claimed: list[webhooks.Claimed] = []
+                unreadable: list[tuple[int, str]] = []
+                if room > 0:
+                    claimed, unreadable = await webhooks.claim_due(
+                        conn,
+                        now,
+                        lease=timedelta(seconds=self.timeout_seconds) + LEASE_MARGIN,
+                        free_slots=lambda key: self.concurrency - self.in_flight.get(key, 0),
+                        limit=room,
+                    )
+                for key, reason in unreadable:
+                    await webhooks.record_attempt(
+                        conn, key, now, status_code=None, error=reason, rand=self.rand
+                    )
+        except BaseException:
+            # Not recorded: kept for the next pass (their leases cover them meanwhile).
+            self.finished[:0] = finished
+            for delivery, _outcome, _at in finished:
+                self.in_flight[delivery.subscription_id] = (
+                    self.in_flight.get(delivery.subscription_id, 0) + 1
                 )
+            raise
         for delivery in claimed:
             self.in_flight[delivery.subscription_id] = (
                 self.in_flight.get(delivery.subscription_id, 0) + 1
@@ -163,16 +183,61 @@ class Dispatcher:
             task = asyncio.create_task(self._deliver(delivery))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-        return fanned > 0 or bool(claimed) or bool(unreadable)
+        return bool(finished) or fanned > 0 or bool(claimed) or bool(unreadable)
 
     async def drain(self) -> None:
-        """Wait for the attempts in flight (tests)."""
+        """Wait for the attempts in flight and record their outcomes (tests)."""
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        if self.finished:
+            finished, self.finished = self.finished, []
+            async with self._transaction() as conn:
+                await self._record(conn, finished)
+            for delivery, _outcome, _at in finished:
+                self._free(delivery.subscription_id)
+
+    async def _record(
+        self, conn: Any, finished: list[tuple[webhooks.Claimed, sender.Outcome, datetime]]
+    ) -> None:
+        delivered = [
+            (delivery.id, delivery.subscription_id, outcome.status)
+            for delivery, outcome, _at in finished
+            if outcome.status is not None and 200 <= outcome.status < 300
+        ]
+        if delivered:
+            await webhooks.record_delivered(conn, delivered, self.now())
+        for delivery, outcome, at in finished:
+            if outcome.status is not None and 200 <= outcome.status < 300:
+                continue
+            status = await webhooks.record_attempt(
+                conn,
+                delivery.id,
+                at,
+                status_code=outcome.status,
+                error=outcome.error,
+                rand=self.rand,
+            )
+            if status in (webhooks.FAILED, webhooks.DEAD):
+                log.info(
+                    "webhook %s to subscription %s: %s (%s)",
+                    delivery.event_id,
+                    delivery.subscription_id,
+                    status,
+                    outcome.error,
+                )
+
+    def _free(self, subscription_id: int) -> None:
+        left = self.in_flight.get(subscription_id, 1) - 1
+        if left > 0:
+            self.in_flight[subscription_id] = left
+        else:
+            self.in_flight.pop(subscription_id, None)
 
     # ------------------------------------------------------------------ one attempt
 
     async def _deliver(self, delivery: webhooks.Claimed) -> None:
+        """POST one claimed delivery; its outcome is recorded by the next pass (one
+        transaction for all that finished meanwhile), its slot freed then."""
         try:
             body = orjson.dumps(delivery.payload).decode()
             # The wall clock, not the injected one: receivers compare it with theirs.
@@ -189,38 +254,10 @@ class Dispatcher:
                 seconds=self.timeout_seconds,
                 allow_insecure=self.allow_insecure,
             )
-            async with self._transaction() as conn:
-                status = await webhooks.record_attempt(
-                    conn,
-                    delivery.id,
-                    self.now(),
-                    status_code=outcome.status,
-                    error=outcome.error,
-                    rand=self.rand,
-                )
-            if status in (webhooks.FAILED, webhooks.DEAD):
-                log.info(
-                    "webhook %s to subscription %s: %s (%s)",
-                    delivery.event_id,
-                    delivery.subscription_id,
-                    status,
-                    outcome.error,
-                )
         except Exception as error:
-            # Not recorded: the lease makes the delivery due again (at least once).
-            log.warning(
-                "webhook %s: attempt not recorded: %s: %s",
-                delivery.event_id,
-                type(error).__name__,
-                error,
-            )
-        finally:
-            left = self.in_flight.get(delivery.subscription_id, 1) - 1
-            if left > 0:
-                self.in_flight[delivery.subscription_id] = left
-            else:
-                self.in_flight.pop(delivery.subscription_id, None)
-            self._wake.set()
+            outcome = sender.Outcome(None, f"{type(error).__name__}: {error}")
+        self.finished.append((delivery, outcome, self.now()))
+        self._wake.set()
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> Any:
