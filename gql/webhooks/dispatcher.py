@@ -37,6 +37,9 @@ log = logging.getLogger("billclass.webhooks")
 
 # At most this many deliveries in flight per dispatcher, all subscriptions together.
 MAX_IN_FLIGHT = 64
+# Outbox rows fanned out per pass: a pass is one write transaction, kept short (on
+# SQLite it holds the database's one write lock, which mutations wait for).
+FAN_OUT_BATCH = 25
 # SQLite: how long a leader's lead lasts without renewal (it renews every pass).
 LEAD_TERM = timedelta(seconds=15)
 # A claimed delivery is due again this long after its timeout if its outcome is never
@@ -152,7 +155,7 @@ class Dispatcher:
                     conn, self.holder, now, LEAD_TERM
                 ):
                     return bool(finished)
-                fanned = await webhooks.fan_out(conn, now)
+                fanned = await webhooks.fan_out(conn, now, limit=FAN_OUT_BATCH)
                 room = MAX_IN_FLIGHT - sum(self.in_flight.values())
                 claimed: list[webhooks.Claimed] = []
                 unreadable: list[tuple[int, str]] = []
