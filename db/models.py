@@ -321,7 +321,9 @@ class WebhookDelivery(SQLModel, table=True):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         sa.UniqueConstraint("subscription_id", "webhook_event_id"),
-        sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        # Only PENDING and FAILED deliveries have a next attempt: the due ones are a
+        # range of this index, in the order they are claimed.
+        sa.Index("ix_webhook_delivery_due", "next_attempt_at"),
         sa.Index("ix_webhook_delivery_listing", "subscription_id", "created_at", "id"),
     )
     id: int = _primary_key()

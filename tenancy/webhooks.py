@@ -296,7 +296,8 @@ async def claim_due(
             s.previous_secret_expires_at,
         )
         .join(subscription_table, s.id == d.subscription_id)
-        .where(d.status.in_((PENDING, FAILED)), d.next_attempt_at <= now, s.active)
+        # DELIVERED and DEAD deliveries have no next attempt (ix_webhook_delivery_due).
+        .where(d.next_attempt_at <= now, d.status.in_((PENDING, FAILED)), s.active)
         .order_by(d.next_attempt_at, d.id)
         .limit(limit)
     )

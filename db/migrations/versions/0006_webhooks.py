@@ -126,7 +126,7 @@ def upgrade() -> None:
             "subscription_id", "webhook_event_id", name="uq_webhook_delivery_subscription_id"
         ),
     )
-    op.create_index("ix_webhook_delivery_due", "webhook_delivery", ["status", "next_attempt_at"])
+    op.create_index("ix_webhook_delivery_due", "webhook_delivery", ["next_attempt_at"])
     op.create_index(
         "ix_webhook_delivery_listing",
         "webhook_delivery",
