@@ -63,8 +63,11 @@ async def _post(
         return Outcome(None, "refused: only https URLs are delivered")
     host = parts.hostname
     port = parts.port or (443 if secure else 80)
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+    try:
+        addresses = [ipaddress.ip_address(host)]  # a literal: nothing to resolve
+    except ValueError:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     refused = [a for a in addresses if address_refused(a, allow_insecure=allow_insecure)]
     if not addresses or refused:
         shown = ", ".join(str(a) for a in refused) or "nothing"
