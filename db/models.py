@@ -329,8 +329,11 @@ class WebhookDelivery(SQLModel, table=True):
     id: int = _primary_key()
     # The subscription's tenant.
     tenant_id: int | None = _id_field(default=None)
-    # Deleted with its subscription.
-    subscription_id: int = _id_field(foreign_key="webhook_subscription.id", ondelete="CASCADE")
+    # Not a foreign key: checking one would make every fan-out hold a KEY SHARE lock on
+    # the subscription, and a steady stream of them starved deleteWebhookSubscription
+    # on PostgreSQL (bench/webhooks.py). The deletion deletes the deliveries itself; one
+    # a fan-out racing it leaves behind is never claimed (claims join the subscription).
+    subscription_id: int = _id_field()
     webhook_event_id: int = _id_field()
     # The Standard Webhooks webhook-id: the same for every attempt.
     event_id: str = Field(max_length=40, unique=True)

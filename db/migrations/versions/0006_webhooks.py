@@ -12,7 +12,8 @@ Create Date: 2026-12-02
   event, so a rolled-back change leaves none and a committed one always has one.
 - ``webhook_delivery``: one row per (event, subscription), made by the dispatcher when it
   fans an event out, with the payload as that subscription's tenant may see it, the
-  Standard Webhooks ``webhook-id`` and the attempts.
+  Standard Webhooks ``webhook-id`` and the attempts. Its subscription is no foreign key
+  (see db/models.py: the check's KEY SHARE locks starved deletions).
 - ``webhook_dispatcher_lease``: on SQLite one dispatcher leads at a time (PostgreSQL
   dispatchers share the queue with ``FOR UPDATE SKIP LOCKED`` instead).
 
@@ -114,12 +115,6 @@ def upgrade() -> None:
         sa.Column("last_response_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(500), nullable=True),
         sa.Column("payload", JSON, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["subscription_id"],
-            ["webhook_subscription.id"],
-            name="fk_webhook_delivery_subscription_id_webhook_subscription",
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_delivery"),
         sa.UniqueConstraint("event_id", name="uq_webhook_delivery_event_id"),
         sa.UniqueConstraint(
