@@ -20,7 +20,7 @@ LOCK := $(BIN)/uv pip compile pyproject.toml requirements/build.in --python-vers
 	--universal --generate-hashes --custom-compile-command 'make lock' --quiet $(LOCK_ARGS)
 
 .PHONY: help install lock check test test-postgres coverage bench bench-scale bench-noisy \
-	vendor-graphiql
+	bench-webhooks vendor-graphiql
 
 help:
 	@echo "make install        virtualenv .venv with the service and its test tools (locked)"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench          our service against the raw baseline (bench/README.md)"
 	@echo "make bench-scale    throughput of 1, 2 and 3 instances on PostgreSQL (bench/README.md)"
 	@echo "make bench-noisy    the noisy-neighbour benchmark (bench/README.md)"
+	@echo "make bench-webhooks webhook throughput and added mutation latency (bench/webhooks.py)"
 	@echo "make vendor-graphiql  re-fetch the pinned GraphiQL build with npm (README \"GraphiQL\")"
 
 install:
@@ -70,6 +71,9 @@ bench-scale:
 
 bench-noisy:
 	$(BIN)/python -m bench.noisy_neighbour $(BENCH_ARGS)
+
+bench-webhooks:
+	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 
 vendor-graphiql:
 	gql/static/graphiql/update.sh

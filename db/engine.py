@@ -238,9 +238,14 @@ def _configure_sqlite_events(
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get(WRITE_TRANSACTION, False)
-        # Straight to the driver: SQLAlchemy's statement machinery (events, result set-up)
-        # cost more than the BEGIN itself, on every request.
+        if connection.get_execution_options().get(WRITE_TRANSACTION, False):
+            # Through SQLAlchemy: a busy database raises its OperationalError, which the
+            # endpoint answers 503 (SQLITE_BUSY past the lock timeout).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # A deferred BEGIN takes no lock and cannot be busy: straight to the driver, as
+        # SQLAlchemy's statement machinery (events, result set-up) cost more than the
+        # statement itself on every read.
         cursor = connection.connection.dbapi_connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        cursor.execute("BEGIN")
         cursor.close()

@@ -47,7 +47,15 @@ NameKey = sa.String(NAME_KEY_LENGTH).with_variant(
 Id = sa.BigInteger()
 
 # Tables whose rows belong to a tenant and are protected by row-level security.
-TENANT_TABLES = ("customer_class", "customer", "api_token", "audit_event")
+TENANT_TABLES = (
+    "customer_class",
+    "customer",
+    "api_token",
+    "audit_event",
+    "webhook_subscription",
+    "webhook_event",
+    "webhook_delivery",
+)
 
 
 def _id_field(**kw: Any) -> Any:
@@ -259,6 +267,98 @@ class TrustedDocument(SQLModel, table=True):
     created_at: datetime
 
 
+class WebhookSubscription(SQLModel, table=True):
+    """An endpoint that receives signed change events (README "Change events")."""
+
+    __tablename__ = "webhook_subscription"
+    __table_args__ = (sa.Index("ix_webhook_subscription_tenant", "tenant_id", "created_at", "id"),)
+    id: int = _primary_key()
+    # The reseller the subscription belongs to; NULL = the administrator.
+    tenant_id: int | None = _id_field(default=None, foreign_key="customer.id")
+    url: str = Field(max_length=2048)
+    # WebhookEventType names.
+    events: list[str] = Field(sa_type=Json)
+    active: bool = True
+    description: str | None = Field(default=None, max_length=500)
+    # The signing secret, encrypted (tenancy.webhook_secrets); never returned after
+    # create/rotate. The previous one signs too until previous_secret_expires_at.
+    secret: str = Field(max_length=400)
+    previous_secret: str | None = Field(default=None, max_length=400)
+    previous_secret_expires_at: datetime | None = None
+    # Start of the current run of failed deliveries (NULL: the last one succeeded).
+    failing_since: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookEvent(SQLModel, table=True):
+    """The transactional outbox: one row per audited change that has a webhook event
+    type, written with its audit event; the dispatcher fans it out to deliveries."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (sa.Index("ix_webhook_event_pending", "fanned_out", "at", "id"),)
+    id: int = _primary_key()
+    # Tenant of the object, as in audit_event (not a foreign key: events outlive objects).
+    tenant_id: int | None = _id_field(default=None)
+    # Visible to every reseller: an administrator class shared before or after the change.
+    shared: bool = False
+    at: datetime
+    event_type: str = Field(max_length=40)
+    action: str = Field(max_length=10)
+    object_id: str = Field(max_length=100)
+    object_type: str = Field(max_length=50)
+    version: int
+    actor_role: str = Field(max_length=20)
+    actor_token_name: str = Field(max_length=100)
+    actor_reseller_id: int | None = _id_field(default=None)
+    changes: dict[str, Any] = Field(sa_type=Json)
+    fanned_out: bool = False
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one subscription, and its attempts."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "webhook_event_id"),
+        # Only PENDING and FAILED deliveries have a next attempt: the due ones are a
+        # range of this index, in the order they are claimed.
+        sa.Index("ix_webhook_delivery_due", "next_attempt_at"),
+        sa.Index("ix_webhook_delivery_listing", "subscription_id", "created_at", "id"),
+    )
+    id: int = _primary_key()
+    # The subscription's tenant.
+    tenant_id: int | None = _id_field(default=None)
+    # Not a foreign key: checking one would make every fan-out hold a KEY SHARE lock on
+    # the subscription, and a steady stream of them starved deleteWebhookSubscription
+    # on PostgreSQL (bench/webhooks.py). The deletion deletes the deliveries itself; one
+    # a fan-out racing it leaves behind is never claimed (claims join the subscription).
+    subscription_id: int = _id_field()
+    webhook_event_id: int = _id_field()
+    # The Standard Webhooks webhook-id: the same for every attempt.
+    event_id: str = Field(max_length=40, unique=True)
+    event_type: str = Field(max_length=40)
+    status: str = Field(max_length=10)
+    attempts: int = 0
+    created_at: datetime
+    # Retries stop 3 days after this (the creation, or the last redeliverWebhook).
+    window_started_at: datetime
+    last_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    last_response_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    payload: dict[str, Any] = Field(sa_type=Json)
+
+
+class WebhookDispatcherLease(SQLModel, table=True):
+    """SQLite: which dispatcher leads (one at a time); PostgreSQL uses SKIP LOCKED."""
+
+    __tablename__ = "webhook_dispatcher_lease"
+    name: str = Field(primary_key=True, max_length=20)
+    holder: str = Field(max_length=100)
+    expires_at: datetime
+
+
 # Core tables, for the set-based SQL of the request path.
 currency_table: sa.Table = SQLModel.metadata.tables[Currency.__tablename__]
 business_model_table: sa.Table = SQLModel.metadata.tables[BusinessModel.__tablename__]
@@ -271,3 +371,7 @@ customer_table: sa.Table = SQLModel.metadata.tables[Customer.__tablename__]
 token_table: sa.Table = SQLModel.metadata.tables[ApiToken.__tablename__]
 event_table: sa.Table = SQLModel.metadata.tables[AuditEvent.__tablename__]
 trusted_document_table: sa.Table = SQLModel.metadata.tables[TrustedDocument.__tablename__]
+subscription_table: sa.Table = SQLModel.metadata.tables[WebhookSubscription.__tablename__]
+webhook_event_table: sa.Table = SQLModel.metadata.tables[WebhookEvent.__tablename__]
+delivery_table: sa.Table = SQLModel.metadata.tables[WebhookDelivery.__tablename__]
+lease_table: sa.Table = SQLModel.metadata.tables[WebhookDispatcherLease.__tablename__]

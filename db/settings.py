@@ -8,6 +8,8 @@ value is one line naming the variable; a password in a URL never appears in any 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import importlib.util
 import logging
 import re
@@ -290,6 +292,59 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must start with {', '.join(REDIS_URL_PREFIXES)}, got {masked(value)!r}"
             )
+        return value
+
+    # --- Change events (README "Change events") ----------------------------------------
+    webhook_secret_key: str | None = Field(
+        default=None,
+        description="Key that encrypts the stored webhook signing secrets (AES-256-GCM);"
+        " unset: they are stored unencrypted, with a warning at start-up. Every worker and"
+        " instance needs the same key.",
+        json_schema_extra={"range": "32 bytes in base64 (openssl rand -base64 32)"},
+    )
+    webhook_allow_insecure: bool = Field(
+        default=False,
+        description="1: webhook URLs may use http:// and reach loopback addresses (development"
+        " and tests only; said at start-up). 0: https only, public addresses only.",
+    )
+    webhook_dispatch: bool = Field(
+        default=True,
+        description="1: every billclass serve worker runs a webhook dispatcher; 0: none (run"
+        " billclass dispatch instead).",
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Seconds between a dispatcher's looks for new change events and due"
+        " deliveries.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Seconds a webhook delivery may take (connecting, sending, the response"
+        " status) before it counts as failed.",
+    )
+    webhook_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="Deliveries in flight at once per subscription and dispatcher (a slow"
+        " receiver holds at most this many).",
+    )
+
+    @field_validator("webhook_secret_key")
+    @classmethod
+    def _secret_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            key = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ValueError("must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)")
         return value
 
     @property

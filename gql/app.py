@@ -38,7 +38,8 @@ from gql.metrics import render_metrics
 from gql.rate_limits import Bucket, make_rate_limiter
 from gql.schema import graphql_schema, schema
 from gql.tracing import tracing_for
-from tenancy import policy
+from gql.webhooks.dispatcher import Dispatcher, announce
+from tenancy import policy, webhooks
 from tenancy.errors import TopLevelCode
 from tenancy.scoping import install_guard
 
@@ -114,6 +115,9 @@ def create_app(settings: Settings | None = None, *, tracer_provider: Any = None)
     whatever the settings say (tests), see gql/tracing.py."""
     settings = settings or get_settings()
     configure_request_log()
+    webhooks.configure(
+        allow_insecure=settings.webhook_allow_insecure, secret_key=settings.webhook_secret_key
+    )
     refuse_without_sibling_fix()
     tracing = tracing_for(settings, tracer_provider)
     engine = make_engine(settings=settings)
@@ -227,7 +231,18 @@ def create_app(settings: Settings | None = None, *, tracer_provider: Any = None)
             log.warning(
                 "could not check the database role at start-up: %s", unavailable_reason(error)
             )
+        dispatcher = None
+        if settings.webhook_dispatch:
+            # Its own small engine: its checkouts never take a request's connection.
+            dispatch_engine = make_engine(settings=settings.model_copy(update={"pool_size": 2}))
+            install_guard(dispatch_engine.sync_engine)
+            announce(settings)
+            dispatcher = Dispatcher.from_settings(dispatch_engine, settings)
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            await dispatcher.stop()
+            await dispatcher.engine.dispose()
         await rate_limits.close()
         await engine.dispose()
         if read_engine is not None:

@@ -236,6 +236,40 @@ def serve(args: argparse.Namespace) -> None:
     )
 
 
+def dispatch(_args: argparse.Namespace) -> None:
+    """Run one webhook dispatcher alone, until SIGINT or SIGTERM."""
+    settings = _settings()
+    _migrate(settings)
+    _check_role(settings)
+    import signal
+
+    from db.engine import make_engine
+    from gql.webhooks.dispatcher import announce, run_alone
+    from tenancy import webhooks
+    from tenancy.scoping import install_guard
+
+    webhooks.configure(
+        allow_insecure=settings.webhook_allow_insecure, secret_key=settings.webhook_secret_key
+    )
+    announce(settings)
+
+    async def main() -> None:
+        engine = make_engine(settings=settings.model_copy(update={"pool_size": 2}))
+        install_guard(engine.sync_engine)
+        task = asyncio.create_task(run_alone(engine, settings))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
 def _demo(args: argparse.Namespace) -> None:
     """Seed the demo data once; revoke the demo tokens of earlier runs and print fresh
     ones (tenancy/demo.py)."""
@@ -829,6 +863,17 @@ def parser() -> argparse.ArgumentParser:
         " (default: not served)",
     )
     run.set_defaults(handler=serve)
+
+    command(
+        commands,
+        "dispatch",
+        "deliver webhooks, without serving",
+        "Run one webhook dispatcher alone (as every billclass serve worker does unless"
+        " BILLCLASS_WEBHOOK_DISPATCH=0): fan change events out to the subscriptions and"
+        " deliver them, signed, with retries. Any number may run: on PostgreSQL they share"
+        " the queue, on SQLite one leads at a time. Applies pending migrations first."
+        " SIGTERM stops it; attempts in flight are retried later.",
+    ).set_defaults(handler=dispatch)
 
     command(
         commands,

@@ -73,8 +73,9 @@ SCALARS: dict[object, ScalarDefinition] = {
         name="JSON",
         description="Any JSON value (ECMA-404): object, array, string, number, boolean or"
         " null, returned as it is stored. Outputs: AuditEvent.changes, FieldChange.before and"
-        " after, exportCustomerClasses; input: ApplyCustomerClassesInput.document, checked by"
-        " the mutation (a malformed document is a userError, never a top-level error).",
+        " after, exportCustomerClasses, WebhookDelivery.payload; input:"
+        " ApplyCustomerClassesInput.document, checked by the mutation (a malformed document is"
+        " a userError, never a top-level error).",
         specified_by_url=ECMA_404,
         serialize=_untouched,
         parse_value=_untouched,

@@ -295,6 +295,7 @@ def list_maxima(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
         ("Query", "customFieldDefinitions"): maxima.CATALOG_ENTRIES,
         ("Query", "customTaxes"): maxima.CATALOG_ENTRIES,
         ("Query", "apiTokens"): maxima.API_TOKENS_PER_OWNER,
+        ("Query", "webhookSubscriptions"): maxima.WEBHOOK_SUBSCRIPTIONS_PER_TENANT,
         ("CustomerClass", "customFields"): maxima.CUSTOM_FIELDS_PER_CLASS,
         ("EffectiveSettings", "customFields"): maxima.CUSTOM_FIELDS_PER_CLASS,
         ("Taxation", "customTaxes"): maxima.CUSTOM_TAXES_PER_CLASS,

@@ -14,7 +14,16 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
-from tenancy import audit, catalogs, class_history, customer_classes, customers, pagination, tokens
+from tenancy import (
+    audit,
+    catalogs,
+    class_history,
+    customer_classes,
+    customers,
+    pagination,
+    tokens,
+    webhooks,
+)
 from tenancy.principal import Principal
 
 K = TypeVar("K")
@@ -114,6 +123,20 @@ class Loaders:
     def tokens(self) -> DataLoader[int, Any]:
         conn, principal = self._conn, self._principal
         return self._loader("tokens", lambda keys: tokens.visible_tokens(conn, principal, keys))
+
+    @property
+    def subscriptions(self) -> DataLoader[int, Any]:
+        conn, principal = self._conn, self._principal
+        return self._loader(
+            "subscriptions", lambda keys: webhooks.visible_subscriptions(conn, principal, keys)
+        )
+
+    @property
+    def deliveries(self) -> DataLoader[int, Any]:
+        conn, principal = self._conn, self._principal
+        return self._loader(
+            "deliveries", lambda keys: webhooks.visible_deliveries(conn, principal, keys)
+        )
 
     @property
     def settings_classes(self) -> DataLoader[int, Any]:

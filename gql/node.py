@@ -15,6 +15,7 @@ from gql.context import Info
 from gql.customer_classes.types import CustomerClass
 from gql.customers.types import Customer
 from gql.tokens.types import ApiToken
+from gql.webhooks.types import WebhookDelivery, WebhookSubscription
 from tenancy.ids import decode_any
 
 
@@ -37,6 +38,12 @@ async def resolve_node(info: Info, global_id: str) -> Node | None:
     if type_name == "ApiToken":
         row = await loaders.tokens.load(key)
         return row and ApiToken.of(row)
+    if type_name == "WebhookSubscription":
+        row = await loaders.subscriptions.load(key)
+        return row and WebhookSubscription.of(row)
+    if type_name == "WebhookDelivery":
+        row = await loaders.deliveries.load(key)
+        return row and WebhookDelivery.of(row)
     catalog_type = CATALOG_TYPES.get(type_name)
     if catalog_type is not None:
         row = await loaders.catalog(type_name).load(key)

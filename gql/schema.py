@@ -29,6 +29,9 @@ from gql.node import NodeQuery
 from gql.tokens.mutations import TokenMutation
 from gql.tokens.queries import TokenQuery
 from gql.tokens.types import ApiToken
+from gql.webhooks.mutations import WebhookMutation
+from gql.webhooks.queries import WebhookQuery
+from gql.webhooks.types import WebhookDelivery, WebhookSubscription
 
 
 @strawberry.type(
@@ -47,6 +50,7 @@ class Query(
     CustomerQuery,
     CatalogQuery,
     AuditQuery,
+    WebhookQuery,
 ):
     pass
 
@@ -59,7 +63,12 @@ class Query(
     " FORBIDDEN. Each mutation field costs 10 in the requested cost."
 )
 class Mutation(
-    CustomerClassMutation, ClassesAsCodeMutation, CustomerMutation, CatalogMutation, TokenMutation
+    CustomerClassMutation,
+    ClassesAsCodeMutation,
+    CustomerMutation,
+    CatalogMutation,
+    TokenMutation,
+    WebhookMutation,
 ):
     pass
 
@@ -82,6 +91,8 @@ schema = strawberry.Schema(
         CustomTax,
         AuditEvent,
         ApiToken,
+        WebhookSubscription,
+        WebhookDelivery,
     ],
     config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
 )

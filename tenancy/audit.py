@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.clock import utcnow
 from db.ids import new_id
 from db.models import event_table
-from tenancy import fields, pagination
+from tenancy import fields, pagination, webhooks
 from tenancy.ids import to_global_id
 from tenancy.principal import Principal
 from tenancy.scoping import visible
@@ -31,23 +31,41 @@ async def record(
     object_key: int,
     tenant_id: int | None,
     changes: dict[str, Any],
+    subject: Any = None,
 ) -> None:
     """Write one event. ``tenant_id`` is the tenant of the object at write time (the
-    managing reseller of a class, the parent of a customer, the reseller of a token)."""
+    managing reseller of a class, the parent of a customer, the reseller of a token).
+    The change's outbox row for webhooks (``tenancy.webhooks.record_change``) is written
+    with it, in the same transaction; ``subject`` is the changed class's row, for the
+    version its change event carries."""
+    at = utcnow()
+    object_id = to_global_id(object_type, object_key)
     await conn.execute(
         event_table.insert().values(
             id=new_id(),
             tenant_id=tenant_id,
-            at=utcnow(),
+            at=at,
             action=action,
             actor_role=principal.role.value,
             actor_token_name=principal.token_name,
             actor_reseller_id=principal.reseller_id,
-            object_id=to_global_id(object_type, object_key),
+            object_id=object_id,
             object_type=object_type,
             changes=changes,
             request_id=request_id.get(),
         )
+    )
+    await webhooks.record_change(
+        conn,
+        principal=principal,
+        action=action,
+        object_type=object_type,
+        object_key=object_key,
+        object_id=object_id,
+        tenant_id=tenant_id,
+        changes=changes,
+        at=at,
+        subject=subject,
     )
 
 

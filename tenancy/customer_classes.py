@@ -407,6 +407,7 @@ async def _audit(
         object_key=row.id,
         tenant_id=row.tenant_id,
         changes=changes,
+        subject=row,
     )
 
 

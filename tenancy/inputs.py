@@ -326,3 +326,44 @@ class CreateCustomFieldDefinition(TypedDict):
     containsPersonalData: NotRequired[bool]
     listValues: NotRequired[list[str] | None]
     defaultValue: NotRequired[str | None]
+
+
+# --------------------------------------------------------------------------- webhooks
+
+WebhookEventType = Literal[
+    "CUSTOMER_CLASS_CREATED",
+    "CUSTOMER_CLASS_UPDATED",
+    "CUSTOMER_CLASS_DELETED",
+    "CUSTOMER_CLASS_SHARING_CHANGED",
+    "CUSTOMER_CREATED",
+    "CUSTOMER_CLASS_ASSIGNED",
+    "CUSTOMER_OVERRIDES_UPDATED",
+    "API_TOKEN_REVOKED",
+]
+WebhookDeliveryStatus = Literal["PENDING", "DELIVERED", "FAILED", "DEAD"]
+
+
+class CreateWebhookSubscription(TypedDict):
+    url: str
+    events: list[WebhookEventType]
+    description: NotRequired[str | None]
+
+
+class UpdateWebhookSubscription(TypedDict):
+    id: str
+    url: NotRequired[str | None]
+    events: NotRequired[list[WebhookEventType] | None]
+    active: NotRequired[bool | None]
+    description: NotRequired[str | None]
+
+
+class DeleteWebhookSubscription(TypedDict):
+    id: str
+
+
+class RotateWebhookSecret(TypedDict):
+    id: str
+
+
+class RedeliverWebhook(TypedDict):
+    deliveryId: str

@@ -35,3 +35,6 @@ UNREVOKED_RESELLER_TOKENS = 20
 # Resellers listed in a class change's impact (affectedByReseller, the most affected
 # first); the total is always in affectedCustomerCount.
 RESELLER_IMPACTS = 100
+
+# Webhook subscriptions per tenant (a reseller, or the administrators together; issue 12).
+WEBHOOK_SUBSCRIPTIONS_PER_TENANT = 10

@@ -70,6 +70,18 @@ Issue 11 classes as      ``class_scope_denials``,                 ``customer_cla
 code: a reseller's       ``export_scope_refusal``                 ``customer_class_update``,
 documents are of its                                              ``customer_class_delete``
 own classes
+Issue 12 webhook         ``subscriptions_visible``,               ``webhook_subscription_select``,
+subscriptions            ``subscriptions_changeable``,            ``webhook_subscription_insert``,
+                         ``subscription_owner``                   ``webhook_subscription_update``,
+                                                                  ``webhook_subscription_delete``
+Issue 12 deliveries      ``deliveries_visible``,                  ``webhook_delivery_select``,
+                         ``deliveries_changeable``                ``webhook_delivery_update``,
+                                                                  ``webhook_delivery_delete``,
+                                                                  ``webhook_delivery_insert``
+Issue 12 outbox: who     ``outbox_visible``,                      ``webhook_event_select``,
+hears of a change        ``outbox_changeable``,                   ``webhook_event_insert``,
+                         ``receives_event``,                      ``webhook_event_update``,
+                         ``actor_token_name``                     ``webhook_event_delete``
 §7 the database net      ``VISIBLE``, ``CHANGEABLE``, (and the    ``customer_delete`` (customers
 covers writes            role split of db/roles.py: audit events  are never deleted), and every
                          append-only)                             *_insert, *_update, *_delete
@@ -86,7 +98,15 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from db.models import class_table, customer_table, event_table, token_table
+from db.models import (
+    class_table,
+    customer_table,
+    delivery_table,
+    event_table,
+    subscription_table,
+    token_table,
+    webhook_event_table,
+)
 from tenancy.errors import ErrorList, Forbidden, Path
 from tenancy.errors import UserErrorCode as Code
 from tenancy.principal import Principal, Role
@@ -229,6 +249,47 @@ def tokens_changeable(principal: Principal, table: sa.FromClause = token_table) 
     return sa.and_(table.c.tenant_id == principal.reseller_id, table.c.role == Role.RESELLER.value)
 
 
+def subscriptions_visible(
+    principal: Principal, table: sa.FromClause = subscription_table
+) -> Clause:
+    """Issue 12: administrators see every webhook subscription, a reseller its own."""
+    if principal.is_admin:
+        return sa.true()
+    return table.c.tenant_id == principal.reseller_id
+
+
+def subscriptions_changeable(
+    principal: Principal, table: sa.FromClause = subscription_table
+) -> Clause:
+    """A reseller changes its own subscriptions; administrators any."""
+    return subscriptions_visible(principal, table)
+
+
+def deliveries_visible(principal: Principal, table: sa.FromClause = delivery_table) -> Clause:
+    """A delivery belongs to its subscription's tenant."""
+    if principal.is_admin:
+        return sa.true()
+    return table.c.tenant_id == principal.reseller_id
+
+
+def deliveries_changeable(principal: Principal, table: sa.FromClause = delivery_table) -> Clause:
+    """A reseller redelivers (and, deleting a subscription, deletes) its own deliveries."""
+    return deliveries_visible(principal, table)
+
+
+def outbox_visible(principal: Principal, table: sa.FromClause = webhook_event_table) -> Clause:
+    """Outbox rows are read by the dispatcher (an administrator context); a reseller's
+    transaction could only ever see its own tenant's."""
+    if principal.is_admin:
+        return sa.true()
+    return table.c.tenant_id == principal.reseller_id
+
+
+def outbox_changeable(principal: Principal, table: sa.FromClause = webhook_event_table) -> Clause:
+    """Only the dispatcher (administrator context) marks outbox rows fanned out."""
+    return sa.true() if principal.is_admin else sa.false()
+
+
 # Tenant table -> the clause of what the caller may see (SELECT) and change (UPDATE,
 # DELETE). Audit events are append-only: no change clause, so nothing changes them.
 VISIBLE: dict[str, ClauseOf] = {
@@ -236,11 +297,17 @@ VISIBLE: dict[str, ClauseOf] = {
     "customer": customers_visible,
     "api_token": tokens_visible,
     "audit_event": events_visible,
+    "webhook_subscription": subscriptions_visible,
+    "webhook_delivery": deliveries_visible,
+    "webhook_event": outbox_visible,
 }
 CHANGEABLE: dict[str, ClauseOf] = {
     "customer_class": classes_changeable,
     "customer": customers_changeable,
     "api_token": tokens_changeable,
+    "webhook_subscription": subscriptions_changeable,
+    "webhook_delivery": deliveries_changeable,
+    "webhook_event": outbox_changeable,
 }
 
 
@@ -404,6 +471,26 @@ def token_owner(principal: Principal, named_reseller: int | None) -> int | None:
     """A reseller's token is its own; an administrator's belongs to the reseller the input
     names, or to the administrator (None)."""
     return named_reseller if principal.is_admin else principal.reseller_id
+
+
+def subscription_owner(principal: Principal) -> int | None:
+    """Issue 12: a webhook subscription belongs to the caller's tenant (the reseller, or
+    the administrator: None)."""
+    return principal.reseller_id
+
+
+def receives_event(
+    subscription_tenant: int | None, event_tenant: int | None, shared_class: bool
+) -> bool:
+    """Issue 12: an administrator's subscription hears of every change; a reseller R's
+    only of what R may see: changes whose tenant is R (its classes, customers, tokens:
+    what ``auditEvents`` shows it) and changes of administrator classes shared with the
+    resellers before or after the change (``shared_class``), never another tenant's."""
+    if subscription_tenant is None:
+        return True
+    if event_tenant is None:
+        return shared_class
+    return event_tenant == subscription_tenant
 
 
 def token_expiry_ceiling(principal: Principal, now: datetime) -> datetime | None:

@@ -3,6 +3,7 @@ one administrator and two resellers (A and B) to test every operation from both 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from tests.api_client import Api, World
 from tests.databases import POSTGRES, Databases
 from tests.support.cli import run_as_cli
 from tests.support.sql import recording
+
+# No background webhook dispatcher in the apps tests make (in process or as servers):
+# the webhook tests start theirs explicitly (BILLCLASS_WEBHOOK_DISPATCH=1).
+os.environ.setdefault("BILLCLASS_WEBHOOK_DISPATCH", "0")
 
 
 def pytest_report_header() -> str:

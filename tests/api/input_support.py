@@ -122,6 +122,20 @@ class Targets:
     customer_id: str
     token_id: str
     default_class_id: str
+    webhook_id: str  # a webhook subscription of the caller's tenant
+
+
+def _webhook(api: Api, token: str | None = None) -> str:
+    """A subscription to aim the webhook mutations at (host names are resolved only when
+    delivering, and tests run no dispatcher)."""
+    return str(
+        api.ok(
+            "createWebhookSubscription",
+            {"url": "https://hooks.example.com/input", "events": ["CUSTOMER_CREATED"]},
+            token,
+            selection="webhookSubscription { id }",
+        )["webhookSubscription"]["id"]
+    )
 
 
 def admin_targets(api: Api, world: World) -> Targets:
@@ -131,7 +145,9 @@ def admin_targets(api: Api, world: World) -> Targets:
         {"name": "input spare", "role": "ADMINISTRATOR"},
         selection="apiToken { id }",
     )["apiToken"]["id"]
-    return Targets(True, world.admin_class_id, customer, token, world.default_class_id)
+    return Targets(
+        True, world.admin_class_id, customer, token, world.default_class_id, _webhook(api)
+    )
 
 
 def reseller_targets(api: Api, world: World) -> Targets:
@@ -141,7 +157,14 @@ def reseller_targets(api: Api, world: World) -> Targets:
         world.a.token,
         selection="apiToken { id }",
     )["apiToken"]["id"]
-    return Targets(False, world.a.class_id, world.a.customer_id, token, world.default_class_id)
+    return Targets(
+        False,
+        world.a.class_id,
+        world.a.customer_id,
+        token,
+        world.default_class_id,
+        _webhook(api, world.a.token),
+    )
 
 
 def mutation_base(field: str, paths: list[Path], targets: Targets) -> dict[str, Any]:
@@ -180,6 +203,15 @@ def mutation_base(field: str, paths: list[Path], targets: Targets) -> dict[str, 
         "revokeApiToken": {"id": targets.token_id},
         "applyCustomerClasses": {"document": {"formatVersion": 1, "classes": []}},
         "revertCustomerClass": {"id": targets.class_id, "toVersion": 1, "dryRun": True},
+        "createWebhookSubscription": {
+            "url": f"https://hooks.example.com/{n}",
+            "events": ["CUSTOMER_CREATED"],
+        },
+        "updateWebhookSubscription": {"id": targets.webhook_id},
+        "deleteWebhookSubscription": {"id": targets.webhook_id},
+        "rotateWebhookSecret": {"id": targets.webhook_id},
+        # No delivery exists (tests run no dispatcher): the lookup answers NOT_FOUND.
+        "redeliverWebhook": {"deliveryId": targets.webhook_id},
     }
     assert field in base, f"give {field} a valid base input in tests/api/input_support.py"
     return base[field]
@@ -204,20 +236,25 @@ QUERY_SELECTION = {
 # reported by ``build`` until it is listed here.
 NESTED: dict[tuple[str, str], tuple[str, str, Callable[[Targets], dict[str, Any]]]] = {
     ("CustomerClass", "customers"): (
-        "query($id: ID!{declared}) { customerClass(id: $id) { ",
+        "query({variables}) { customerClass(id: $id) { ",
         " } }",
         lambda targets: {"id": targets.class_id},
     ),
     ("CustomerClass", "history"): (
-        "query($id: ID!{declared}) { customerClass(id: $id) { ",
+        "query({variables}) { customerClass(id: $id) { ",
         " } }",
         lambda targets: {"id": targets.class_id},
     ),
     ("ClassChangeImpact", "affectedCustomers"): (
-        "mutation($id: ID!{declared}) { updateCustomerClass(input: {id: $id, dryRun: true,"
+        "mutation({variables}) { updateCustomerClass(input: {id: $id, dryRun: true,"
         ' description: "impact probe"}) { impact { ',
         " } } }",
         lambda targets: {"id": targets.class_id},
+    ),
+    ("WebhookSubscription", "deliveries"): (
+        "query({variables}) { node(id: $id) { ... on WebhookSubscription { ",
+        " } } }",
+        lambda targets: {"id": targets.webhook_id},
     ),
 }
 
@@ -249,10 +286,12 @@ def build(root: str, field_name: str, values: Mapping[Path, Any], targets: Targe
         owner = SCHEMA.get_type(root)
         assert isinstance(owner, graphql.GraphQLObjectType)
         args = _arguments(owner.fields[field_name], values)
-        declared = "".join(f", ${name}: {type_}" for name, (type_, _v) in args.items())
+        declared = ", ".join(
+            ["$id: ID!", *(f"${name}: {type_}" for name, (type_, _v) in args.items())]
+        )
         passed = ", ".join(f"{name}: ${name}" for name in args)
         document = (
-            opening.replace("{declared}", declared)
+            opening.replace("{variables}", declared)
             + f"{field_name}{f'({passed})' if passed else ''} {{ totalCount }}"
             + closing
         )

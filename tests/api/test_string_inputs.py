@@ -55,6 +55,7 @@ BY_NAME = {
     "nameContains": 100,
     "after": 4096,
     "before": 4096,
+    "url": 2048,
 }
 
 

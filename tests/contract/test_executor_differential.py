@@ -219,6 +219,7 @@ def test_node_types_are_never_completed_as_nested_plain_fields() -> None:
         "NotificationSet",
         "CustomFieldDefinition",
         "CustomTax",
+        "WebhookDelivery",
     }
     nested = {
         field.object_type.name

@@ -13,13 +13,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.clock import utcnow
 from db.engine import make_engine
 from db.models import TENANT_TABLES
 from db.settings import Settings
+from tenancy import webhooks
 from tenancy.ids import decode_any
 from tenancy.principal import Principal, Role
 from tenancy.scoping import enter_tenant
 from tests.databases import Databases
+from tests.support.cli import run_as_cli
 
 T = TypeVar("T")
 
@@ -95,3 +98,22 @@ def nothing() -> dict[str, set[int]]:
 
 def assert_rls_violation(error: pytest.ExceptionInfo[DBAPIError]) -> None:
     assert "row-level security" in str(error.value), error.value
+
+
+def add_webhooks(api: Any, settings: Settings, world: Any) -> None:
+    """A webhook subscription of A, of B and of the administrator, a change by each
+    (outbox rows of their tenants) and the deliveries the dispatcher made of them."""
+    for token in (world.a.token, world.b.token, None):
+        api.ok(
+            "createWebhookSubscription",
+            {"url": "https://example.com/hook", "events": ["CUSTOMER_CLASS_UPDATED"]},
+            token,
+        )
+    api.ok("updateCustomerClass", {"id": world.a.class_id, "description": "a"}, world.a.token)
+    api.ok("updateCustomerClass", {"id": world.b.class_id, "description": "b"}, world.b.token)
+    api.ok("updateCustomerClass", {"id": world.admin_class_id, "description": "admin"})
+
+    async def fan_out(conn: AsyncConnection) -> None:
+        await webhooks.fan_out(conn, utcnow())
+
+    run_as_cli(settings, fan_out)

@@ -27,13 +27,28 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.ids import new_id
-from db.models import class_table, customer_table, event_table, token_table
+from db.models import (
+    class_table,
+    customer_table,
+    delivery_table,
+    event_table,
+    subscription_table,
+    token_table,
+    webhook_event_table,
+)
 from db.settings import Settings
 from tenancy.principal import Principal
 from tenancy.scoping import enter_tenant
 from tests.api_client import Api, World
 from tests.databases import SERVICE_ROLE
-from tests.integration.rls_support import ADMIN, key, reseller, superuser_rows, with_engine
+from tests.integration.rls_support import (
+    ADMIN,
+    add_webhooks,
+    key,
+    reseller,
+    superuser_rows,
+    with_engine,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -42,6 +57,9 @@ TABLES = {
     "customer": customer_table,
     "api_token": token_table,
     "audit_event": event_table,
+    "webhook_subscription": subscription_table,
+    "webhook_event": webhook_event_table,
+    "webhook_delivery": delivery_table,
 }
 Outcome = int | str
 
@@ -161,6 +179,9 @@ async def _copy(engine: AsyncEngine, table: str, row_id: int, **changes: Any) ->
         values["name_key"] = f"copy {values['id']}"
     if "token_hash" in values:
         values["token_hash"] = f"{values['id']:064d}"
+    if "webhook_event_id" in values:  # one delivery per (subscription, event)
+        values["webhook_event_id"] = new_id()
+        values["event_id"] = f"msg_copy{values['id']}"
     values.update(changes)
     return target.insert().values(values)
 
@@ -353,3 +374,93 @@ def test_the_administrator_context_may_change_every_row(scene: Scene, settings: 
     for name, outcomes in found.items():
         expected_update = "PRIVILEGE" if name.startswith("audit_event") else 1
         assert outcomes == {"INSERT": 1, "UPDATE": expected_update}, name
+
+
+# --------------------------------------------------------------------------- webhooks (issue 12)
+
+
+@pytest.fixture
+def webhook_scene(world: World, api: Api, settings: Settings) -> Scene:
+    """A subscription of A, of B and of the administrator; outbox rows of changes by A,
+    B and the administrator; the deliveries the dispatcher made of them."""
+    add_webhooks(api, settings, world)
+    a, b = key(world.a.id), key(world.b.id)
+    url = settings.database_url
+
+    def one(query: str, *args: Any) -> int:
+        rows = superuser_rows(url, query, *args)
+        assert rows, query
+        return int(rows[0]["id"])
+
+    return Scene(
+        a=a,
+        b=b,
+        rows={
+            table: {
+                "own": one(f"select id from {table} where tenant_id = $1", a),
+                "other tenant": one(f"select id from {table} where tenant_id = $1", b),
+                "private administrator": one(f"select id from {table} where tenant_id is null"),
+            }
+            for table in ("webhook_subscription", "webhook_event", "webhook_delivery")
+        },
+    )
+
+
+def test_webhook_subscriptions_and_deliveries_per_command(
+    webhook_scene: Scene, settings: Settings
+) -> None:
+    columns = ["SELECT", "INSERT", "UPDATE", "UPDATE seize", "DELETE"]
+    expected = _table(
+        {
+            "own": ("visible", 1, 1, 1, 1),
+            "other tenant": ("hidden", "POLICY", 0, 0, 0),
+            "private administrator": ("hidden", "POLICY", 0, 0, 0),
+        },
+        columns,
+    )
+
+    async def work(engine: AsyncEngine) -> dict[str, dict[str, dict[str, Outcome]]]:
+        return {
+            "webhook_subscription": await _matrix(
+                engine,
+                webhook_scene,
+                "webhook_subscription",
+                {"UPDATE": "url = 'https://evil.example/'", "UPDATE seize": "tenant_id = :a"},
+            ),
+            "webhook_delivery": await _matrix(
+                engine,
+                webhook_scene,
+                "webhook_delivery",
+                {"UPDATE": "status = 'PENDING'", "UPDATE seize": "tenant_id = :a"},
+            ),
+        }
+
+    assert with_engine(settings, work) == {
+        "webhook_subscription": expected,
+        "webhook_delivery": expected,
+    }
+
+
+def test_the_outbox_is_written_by_its_tenant_and_read_by_the_dispatcher(
+    webhook_scene: Scene, settings: Settings
+) -> None:
+    """A reseller's transaction writes outbox rows of its own tenant naming itself (as
+    audit events); only the administrator context (the dispatcher) changes them."""
+    extra: dict[str, dict[str, Any]] = {
+        "forged administrator": {"actor_role": "ADMINISTRATOR", "actor_reseller_id": None},
+    }
+
+    async def work(engine: AsyncEngine) -> dict[str, dict[str, Outcome]]:
+        return await _matrix(
+            engine, webhook_scene, "webhook_event", {"UPDATE": "fanned_out = false"}, extra
+        )
+
+    columns = ["SELECT", "INSERT", "INSERT forged administrator", "UPDATE", "DELETE"]
+    assert with_engine(settings, work) == _table(
+        {
+            "own": ("visible", 1, "POLICY", 0, 0),
+            "other tenant": ("hidden", "POLICY", "POLICY", 0, 0),
+            "private administrator": ("hidden", "POLICY", "POLICY", 0, 0),
+        },
+        columns,
+    )
