@@ -570,14 +570,6 @@ async def _check_statistics_overrides(
         )
 
 
-async def copy_regular_invoice_settings_to_out_of_turn(
-    conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
-) -> Row[Any]:
-    """``copy_regular_invoice_settings_change``, returning only the class as stored."""
-    change = await copy_regular_invoice_settings_change(conn, principal=principal, data=data)
-    return change.after
-
-
 async def copy_regular_invoice_settings_change(
     conn: AsyncConnection, *, principal: Principal, data: CopyRegularInvoiceSettings
 ) -> ClassChange:
