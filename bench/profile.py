@@ -5,7 +5,8 @@
 Seeds (or reuses, ``--reuse``) the bench database of ``bench.run``, registers the point
 lookup and the page of 50 as trusted documents, then sends each operation of
 ``bench.run`` (ad hoc and trusted) straight to the ASGI application in one event loop,
-one request at a time, and prints ``time.process_time`` per request (median of 5 batches).
+one request at a time, and prints ``time.process_time`` per request (median of 5 batches;
+``--compare-plans``: the trusted ones with and without their compiled plans, interleaved).
 ``--cprofile KEY`` runs that operation under cProfile and prints the functions with the
 most cumulative time, which says where a request's CPU goes (endpoint bookkeeping,
 graphql-core execution, resolvers, SQL, serialisation).
@@ -110,6 +111,7 @@ async def profile(args: argparse.Namespace, app_url: str) -> None:
             webhook_dispatch=args.dispatch,
         )
     )
+    endpoint = app.state.endpoint
     async with app.router.lifespan_context(app):
         for key, bodies in operations.items():
             if args.only and key not in args.only:
@@ -119,13 +121,22 @@ async def profile(args: argparse.Namespace, app_url: str) -> None:
             if status != 200 or result.get("errors"):
                 raise SystemExit(f"{key}: {status} {answer[:300]!r}")
             count = args.requests if key.startswith("point") else max(args.requests // 100, 5)
-            batches = []
+            # Trusted documents with and without their compiled plans, batches interleaved
+            # (a busy machine drifts less between neighbouring batches).
+            modes = [True, False] if args.compare_plans and key.endswith("_trusted") else [True]
+            batches: dict[bool, list[float]] = {mode: [] for mode in modes}
             for _ in range(5):
-                started = time.process_time()
-                for i in range(count):
-                    await call(app, reseller, bodies[i % len(bodies)])
-                batches.append((time.process_time() - started) / count)
-            print(f"{key:14} {statistics.median(batches) * 1000:8.3f} CPU ms/request")
+                for mode in modes:
+                    endpoint.compiled_plans = mode
+                    started = time.process_time()
+                    for i in range(count):
+                        await call(app, reseller, bodies[i % len(bodies)])
+                    batches[mode].append((time.process_time() - started) / count)
+            endpoint.compiled_plans = True
+            for mode in modes:
+                label = key if len(modes) == 1 else f"{key} ({'plans' if mode else 'no plans'})"
+                median = statistics.median(batches[mode]) * 1000
+                print(f"{label:26} {median:8.3f} CPU ms/request")
             if args.cprofile == key:
                 profiler = cProfile.Profile()
                 profiler.enable()
@@ -145,6 +156,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="operations to run (default: all)")
     parser.add_argument("--cprofile", help="profile this operation")
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument(
+        "--compare-plans",
+        action="store_true",
+        help="run the trusted operations with and without compiled plans, interleaved",
+    )
     parser.add_argument(
         "--dispatch", action="store_true", help="run the webhook dispatcher in the app"
     )

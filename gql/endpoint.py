@@ -230,6 +230,7 @@ class GraphQLEndpoint:
         tracing: Tracing = NO_TRACING,
         *,
         documents_mode: str = "open",
+        compiled_plans: bool = True,
     ) -> None:
         self.engine = engine
         self.tracing = tracing
@@ -239,6 +240,7 @@ class GraphQLEndpoint:
         check_list_maxima(schema)  # every list's cost is known, or the service does not start
         self.executor_class = execution.install(schema, name_of)
         self.name_of = name_of
+        self.compiled_plans = compiled_plans
         self.documents = DocumentCache(schema, document_cache_bytes)
         self.documents_mode = documents_mode
         # Registered documents, re-checked against the table within the bound a token
@@ -355,7 +357,7 @@ class GraphQLEndpoint:
         prepared, document, trusted = await self._document(envelope, principal, request_id, outcome)
         context = Context(principal=principal, request_id=request_id)
         executor = self._bind(document, envelope, context, request_id)
-        if trusted is not None:
+        if trusted is not None and self.compiled_plans:
             executor.plan = self._plan(trusted, executor)
         operation = executor.operation
         outcome.operation = operation.name.value if operation.name else None

@@ -399,6 +399,14 @@ def test_registered_documents_run_their_plans(
     compiled = {id(plan) for plan in ran}
     assert len(compiled) == 2 + len(fixture_ids)  # one plan per document, reused
 
+    # BILLCLASS_COMPILED_PLANS=0: graphql-core runs every registered document.
+    endpoint.compiled_plans = False
+    before = len(ran)
+    response = by_id(client, world.a.token, point, {"id": world.a.class_id})
+    assert response.json()["data"]["customerClass"]["id"] == world.a.class_id
+    assert len(ran) == before
+    endpoint.compiled_plans = True
+
     # A removed document stops working (its plan goes with its cache entry).
     unregister(database_url, point)
     endpoint.trusted.recheck_seconds = 0
