@@ -29,13 +29,17 @@ tuple, awaitable list items. Fields of plain attributes (no resolver, strawberry
 basic fields) are read with ``getattr`` as strawberry's default resolver does, without
 building resolve info; leaf values are coerced by their type's ``coerce_output_value``
 and, when that gives null, completed by graphql-core's ``complete_leaf_value`` (which
-raises its own error). tests/contract/test_compiled_plans.py runs every bench and
+raises its own error). What resolvers return is tested with the executor's
+``is_awaitable`` (data loaders return futures); what a completion returns is a coroutine
+or a value (the plan's and graphql-core's completions are ``async def``), tested by its
+type. tests/contract/test_compiled_plans.py runs every bench and
 fixture operation both ways and compares the JSON.
 """
 
 from __future__ import annotations
 
 import inspect
+from types import CoroutineType
 from typing import Any
 
 from graphql import (
@@ -265,7 +269,7 @@ class _List(_Completer):
                     continue
                 try:
                     done = item.complete(run, field, parent, item_path, value, info)
-                    if item.may_await and is_awaitable(done):
+                    if item.may_await and type(done) is CoroutineType:
                         append(run.await_item(done, item_type, field, item_path))
                         awaitable_indices.append(index)
                     else:
@@ -396,7 +400,7 @@ class _Run:
                         field, parent, source, Path(path, key, parent.name)
                     )
                 results[key] = result
-                if self.is_awaitable(result):
+                if type(result) is CoroutineType:
                     awaitable_keys.append(key)
         except Exception:
             if awaitable_keys:
@@ -412,7 +416,7 @@ class _Run:
         try:
             result = getattr(source, field.attribute)
             completed = field.complete.complete(self, field, parent, path, result, None)
-            if field.complete.may_await and self.is_awaitable(completed):
+            if field.complete.may_await and type(completed) is CoroutineType:
                 return self._await_completed(completed, field, path)
         except Exception as raw_error:
             self.executor.handle_field_error(raw_error, field.return_type, field.details, path)
@@ -440,7 +444,7 @@ class _Run:
             if self.is_awaitable(result):
                 return self._complete_awaitable(result, field, parent, path, info)
             completed = field.complete.complete(self, field, parent, path, result, info)
-            if field.complete.may_await and self.is_awaitable(completed):
+            if field.complete.may_await and type(completed) is CoroutineType:
                 return self._await_completed(completed, field, path)
         except Exception as raw_error:
             executor.handle_field_error(raw_error, field.return_type, field.details, path)
@@ -453,7 +457,7 @@ class _Run:
         try:
             resolved = await result
             completed = field.complete.complete(self, field, parent, path, resolved, info)
-            if self.is_awaitable(completed):
+            if type(completed) is CoroutineType:
                 completed = await completed
         except Exception as raw_error:
             self.executor.handle_field_error(raw_error, field.return_type, field.details, path)
@@ -514,7 +518,7 @@ class Plan:
         run = _Run(executor)
         try:
             result = run.execute_fields(self.root_type, executor.root_value, None, self.fields)
-            if executor.is_awaitable(result):
+            if type(result) is CoroutineType:
                 return _await_operation(executor, result)
             data = result
         except GraphQLError as error:
