@@ -5,7 +5,7 @@
 Seeds (or reuses, ``--reuse``) the bench database of ``bench.run``, registers the point
 lookup and the page of 50 as trusted documents, then sends each operation of
 ``bench.run`` (ad hoc and trusted) straight to the ASGI application in one event loop,
-one request at a time, and prints ``time.process_time`` per request (median of 5 batches;
+one request at a time, and prints ``time.process_time`` per request (median of ``--batches``, 5;
 ``--compare-plans``: the trusted ones with and without their compiled plans, interleaved).
 ``--cprofile KEY`` runs that operation under cProfile and prints the functions with the
 most cumulative time, which says where a request's CPU goes (endpoint bookkeeping,
@@ -125,7 +125,7 @@ async def profile(args: argparse.Namespace, app_url: str) -> None:
             # (a busy machine drifts less between neighbouring batches).
             modes = [True, False] if args.compare_plans and key.endswith("_trusted") else [True]
             batches: dict[bool, list[float]] = {mode: [] for mode in modes}
-            for _ in range(5):
+            for _ in range(args.batches):
                 for mode in modes:
                     endpoint.compiled_plans = mode
                     started = time.process_time()
@@ -136,7 +136,14 @@ async def profile(args: argparse.Namespace, app_url: str) -> None:
             for mode in modes:
                 label = key if len(modes) == 1 else f"{key} ({'plans' if mode else 'no plans'})"
                 median = statistics.median(batches[mode]) * 1000
-                print(f"{label:26} {median:8.3f} CPU ms/request")
+                least = min(batches[mode]) * 1000
+                print(f"{label:26} {median:8.3f} CPU ms/request (least batch {least:.3f})")
+            if len(modes) == 2:
+                ratios = [a / b for a, b in zip(batches[True], batches[False], strict=True)]
+                print(
+                    f"{'':26} plans / no plans, median of the batch pairs: "
+                    f"{statistics.median(ratios):.3f}"
+                )
             if args.cprofile == key:
                 profiler = cProfile.Profile()
                 profiler.enable()
@@ -152,7 +159,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--database-url", default=seed.DEFAULT_URL)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument(
+        "--resellers",
+        type=int,
+        default=seed.RESELLERS,
+        help="resellers to seed (fewer: quicker; the operations read the same rows)",
+    )
     parser.add_argument("--requests", type=int, default=2000, help="point lookups per batch")
+    parser.add_argument("--batches", type=int, default=5, help="batches per figure (median)")
     parser.add_argument("--only", nargs="*", help="operations to run (default: all)")
     parser.add_argument("--cprofile", help="profile this operation")
     parser.add_argument("--top", type=int, default=45)
@@ -166,8 +180,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     app_url, kept = seed.prepare_database(args.database_url, args.reuse)
-    if not (kept and asyncio.run(seed.is_seeded(app_url))):
-        asyncio.run(seed.seed(app_url))
+    if not kept:  # --reuse: as seeded before (perhaps with fewer resellers)
+        asyncio.run(seed.seed(app_url, resellers_count=args.resellers))
     asyncio.run(profile(args, app_url))
 
 
