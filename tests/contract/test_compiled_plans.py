@@ -262,6 +262,10 @@ class Compiling:
 
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "persisted-documents.json"
+REVOKE = (
+    "mutation Revoke($id: ID!) { revokeApiToken(input: {id: $id}) {"
+    " apiToken { id } userErrors { field message code } } }"
+)
 ERROR_CASES = [
     # A field error (a malformed cursor) and its siblings.
     'query { viewer { role } customerClasses(first: 2, after: "nope") { totalCount } }',
@@ -362,8 +366,8 @@ def test_registered_documents_run_their_plans(
     """The production path: a document sent by ID runs its plan (compiled once per
     worker and operation); the same without plans answers the same."""
     endpoint = app.state.endpoint
-    point, page, fixture_ids = (
-        *register(database_url, POINT_QUERY, PAGE_QUERY),
+    point, page, revoke, fixture_ids = (
+        *register(database_url, POINT_QUERY, PAGE_QUERY, REVOKE),
         register(database_url, *json.loads(FIXTURE.read_text()).values()),
     )
     ran: list[Plan] = []
@@ -386,6 +390,8 @@ def test_registered_documents_run_their_plans(
         (point, "ClassHeader", {"id": 5}),  # an ID variable that does not coerce
         (page, "ClassPage", {"first": 3}),
         (page, "ClassPage", {"first": 3, "after": "nope"}),
+        # A mutation (never compiled): its userErrors, the same by graphql-core.
+        (revoke, "Revoke", {"id": "QXBpVG9rZW46OTk5OTk5"}),
         *((i, None, {"id": world.a.class_id}) for i in fixture_ids),
     ]
     for doc_id, operation, variables in requests:
@@ -395,9 +401,13 @@ def test_registered_documents_run_their_plans(
             answers.append(_answer(by_id(client, world.a.token, doc_id, variables, **extra)))
         enabled = True
         assert answers[0] == answers[1], (operation, variables)
+        if doc_id == revoke:
+            assert answers[0][1]["data"]["revokeApiToken"]["userErrors"][0]["code"]
     assert len(ran) >= 6
     compiled = {id(plan) for plan in ran}
     assert len(compiled) == 2 + len(fixture_ids)  # one plan per document, reused
+    mutation = next(t for t in endpoint.trusted._entries.values() if t[0].id == revoke)[0]
+    assert list(mutation.plans.values()) == [None]  # graphql-core ran it
 
     # BILLCLASS_COMPILED_PLANS=0: graphql-core runs every registered document.
     endpoint.compiled_plans = False
