@@ -16,7 +16,8 @@ with the answer, so the order below is the order of the code in ``_serve``.
    (all cached by document text): ``_prepare``; or a registered (trusted) document by
    its ID, parsed and validated once per worker (gql/trusted.py), unknown:
    PERSISTED_DOCUMENT_NOT_FOUND; an ad-hoc query where BILLCLASS_DOCUMENTS allows only
-   registered documents: PERSISTED_DOCUMENT_REQUIRED: ``_document``;
+   registered documents: PERSISTED_DOCUMENT_REQUIRED: ``_document``; a registered query
+   then runs by its compiled plan (gql/plans.py, compiled once per worker): ``_plan``;
 6. variables coerced (BAD_USER_INPUT), then page sizes and the node budget, which is the
    requested cost (SPEC §7): ``_bind``, ``_requested_cost``;
 7. the token's and the tenant's rate-limit buckets (429 THROTTLED with Retry-After,

@@ -46,6 +46,11 @@
    (root mutation fields run one after another). Doing it here rather than in
    ``mutation.run`` means no later mutation field, however its resolver is written,
    can run inside a dry run's savepoint and be rolled back with it.
+
+5. **A registered query may run by its compiled plan** (gql/plans.py): the endpoint sets
+   ``plan`` and ``execute_operation`` hands the executor to it; the plan uses this
+   executor's counting (``count_list``), error handling and background settling, so
+   points 2 and 3 hold for it as they do here.
 """
 
 from __future__ import annotations
