@@ -176,6 +176,13 @@ class Settings(BaseSettings):
         " documents (else PERSISTED_DOCUMENT_REQUIRED); trusted = every token only"
         " registered documents.",
     )
+    # Registered documents' queries run by their compiled plans (gql/plans.py).
+    compiled_plans: bool = Field(
+        default=True,
+        description="1: a registered document's query runs by its execution plan, compiled"
+        " at its first request per worker (same answers, less CPU); 0: by graphql-core, as"
+        " ad-hoc queries do.",
+    )
     # Parsed and validated documents kept per worker, in (estimated) bytes; 0: none.
     document_cache_bytes: int = Field(
         default=32 * 1024 * 1024,

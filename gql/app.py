@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: Any = None)
         rate_limits,
         tracing,
         documents_mode=settings.documents,
+        compiled_plans=settings.compiled_plans,
     )
 
     async def graphql_get(request: Request) -> Response:

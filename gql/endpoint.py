@@ -16,7 +16,8 @@ with the answer, so the order below is the order of the code in ``_serve``.
    (all cached by document text): ``_prepare``; or a registered (trusted) document by
    its ID, parsed and validated once per worker (gql/trusted.py), unknown:
    PERSISTED_DOCUMENT_NOT_FOUND; an ad-hoc query where BILLCLASS_DOCUMENTS allows only
-   registered documents: PERSISTED_DOCUMENT_REQUIRED: ``_document``;
+   registered documents: PERSISTED_DOCUMENT_REQUIRED: ``_document``; a registered query
+   then runs by its compiled plan (gql/plans.py, compiled once per worker): ``_plan``;
 6. variables coerced (BAD_USER_INPUT), then page sizes and the node budget, which is the
    requested cost (SPEC §7): ``_bind``, ``_requested_cost``;
 7. the token's and the tenant's rate-limit buckets (429 THROTTLED with Retry-After,
@@ -76,9 +77,10 @@ from gql.limits import (
     operation_budget,
 )
 from gql.metrics import observe
+from gql.plans import Plan, compile_plan
 from gql.rate_limits import Bucket, Charge, RateLimiter, cost_extension
 from gql.tracing import NO_TRACING, Tracing
-from gql.trusted import TrustedDocuments, is_document_id
+from gql.trusted import Trusted, TrustedDocuments, is_document_id
 from tenancy import audit, tokens, trusted_documents
 from tenancy.errors import TopLevelCode
 from tenancy.policy import document_must_be_registered
@@ -229,6 +231,7 @@ class GraphQLEndpoint:
         tracing: Tracing = NO_TRACING,
         *,
         documents_mode: str = "open",
+        compiled_plans: bool = True,
     ) -> None:
         self.engine = engine
         self.tracing = tracing
@@ -237,6 +240,8 @@ class GraphQLEndpoint:
         self.schema = schema
         check_list_maxima(schema)  # every list's cost is known, or the service does not start
         self.executor_class = execution.install(schema, name_of)
+        self.name_of = name_of
+        self.compiled_plans = compiled_plans
         self.documents = DocumentCache(schema, document_cache_bytes)
         self.documents_mode = documents_mode
         # Registered documents, re-checked against the table within the bound a token
@@ -350,9 +355,11 @@ class GraphQLEndpoint:
         cap."""
         principal = token.principal
         envelope = parse_envelope(await read_body(request))
-        prepared, document = await self._document(envelope, principal, request_id, outcome)
+        prepared, document, trusted = await self._document(envelope, principal, request_id, outcome)
         context = Context(principal=principal, request_id=request_id)
         executor = self._bind(document, envelope, context, request_id)
+        if trusted is not None and self.compiled_plans:
+            executor.plan = self._plan(trusted, executor)
         operation = executor.operation
         outcome.operation = operation.name.value if operation.name else None
         outcome.type = operation.operation.value
@@ -372,7 +379,7 @@ class GraphQLEndpoint:
 
     async def _document(
         self, envelope: Envelope, principal: Principal, request_id: str, outcome: Outcome
-    ) -> tuple[Prepared, DocumentNode]:
+    ) -> tuple[Prepared, DocumentNode, Trusted | None]:
         """Step 5: the registered document named by ``documentId`` (never parsed or
         validated again here, nor paced as a new parse), or the ad-hoc query when
         BILLCLASS_DOCUMENTS allows the caller one."""
@@ -385,7 +392,7 @@ class GraphQLEndpoint:
                     ' send {"documentId": "sha256:<hex>"} instead of a query.'
                 )
                 raise Refusal(_error(200, message, code), code)
-            return await self._prepare(envelope.query, principal, request_id)
+            return (*await self._prepare(envelope.query, principal, request_id), None)
         with _database_refusal(request_id):
             trusted = await self.trusted.get(envelope.document_id)
         if trusted is None:
@@ -397,7 +404,22 @@ class GraphQLEndpoint:
             errors = [format_error(e, request_id, prepared.code)[0] for e in prepared.errors]
             raise Refusal(JSONResponse({"errors": errors}), prepared.code)
         outcome.registered = trusted.operation_names
-        return prepared, prepared.document
+        return prepared, prepared.document, trusted
+
+    def _plan(self, trusted: Trusted, executor: execution.BillclassExecutor) -> Plan | None:
+        """The compiled plan of a registered document's operation (gql/plans.py),
+        compiled at its first use in this worker; None: graphql-core executes it."""
+        key = id(executor.operation)  # a node of the document the entry keeps alive
+        plans: dict[int, Plan | None] = trusted.plans
+        if key in plans:
+            return plans[key]
+        try:
+            plan = compile_plan(executor, self.executor_class.counted, self.name_of)
+        except Exception:  # our bug: graphql-core runs it, as for any uncompiled one
+            log.exception("could not compile the plan of document %s", trusted.id)
+            plan = None
+        plans[key] = plan
+        return plan
 
     async def _load_document(self, document_id: str) -> Any:
         """The registry's row of a document (gql/trusted.py fills its cache with it)."""

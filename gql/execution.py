@@ -46,6 +46,11 @@
    (root mutation fields run one after another). Doing it here rather than in
    ``mutation.run`` means no later mutation field, however its resolver is written,
    can run inside a dry run's savepoint and be rolled back with it.
+
+5. **A registered query may run by its compiled plan** (gql/plans.py): the endpoint sets
+   ``plan`` and ``execute_operation`` hands the executor to it; the plan uses this
+   executor's counting (``count_list``), error handling and background settling, so
+   points 2 and 3 hold for it as they do here.
 """
 
 from __future__ import annotations
@@ -186,6 +191,8 @@ class BillclassExecutor(Executor[Any]):
         # Connections whose page was counted, by id of their path (kept alive here, so
         # that an id is never reused while execution runs).
         self._pages: dict[int, Any] = {}
+        # A registered operation's compiled plan (gql/plans.py), set by the endpoint.
+        self.plan: Any = None
         # What resolvers return outside counted lists is counted by them (Context).
         if hasattr(self.context_value, "count_objects"):
             self.context_value.count_objects = self._count
@@ -239,18 +246,28 @@ class BillclassExecutor(Executor[Any]):
         if how is not None:
             if not isinstance(result, Sized):
                 result = list(result)
-            if how == _ITEMS:
-                self._count(len(result))
-            elif how == _PAGE:
-                connection = path.prev
-                if id(connection) not in self._pages:
-                    self._pages[id(connection)] = connection
-                    self._count(len(result))
-            else:
-                self._count(sum(item is not None for item in result))
+            self.count_list(how, path, result)
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )
+
+    def count_list(self, how: int, path: Any, result: Sized) -> None:
+        """Count a list's returned objects, as ``how`` says (gql/plans.py too)."""
+        if how == _ITEMS:
+            self._count(len(result))
+        elif how == _PAGE:
+            connection = path.prev
+            if id(connection) not in self._pages:
+                self._pages[id(connection)] = connection
+                self._count(len(result))
+        else:
+            self._count(sum(item is not None for item in result))  # type: ignore[attr-defined]
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """The operation, by its compiled plan when it has one (gql/plans.py)."""
+        if self.plan is not None and serially is None:
+            return self.plan.execute(self)
+        return super().execute_operation(serially)
 
     def complete_object_value(
         self,

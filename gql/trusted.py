@@ -26,7 +26,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode
@@ -136,6 +136,10 @@ class Trusted:
     id: str
     prepared: Prepared
     operation_names: frozenset[str]
+    # Compiled execution plans by operation (id of its node in prepared.document), each
+    # compiled at the operation's first request in this worker; None: not compilable,
+    # graphql-core runs it (gql/plans.py).
+    plans: dict[int, Any] = field(default_factory=dict)
 
 
 def _with_registered_costs(prepared: Prepared, row: Any) -> None:
