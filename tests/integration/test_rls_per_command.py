@@ -110,7 +110,7 @@ def scene(world: World, api: Api, settings: Settings) -> Scene:
             "api_token": {
                 "own": one("select id from api_token where tenant_id = $1", a),
                 "other tenant": one("select id from api_token where tenant_id = $1", b),
-                "private administrator": one("select id from api_token where tenant_id is null"),
+                "private administrator": one("select id from api_token where tenant_id = 0"),
             },
             "audit_event": {
                 "own": one(
@@ -399,7 +399,7 @@ def webhook_scene(world: World, api: Api, settings: Settings) -> Scene:
             table: {
                 "own": one(f"select id from {table} where tenant_id = $1", a),
                 "other tenant": one(f"select id from {table} where tenant_id = $1", b),
-                "private administrator": one(f"select id from {table} where tenant_id is null"),
+                "private administrator": one(f"select id from {table} where tenant_id = 0"),
             }
             for table in ("webhook_subscription", "webhook_event", "webhook_delivery")
         },

@@ -19,7 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import make_engine
-from db.models import TENANT_TABLES, class_table, customer_table, event_table, token_table
+from db.models import (
+    TENANT_TABLES,
+    class_table,
+    customer_table,
+    event_table,
+    tenant_is,
+    token_table,
+)
 from db.settings import Settings
 from tenancy import policy
 from tenancy.ids import to_global_id
@@ -76,7 +83,7 @@ def scene(world: World, api: Api, settings: Settings) -> Scene:
 
     async def token_of(conn: AsyncConnection, owner: int | None) -> int:
         c = token_table.c
-        owned = c.tenant_id.is_(None) if owner is None else c.tenant_id == owner
+        owned = tenant_is(c.tenant_id, owner)
         statement = sa.select(c.id).where(owned).order_by(c.created_at).limit(1)
         return int((await conn.execute(visible(statement, ADMIN))).scalar_one())
 
@@ -276,7 +283,7 @@ def test_visible_and_changeable_agree_with_the_rls_policies(
             }
             if name == "audit_event":
                 shared = sa.select(class_table.c.id).where(
-                    class_table.c.tenant_id.is_(None), class_table.c.shared_with_resellers
+                    tenant_is(class_table.c.tenant_id, None), class_table.c.shared_with_resellers
                 )
                 keys = await _helper_ids(conn, visible(shared, ADMIN))
                 gids = [to_global_id("CustomerClass", k) for k in keys]
