@@ -40,7 +40,7 @@ from tenancy.tabs import NOTIFICATION_TYPES
 
 DEFAULT_CHANNEL = {"send": False, "template": "SYSTEM"}
 
-VISIBLE = "(tenant_id = {r} or (tenant_id is null and shared_with_resellers))"
+VISIBLE = "(tenant_id = {r} or (tenant_id = 0 and shared_with_resellers))"
 HEADER_SQL = (
     "select id, name, description, tenant_id, currency_code, version, archive_xdrs,"
     " regular_invoices_enabled, out_of_turn_invoices_enabled, taxation_method,"
@@ -48,7 +48,7 @@ HEADER_SQL = (
 )
 PAGE_SQL = (
     "select id, name, general_info, measured_services, notifications, regular_invoices,"
-    " out_of_turn_invoices, taxation, custom_field_ids, fraud_protection"
+    " out_of_turn_invoices, taxation, custom_field_ids, fraud_protection, tenant_id"
     " from customer_class where " + VISIBLE + " order by name_key, id limit {n}"
 )
 CATALOG_SQL = {
@@ -68,14 +68,15 @@ class OrjsonResponse(Response):
         return orjson.dumps(content)
 
 
-def global_id(type_name: str, key: int) -> str:
-    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
+def class_id(key: int, tenant: int) -> str:
+    """A class's global ID as the service gives it out (routed: tenancy.ids)."""
+    return base64.b64encode(f"CustomerClass:{key}@{tenant}".encode()).decode()
 
 
 def decode_id(value: object, type_name: str) -> int | None:
     try:
         kind, _, key = base64.b64decode(str(value)).decode().partition(":")
-        return int(key) if kind == type_name else None
+        return int(key.partition("@")[0]) if kind == type_name else None
     except ValueError:
         return None
 
@@ -91,7 +92,7 @@ def timestamp(value: Any) -> str:
 def header(row: Sequence[Any]) -> dict[str, Any]:
     currency = row[4]
     return {
-        "id": global_id("CustomerClass", row[0]),
+        "id": class_id(row[0], row[3]),
         "name": row[1],
         "description": row[2],
         "managedBy": "ADMINISTRATOR" if row[3] is None else "RESELLER",
@@ -107,7 +108,7 @@ def header(row: Sequence[Any]) -> dict[str, Any]:
 
 def parse_rows(rows: Sequence[Sequence[Any]], loads: Any) -> list[list[Any]]:
     """Rows of PAGE_SQL with their JSON columns decoded."""
-    return [[row[0], row[1], *(loads(v) for v in row[2:10])] for row in rows]
+    return [[row[0], row[1], *(loads(v) for v in row[2:10]), row[10]] for row in rows]
 
 
 def catalog_keys(docs: list[list[Any]]) -> dict[str, set[int]]:
@@ -143,7 +144,7 @@ def build_page(
         return None if entry is None else {"name": entry[1]}
 
     nodes = []
-    for key, name, general, measured, notes, regular, oot, tax, field_ids, fraud in docs:
+    for key, name, general, measured, notes, regular, oot, tax, field_ids, fraud, tenant in docs:
         stored = notes["settings"]
         found_set = set_rows.get(notes["notificationSetId"])
         chosen_fields = sorted(
@@ -151,7 +152,7 @@ def build_page(
         )
         nodes.append(
             {
-                "id": global_id("CustomerClass", key),
+                "id": class_id(key, tenant),
                 "name": name,
                 "generalInfo": general,
                 "measuredServices": measured,

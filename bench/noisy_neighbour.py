@@ -61,9 +61,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench import noisy_load, run, seed
-from db.models import class_table, customer_table, event_table, token_table
+from db.models import class_table, customer_table, event_table, tenant_is, token_table
 from tenancy import tokens as api_tokens
-from tenancy.ids import to_global_id
+from tenancy.ids import global_id, to_global_id
 from tenancy.principal import CLI
 from tenancy.scoping import enter_tenant
 
@@ -227,7 +227,7 @@ async def _tenants(url: str) -> Tenants:
             a, b = (
                 await conn.execute(
                     sa.select(cc.id, cc.name)
-                    .where(cc.customer_type == "RESELLER", cc.tenant_id.is_(None))
+                    .where(cc.customer_type == "RESELLER", tenant_is(cc.tenant_id, None))
                     .order_by(cc.name_key, cc.id)
                     .limit(2)
                 )
@@ -326,7 +326,7 @@ async def _is_seeded(url: str) -> bool:
                 await conn.execute(
                     sa.text(
                         "select count(*) from customer"
-                        " where customer_type = 'RESELLER' and tenant_id is null"
+                        " where customer_type = 'RESELLER' and tenant_id = 0"
                     )
                 )
             ).scalar_one()
@@ -548,7 +548,9 @@ class Phase:
 
 def point_bodies(tenants: Tenants) -> list[bytes]:
     return [
-        run.body(run.POINT_QUERY, "ClassHeader", {"id": to_global_id("CustomerClass", key)})
+        run.body(
+            run.POINT_QUERY, "ClassHeader", {"id": global_id("CustomerClass", key, tenants.b_id)}
+        )
         for key in tenants.b_classes
     ]
 

@@ -50,8 +50,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from bench import seed
-from db.models import class_table, customer_table
-from tenancy.ids import to_global_id
+from db.models import class_table, customer_table, tenant_is
+from tenancy.ids import global_id
 from tenancy.principal import CLI
 from tenancy.scoping import enter_tenant
 
@@ -159,6 +159,11 @@ async def register_documents(app_url: str, texts: list[str]) -> dict[str, str]:
     return {t: document_id(t) for t in texts}
 
 
+def _class_id(key: int, subject: dict[str, Any]) -> str:
+    """The routed global ID of one of the subject reseller's classes (tenancy.ids)."""
+    return global_id("CustomerClass", key, subject["reseller_id"])
+
+
 def body(query: str, operation: str, variables: dict[str, Any] | None = None) -> bytes:
     envelope: dict[str, Any] = {"query": query, "operationName": operation}
     if variables is not None:
@@ -203,7 +208,7 @@ async def _subject(url: str) -> dict[str, Any]:
             reseller = (
                 await conn.execute(
                     sa.select(cc.id, cc.name)
-                    .where(cc.customer_type == "RESELLER", cc.tenant_id.is_(None))
+                    .where(cc.customer_type == "RESELLER", tenant_is(cc.tenant_id, None))
                     .order_by(cc.name_key, cc.id)
                     .limit(1)
                 )
@@ -220,7 +225,7 @@ async def _subject(url: str) -> dict[str, Any]:
                         "select (select count(*) from customer_class),"
                         " (select count(*) from customer),"
                         " (select count(*) from customer where customer_type = 'RESELLER'"
-                        " and tenant_id is null)"
+                        " and tenant_id = 0)"
                     )
                 )
             ).one()
@@ -986,13 +991,13 @@ def main() -> None:
     )
 
     point_bodies = [
-        body(POINT_QUERY, "ClassHeader", {"id": to_global_id("CustomerClass", key)})
+        body(POINT_QUERY, "ClassHeader", {"id": _class_id(key, subject)})
         for key in subject["class_ids"]
     ]
     page_body = body(PAGE_QUERY, "ClassPage", {"first": 50})
     ids = asyncio.run(register_documents(app_url, [POINT_QUERY, PAGE_QUERY]))
     point_trusted = [
-        trusted_body(ids[POINT_QUERY], "ClassHeader", {"id": to_global_id("CustomerClass", key)})
+        trusted_body(ids[POINT_QUERY], "ClassHeader", {"id": _class_id(key, subject)})
         for key in subject["class_ids"]
     ]
     page_trusted = trusted_body(ids[PAGE_QUERY], "ClassPage", {"first": 50})

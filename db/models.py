@@ -3,9 +3,15 @@
 Conventions:
 - Primary keys are random 63-bit integers (``db.ids.new_id``), never sequential, so that
   global IDs reveal nothing about volumes.
-- Tenant-owned tables carry ``tenant_id``: the reseller that owns the row, NULL for the
-  administrator. PostgreSQL row-level security policies filter on it (see the initial
-  migration) and ``tenancy.scoping`` adds the same filter in SQL on every path.
+- Tenant-owned tables carry ``tenant_id``: the reseller that owns the row, or the
+  sentinel ``ADMINISTRATOR_TENANT`` (0) for the administrator's rows (migration 0008).
+  Never NULL: it is the distribution column of a distributed PostgreSQL (Citus, README
+  "Deployment: beyond one database server"), which refuses NULL there. Python code keeps
+  saying ``None`` for the administrator: the ``TenantId`` column type stores None as 0
+  and reads 0 back as None, and ``tenant_is`` compares a column with a tenant. Primary
+  keys are ``(tenant_id, id)``, so that every key holds the distribution column.
+  PostgreSQL row-level security policies filter on ``tenant_id`` (migrations 0003 and
+  0008) and ``tenancy.scoping`` adds the same filter in SQL on every path.
 - Timestamps are timezone-aware UTC datetimes (``db.clock.utcnow``). SQLModel maps
   ``datetime`` fields to its ``UTCDateTime`` type: ``timestamptz`` on PostgreSQL; on SQLite,
   stored as UTC without an offset and read back aware. A naive datetime is refused on
@@ -46,6 +52,30 @@ NameKey = sa.String(NAME_KEY_LENGTH).with_variant(
 )
 Id = sa.BigInteger()
 
+# The tenant of the administrator's rows (never a customer's ID: those are positive).
+ADMINISTRATOR_TENANT = 0
+
+
+class TenantId(sa.types.TypeDecorator[int | None]):
+    """A tenant column: the reseller's ID, or None for the administrator, stored as
+    ``ADMINISTRATOR_TENANT`` (a distribution column cannot hold NULL). Comparing such a
+    column with None in SQL would say ``IS NULL`` and match nothing: use ``tenant_is``."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: sa.Dialect) -> int:
+        return ADMINISTRATOR_TENANT if value is None else value
+
+    def process_result_value(self, value: int | None, dialect: sa.Dialect) -> int | None:
+        return None if value == ADMINISTRATOR_TENANT else value
+
+
+def tenant_is(column: sa.ColumnElement[Any], tenant: int | None) -> sa.ColumnElement[bool]:
+    """``column`` names ``tenant`` (None: the administrator)."""
+    return column == sa.literal(ADMINISTRATOR_TENANT if tenant is None else tenant, Id)
+
+
 # Tables whose rows belong to a tenant and are protected by row-level security.
 TENANT_TABLES = (
     "customer_class",
@@ -65,6 +95,15 @@ def _id_field(**kw: Any) -> Any:
 def _primary_key() -> Any:
     # Random keys (db.ids.new_id), so no sequence or autoincrement.
     return Field(sa_type=Id, primary_key=True, sa_column_kwargs={"autoincrement": False})
+
+
+def _tenant_key() -> Any:
+    # The first column of a tenant table's primary key (tenant_id, id): the distribution
+    # column. No foreign key to customer: the administrator's sentinel is no customer,
+    # and Citus cannot check a key across shards; the application guarantees it names
+    # an existing reseller (a tenant is always a visible reseller when a row is created,
+    # and customers are never deleted), see README "Deployment: beyond one database server".
+    return Field(sa_type=TenantId, primary_key=True, sa_column_kwargs={"autoincrement": False})
 
 
 class Currency(SQLModel, table=True):
@@ -129,22 +168,22 @@ class CustomTax(SQLModel, table=True):
 class CustomerClass(SQLModel, table=True):
     __tablename__ = "customer_class"
     __table_args__ = (
-        # Unique per manager ignoring case; COALESCE makes the administrator (NULL) a
-        # namespace of its own on both databases.
-        sa.Index(
-            "uq_customer_class_manager_name",
-            sa.text("coalesce(tenant_id, 0)"),
-            "name_key",
-            unique=True,
-        ),
+        # Unique per manager ignoring case (the administrator's sentinel tenant is a
+        # namespace of its own).
+        sa.Index("uq_customer_class_manager_name", "tenant_id", "name_key", unique=True),
+        # What customer.customer_class_id refers to. Not on Citus, which cannot hold a
+        # unique key without the distribution column, nor a foreign key across shards
+        # (migration 0008 leaves both out there; README "Deployment: beyond one database
+        # server" says what the application guarantees instead).
+        sa.UniqueConstraint("id", name="uq_customer_class_id"),
         sa.Index("ix_customer_class_name_order", "name_key", "id"),
         sa.Index("ix_customer_class_tenant_name", "tenant_id", "name_key", "id"),
         sa.Index("ix_customer_class_created", "created_at", "id"),
         sa.Index("ix_customer_class_updated", "updated_at", "id"),
     )
     id: int = _primary_key()
-    # The managing reseller (a RESELLER customer); NULL = administrator only.
-    tenant_id: int | None = _id_field(default=None, foreign_key="customer.id")
+    # The managing reseller (a RESELLER customer); None = the administrator.
+    tenant_id: int | None = _tenant_key()
     name: str = Field(max_length=100)
     name_key: str = Field(sa_type=NameKey)
     description: str | None = Field(default=None, max_length=500)
@@ -182,9 +221,9 @@ class Customer(SQLModel, table=True):
         sa.Index("ix_customer_class_members", "customer_class_id", "tenant_id"),
     )
     id: int = _primary_key()
-    # The parent reseller, which is also the tenant of the row; NULL = a direct customer
+    # The parent reseller, which is also the tenant of the row; None = a direct customer
     # or reseller of the administrator.
-    tenant_id: int | None = _id_field(default=None, foreign_key="customer.id")
+    tenant_id: int | None = _tenant_key()
     name: str = Field(max_length=100)
     name_key: str = Field(sa_type=NameKey)
     customer_type: str = Field(max_length=10)
@@ -212,18 +251,19 @@ class Customer(SQLModel, table=True):
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
     __table_args__ = (
-        sa.Index(
-            "uq_api_token_owner_name", sa.text("coalesce(tenant_id, 0)"), "name_key", unique=True
-        ),
+        sa.Index("uq_api_token_owner_name", "tenant_id", "name_key", unique=True),
+        # Authentication looks a token up by its hash (and its tenant, when the token
+        # names it): unique with the distribution column, first the hash.
+        sa.Index("uq_api_token_token_hash", "token_hash", "tenant_id", unique=True),
     )
     id: int = _primary_key()
-    # The reseller the token acts for; NULL for administrator tokens.
-    tenant_id: int | None = _id_field(default=None, foreign_key="customer.id")
+    # The reseller the token acts for; None for administrator tokens.
+    tenant_id: int | None = _tenant_key()
     name: str = Field(max_length=100)
     name_key: str = Field(sa_type=NameKey)
     role: str = Field(max_length=20)
     # SHA-256 of the secret, hex. The secret itself is never stored.
-    token_hash: str = Field(max_length=64, unique=True)
+    token_hash: str = Field(max_length=64)
     created_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
@@ -238,8 +278,8 @@ class AuditEvent(SQLModel, table=True):
         sa.Index("ix_audit_event_object", "object_id"),
     )
     id: int = _primary_key()
-    # Tenant of the object at write time (not a foreign key: events outlive objects).
-    tenant_id: int | None = _id_field(default=None)
+    # Tenant of the object at write time (events outlive objects).
+    tenant_id: int | None = _tenant_key()
     at: datetime
     action: str = Field(max_length=10)
     actor_role: str = Field(max_length=20)
@@ -273,8 +313,8 @@ class WebhookSubscription(SQLModel, table=True):
     __tablename__ = "webhook_subscription"
     __table_args__ = (sa.Index("ix_webhook_subscription_tenant", "tenant_id", "created_at", "id"),)
     id: int = _primary_key()
-    # The reseller the subscription belongs to; NULL = the administrator.
-    tenant_id: int | None = _id_field(default=None, foreign_key="customer.id")
+    # The reseller the subscription belongs to; None = the administrator.
+    tenant_id: int | None = _tenant_key()
     url: str = Field(max_length=2048)
     # WebhookEventType names.
     events: list[str] = Field(sa_type=Json)
@@ -298,8 +338,8 @@ class WebhookEvent(SQLModel, table=True):
     __tablename__ = "webhook_event"
     __table_args__ = (sa.Index("ix_webhook_event_pending", "fanned_out", "at", "id"),)
     id: int = _primary_key()
-    # Tenant of the object, as in audit_event (not a foreign key: events outlive objects).
-    tenant_id: int | None = _id_field(default=None)
+    # Tenant of the object, as in audit_event (events outlive objects).
+    tenant_id: int | None = _tenant_key()
     # Visible to every reseller: an administrator class shared before or after the change.
     shared: bool = False
     at: datetime
@@ -320,7 +360,10 @@ class WebhookDelivery(SQLModel, table=True):
 
     __tablename__ = "webhook_delivery"
     __table_args__ = (
-        sa.UniqueConstraint("subscription_id", "webhook_event_id"),
+        sa.UniqueConstraint(
+            "subscription_id", "webhook_event_id", "tenant_id", name="uq_webhook_delivery_pair"
+        ),
+        sa.UniqueConstraint("event_id", "tenant_id", name="uq_webhook_delivery_event_id"),
         # Only PENDING and FAILED deliveries have a next attempt: the due ones are a
         # range of this index, in the order they are claimed.
         sa.Index("ix_webhook_delivery_due", "next_attempt_at"),
@@ -328,7 +371,7 @@ class WebhookDelivery(SQLModel, table=True):
     )
     id: int = _primary_key()
     # The subscription's tenant.
-    tenant_id: int | None = _id_field(default=None)
+    tenant_id: int | None = _tenant_key()
     # Not a foreign key: checking one would make every fan-out hold a KEY SHARE lock on
     # the subscription, and a steady stream of them starved deleteWebhookSubscription
     # on PostgreSQL (bench/webhooks.py). The deletion deletes the deliveries itself; one
@@ -336,7 +379,7 @@ class WebhookDelivery(SQLModel, table=True):
     subscription_id: int = _id_field()
     webhook_event_id: int = _id_field()
     # The Standard Webhooks webhook-id: the same for every attempt.
-    event_id: str = Field(max_length=40, unique=True)
+    event_id: str = Field(max_length=40)
     event_type: str = Field(max_length=40)
     status: str = Field(max_length=10)
     attempts: int = 0

@@ -34,7 +34,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _NAME = re.compile(r"billclass\.[a-z_]+")
-_VALUE = re.compile(r"[A-Za-z0-9_]*")
+# Lists are comma-separated; global IDs are base64. Never a quote or a backslash.
+_VALUE = re.compile(r"[A-Za-z0-9_,+/=]*")
 
 
 class SettingConnection(asyncpg.Connection):  # type: ignore[misc]
@@ -73,7 +74,8 @@ async def set_local(conn: AsyncConnection, values: Mapping[str, str]) -> None:
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     if isinstance(driver, SettingConnection) and not driver.is_in_transaction():
-        driver.pending = "; ".join(statements)
+        joined = "; ".join(statements)
+        driver.pending = f"{driver.pending}; {joined}" if driver.pending else joined
         return
     for statement in statements:
         await conn.exec_driver_sql(statement)

@@ -73,6 +73,15 @@ class Loaders:
         )
 
     @property
+    def routed_classes(self) -> DataLoader[tuple[int, int], Any]:
+        """Classes by (key, tenant) of a routed global ID (``tenancy.ids``)."""
+        conn, principal = self._conn, self._principal
+        return self._loader(
+            "routed_classes",
+            lambda routes: customer_classes.visible_routed_classes(conn, principal, routes),
+        )
+
+    @property
     def customers(self) -> DataLoader[int, Any]:
         conn, principal = self._conn, self._principal
         return self._loader(
@@ -142,10 +151,10 @@ class Loaders:
     def settings_classes(self) -> DataLoader[int, Any]:
         """The class behind a visible customer's effective settings, even when the class
         itself is hidden from the caller (a reseller's own record)."""
-        conn = self._conn
+        conn, principal = self._conn, self._principal
         return self._loader(
             "settings_classes",
-            lambda keys: customer_classes.classes_of_visible_customers(conn, keys),
+            lambda keys: customer_classes.classes_of_visible_customers(conn, principal, keys),
         )
 
     def catalog(self, type_name: str) -> DataLoader[int, Any]:

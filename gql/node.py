@@ -16,18 +16,21 @@ from gql.customer_classes.types import CustomerClass
 from gql.customers.types import Customer
 from gql.tokens.types import ApiToken
 from gql.webhooks.types import WebhookDelivery, WebhookSubscription
-from tenancy.ids import decode_any
+from tenancy.ids import decode_routed
 
 
 async def resolve_node(info: Info, global_id: str) -> Node | None:
-    decoded = decode_any(global_id)
+    decoded = decode_routed(global_id)
     if decoded is None:
         return None
-    type_name, key = decoded
+    type_name, key, tenant = decoded
     loaders = info.context.loaders
     row: Any
     if type_name == "CustomerClass":
-        row = await loaders.classes.load(key)
+        if tenant is None:  # an ID issued before class IDs named their tenant
+            row = await loaders.classes.load(key)
+        else:
+            row = await loaders.routed_classes.load((key, tenant))
         return row and CustomerClass.of(row)
     if type_name == "Customer":
         row = await loaders.customers.load(key)

@@ -41,7 +41,7 @@ from db.models import class_table, event_table
 from tenancy import class_rows, pagination
 from tenancy.ids import to_global_id
 from tenancy.principal import Principal
-from tenancy.scoping import Bypass, unscoped, visible
+from tenancy.scoping import Bypass, open_bypass, unscoped, visible
 
 TYPE = class_rows.TYPE
 
@@ -157,6 +157,7 @@ async def history_pages(
     if not keys:
         return {}
     gid_keys = {to_global_id(TYPE, key): key for key in keys}
+    await open_bypass(conn, principal, Bypass.HISTORY_OF_VISIBLE_CLASS, gid_keys)
     size = max(1, min(first, pagination.MAX_PAGE))
     inner = _events_of(list(gid_keys)).subquery()
     clauses: list[Any] = []
@@ -202,6 +203,7 @@ async def history_counts(
     if not keys:
         return {}
     gid_keys = {to_global_id(TYPE, key): key for key in keys}
+    await open_bypass(conn, principal, Bypass.HISTORY_OF_VISIBLE_CLASS, gid_keys)
     e = event_table.c
     statement = (
         sa.select(e.object_id, sa.func.count())

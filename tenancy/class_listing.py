@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import class_table, customer_table
+from db.models import class_table, customer_table, tenant_is
 from tenancy import catalogs, class_rows, fields, pagination, policy
 from tenancy.inputs import CustomerClassFilter
 from tenancy.principal import Principal
@@ -50,9 +50,9 @@ def filter_clauses(principal: Principal, filters: CustomerClassFilter) -> list[A
             field = ("filter", "managedBy", "resellerId")
             reseller = fields.filter_id(managed["resellerId"], "Customer", field)
         if str(managed["kind"]) == "ADMINISTRATOR":
-            clauses.append(c.tenant_id.is_(None))
+            clauses.append(tenant_is(c.tenant_id, None))
         else:
-            clauses.append(c.tenant_id.is_not(None))
+            clauses.append(sa.not_(tenant_is(c.tenant_id, None)))
             if reseller is not None:
                 reachable = policy.reachable_reseller(principal, reseller)
                 clauses.append(c.tenant_id == reachable if reachable is not None else sa.false())

@@ -37,7 +37,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import class_table, customer_table
+from db.models import class_table, customer_table, tenant_is
 from tenancy import catalogs, class_rows, customer_classes, documents, fields, maxima, policy, tabs
 from tenancy.errors import BadUserInput, ErrorList, FieldError, Path, Refused
 from tenancy.errors import UserErrorCode as Code
@@ -382,13 +382,13 @@ async def _scope_rows(
     """The classes of the scope, and (for a reseller's scope) the shared administrator
     classes, by name key then id. No lock."""
     c = class_table.c
-    own = sa.select(class_table).where(
-        c.tenant_id.is_(None) if scope.reseller is None else c.tenant_id == scope.reseller
-    )
+    own = sa.select(class_table).where(tenant_is(c.tenant_id, scope.reseller))
     rows = list(await conn.execute(visible(own.order_by(c.name_key, c.id), principal)))
     shared: list[Any] = []
     if scope.reseller is not None:
-        statement = sa.select(class_table).where(c.tenant_id.is_(None), c.shared_with_resellers)
+        statement = sa.select(class_table).where(
+            tenant_is(c.tenant_id, None), c.shared_with_resellers
+        )
         shared = list(await conn.execute(visible(statement.order_by(c.name_key, c.id), principal)))
     return rows, shared
 

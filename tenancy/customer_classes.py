@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.clock import utcnow
 from db.ids import new_id
-from db.models import class_table, customer_table
+from db.models import ADMINISTRATOR_TENANT, class_table, customer_table, tenant_is
 from tenancy import (
     audit,
     catalogs,
@@ -36,7 +36,7 @@ from tenancy import (
 )
 from tenancy.errors import ErrorList, FieldError, Path, refusal
 from tenancy.errors import UserErrorCode as Code
-from tenancy.ids import decode, to_global_id
+from tenancy.ids import decode, global_id, to_global_id
 from tenancy.inputs import (
     CloneCustomerClass,
     CopyRegularInvoiceSettings,
@@ -47,11 +47,19 @@ from tenancy.inputs import (
     UpdateCustomerClass,
 )
 from tenancy.principal import Principal
-from tenancy.scoping import Bypass, changeable, unscoped, visible, visible_reused
+from tenancy.scoping import (
+    Bypass,
+    changeable,
+    open_bypass,
+    unscoped,
+    visible,
+    visible_reused,
+)
 
 TYPE = class_rows.TYPE
 # The keys of a reused statement (tenancy.scoping.visible_reused), given at execution.
 _KEYS: sa.BindParameter[list[int]] = sa.bindparam("keys", expanding=True)
+_TENANTS: sa.BindParameter[list[int]] = sa.bindparam("tenants", expanding=True)
 MAX_DELETE = 100
 
 
@@ -87,13 +95,45 @@ async def visible_classes(
     return {row.id: row for row in await conn.execute(statement, {"keys": wanted})}
 
 
+async def visible_routed_classes(
+    conn: AsyncConnection,
+    principal: Principal,
+    routes: Iterable[tuple[int, int]],
+    *,
+    columns: Sequence[sa.Column[Any]] = class_rows.ALL_COLUMNS,
+) -> dict[tuple[int, int], Any]:
+    """``visible_classes`` for (key, tenant) pairs read from routed global IDs
+    (``tenancy.ids``; tenant 0: the administrator): the statement names the tenants too,
+    which a distributed database answers from their shards alone. A class whose tenant
+    is not the one its ID names is absent, like any unknown ID."""
+    wanted = set(routes)
+    if not wanted:
+        return {}
+    statement = visible_reused(
+        ("classes by keys and tenants", tuple(columns)),
+        principal,
+        lambda: sa.select(*columns).where(
+            class_table.c.id.in_(_KEYS), class_table.c.tenant_id.in_(_TENANTS)
+        ),
+    )
+    values = {"keys": sorted({k for k, _ in wanted}), "tenants": sorted({t for _, t in wanted})}
+    found = {}
+    for row in await conn.execute(statement, values):
+        route = (row.id, ADMINISTRATOR_TENANT if row.tenant_id is None else row.tenant_id)
+        if route in wanted:
+            found[route] = row
+    return found
+
+
 async def classes_of_visible_customers(
-    conn: AsyncConnection, keys: Iterable[int]
+    conn: AsyncConnection, principal: Principal, keys: Iterable[int]
 ) -> dict[int, Any]:
     """The classes behind the effective settings of customers the caller can see,
     ``keys`` being their ``customer_class_id`` (see ``Bypass.CLASS_OF_VISIBLE_CUSTOMER``:
     a reseller's own record may use a class the reseller cannot see)."""
-    statement = sa.select(class_table).where(class_table.c.id.in_(list(set(keys))))
+    wanted = sorted(set(keys))
+    await open_bypass(conn, principal, Bypass.CLASS_OF_VISIBLE_CUSTOMER, wanted)
+    statement = sa.select(class_table).where(class_table.c.id.in_(wanted))
     rows = await conn.execute(unscoped(statement, Bypass.CLASS_OF_VISIBLE_CUSTOMER))
     return {row.id: row for row in rows}
 
@@ -200,9 +240,7 @@ async def _name_taken(
     it writes into (an administrator sees all, a reseller its own), so the visibility
     clause removes nothing here, and TAKEN never reveals another tenant's names."""
     c = class_table.c
-    statement = sa.select(c.id).where(
-        c.name_key == key, c.tenant_id.is_(None) if manager is None else c.tenant_id == manager
-    )
+    statement = sa.select(c.id).where(c.name_key == key, tenant_is(c.tenant_id, manager))
     if exclude is not None:
         statement = statement.where(c.id != exclude)
     return (await conn.execute(visible(statement.limit(1), principal))).first() is not None
@@ -703,7 +741,7 @@ async def clone_customer_class(
     )
     row = await _reread(conn, principal, new_key)
     changes = class_rows.created(class_rows.snapshot(row))
-    changes["clonedFrom"] = {"before": None, "after": to_global_id(TYPE, source.id)}
+    changes["clonedFrom"] = {"before": None, "after": global_id(TYPE, source.id, source.tenant_id)}
     await _audit(conn, principal, "CLONE", row, changes)
     return row
 
@@ -719,7 +757,7 @@ async def _in_use(
     c = customer_table.c
     statement = sa.select(c.id).where(c.customer_class_id == key)
     if by_resellers_only:
-        statement = statement.where(c.tenant_id.is_not(None))
+        statement = statement.where(sa.not_(tenant_is(c.tenant_id, None)))
     return (await conn.execute(visible(statement.limit(1), principal))).first() is not None
 
 
@@ -819,5 +857,5 @@ async def delete_customer_classes(
             statement = class_table.delete().where(class_table.c.id == row.id)
             await conn.execute(changeable(statement, principal))
             await _audit(conn, principal, "DELETE", row, class_rows.deleted(before))
-            deleted.append(to_global_id(TYPE, row.id))
+            deleted.append(global_id(TYPE, row.id, row.tenant_id))
     return deleted, errors.errors

@@ -29,7 +29,7 @@ from tenancy import (
 from tenancy.documents import Tabs
 from tenancy.errors import ErrorList
 from tenancy.errors import UserErrorCode as Code
-from tenancy.ids import decode, to_global_id
+from tenancy.ids import decode, global_id, to_global_id
 from tenancy.inputs import (
     AssignCustomerClass,
     CreateCustomer,
@@ -102,8 +102,8 @@ async def _audit(
     )
 
 
-def _class_gid(key: int | None) -> str | None:
-    return None if key is None else to_global_id(class_rows.TYPE, key)
+def _class_gid(row: Any) -> str:
+    return global_id(class_rows.TYPE, row.id, row.tenant_id)
 
 
 # --------------------------------------------------------------------------- create
@@ -202,7 +202,7 @@ async def create_customer(
         "customerType": customer_type,
         "currency": currency,
         "parent": None if parent_id is None else to_global_id(TYPE, parent_id),
-        "customerClass": _class_gid(class_row.id),
+        "customerClass": _class_gid(class_row),
     }
     await _audit(
         conn,
@@ -305,8 +305,8 @@ async def assign_customer_class(
     await conn.execute(changeable(statement, principal))
     changes: dict[str, Any] = {
         "customerClass": {
-            "before": _class_gid(customer.customer_class_id),
-            "after": _class_gid(class_row.id),
+            "before": _class_gid(previous),
+            "after": _class_gid(class_row),
         }
     }
     # A new business model changes the service type the customer is billed for.

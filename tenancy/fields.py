@@ -20,7 +20,7 @@ from decimal import Decimal
 from db.models import NAME_KEY_LENGTH
 from tenancy.errors import BadUserInput, Path
 from tenancy.errors import UserErrorCode as Code
-from tenancy.ids import decode, decode_any
+from tenancy.ids import audit_key, decode
 
 Problem = tuple[Code, str]
 
@@ -170,10 +170,12 @@ def filter_id(raw: object, type_name: str, field: Path) -> int:
 
 def filter_global_id(raw: object, field: Path) -> str:
     """A filter's global ID of any type (audit events name objects of every type, deleted
-    ones included); BAD_USER_INPUT when it is not a canonical global ID."""
-    if decode_any(raw) is None:
+    ones included), in the key-only form the audit trail stores (``tenancy.ids``);
+    BAD_USER_INPUT when it is not a canonical global ID."""
+    key = audit_key(raw)
+    if key is None:
         raise BadUserInput(f"{'.'.join(field)} must be a global ID.", field)
-    return str(raw)
+    return key
 
 
 def check_text(

@@ -104,6 +104,7 @@ from db.models import (
     delivery_table,
     event_table,
     subscription_table,
+    tenant_is,
     token_table,
     webhook_event_table,
 )
@@ -200,7 +201,7 @@ def classes_visible(principal: Principal, table: sa.FromClause = class_table) ->
         return sa.true()
     return sa.or_(
         table.c.tenant_id == principal.reseller_id,
-        sa.and_(table.c.tenant_id.is_(None), table.c.shared_with_resellers),
+        sa.and_(tenant_is(table.c.tenant_id, None), table.c.shared_with_resellers),
     )
 
 

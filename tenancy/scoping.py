@@ -301,6 +301,26 @@ def install_guard(engine: Engine) -> None:
 # --------------------------------------------------------------------------- RLS context
 
 
+# The transaction setting through which each bypass read shows a reseller's transaction
+# the rows it reads (the SELECT policies of migration 0008, which may not sub-select).
+_BYPASS_SETTINGS = {
+    Bypass.CLASS_OF_VISIBLE_CUSTOMER: "billclass.class_ids",
+    Bypass.HISTORY_OF_VISIBLE_CLASS: "billclass.history_of",
+}
+
+
+async def open_bypass(
+    conn: AsyncConnection, principal: Principal, bypass: Bypass, keys: Iterable[object]
+) -> None:
+    """Before the read of ``bypass``: name its keys (class IDs, or the global IDs whose
+    history is read) to row-level security, for the rest of the transaction (PostgreSQL,
+    resellers only: an administrator's context sees every row anyway). The keys are the
+    ones the bypass's contract allows (see ``Bypass``); the policy shows no other row."""
+    if principal.is_admin:
+        return
+    await set_local(conn, {_BYPASS_SETTINGS[bypass]: ",".join(str(key) for key in keys)})
+
+
 async def enter_tenant(conn: AsyncConnection, principal: Principal) -> None:
     """Set the row-level security context of this transaction (PostgreSQL only).
 

@@ -1,7 +1,12 @@
 """API tokens: creation, revocation, listing and authentication.
 
-A secret is ``bc_`` followed by 256 random bits; only its SHA-256 is stored. Tokens are
-owned by the administrator (tenant NULL) or by one reseller (tenant = that reseller).
+A secret is ``bc_``, the token's tenant (decimal) and a dot, then 256 random bits; only
+its SHA-256 is stored. Tokens are owned by the administrator (tenant None, stored as the
+sentinel 0) or by one reseller (tenant = that reseller). The tenant in the secret routes
+authentication to one shard of a distributed database (issue 13): the lookup names the
+tenant as well as the hash. It grants nothing: a secret whose tenant was changed hashes
+to no row. Secrets issued before (``bc_`` and the random part only) still authenticate,
+by hash alone (on Citus, a lookup in every shard).
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.clock import utcnow
 from db.ids import new_id
-from db.models import customer_table, token_table
+from db.models import ADMINISTRATOR_TENANT, customer_table, tenant_is, token_table
 from db.transaction_settings import set_local
 from tenancy import audit, fields, maxima, policy
 from tenancy.errors import ErrorList, refusal
 from tenancy.errors import UserErrorCode as Code
-from tenancy.ids import decode, to_global_id
+from tenancy.ids import MAX_KEY, decode, to_global_id
 from tenancy.inputs import CreateApiToken, RevokeApiToken
 from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal, Role
@@ -35,9 +40,22 @@ PREFIX = "bc_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def new_secret() -> str:
-    """A new secret: ``bc_`` and 256 random bits (URL-safe base64)."""
-    return PREFIX + secrets.token_urlsafe(32)
+def new_secret(tenant: int | None) -> str:
+    """A new secret: ``bc_``, ``tenant`` (0 for the administrator) and a dot, and 256
+    random bits (URL-safe base64, which has no dot)."""
+    return (
+        f"{PREFIX}{ADMINISTRATOR_TENANT if tenant is None else tenant}.{secrets.token_urlsafe(32)}"
+    )
+
+
+def tenant_of_secret(secret: str) -> int | None:
+    """The tenant a secret names (the sentinel 0 for the administrator), or None for a
+    secret issued before secrets named it (or not of this form at all)."""
+    head, dot, _ = secret[len(PREFIX) :].partition(".")
+    if not dot or not head.isdigit() or not head.isascii() or len(head) > 19:
+        return None
+    tenant = int(head)
+    return tenant if tenant <= MAX_KEY else None
 
 
 def hash_secret(secret: str) -> str:
@@ -56,7 +74,12 @@ async def find_by_secret(conn: AsyncConnection, secret: str) -> Row[Any] | None:
         return None
     token_hash = hash_secret(secret)
     await set_local(conn, {"billclass.token_hash": token_hash})
-    statement = sa.select(token_table).where(token_table.c.token_hash == token_hash)
+    c = token_table.c
+    statement = sa.select(token_table).where(c.token_hash == token_hash)
+    tenant = tenant_of_secret(secret)
+    if tenant is not None:
+        # The sentinel itself, not through TenantId: 0 is what the secret says.
+        statement = statement.where(c.tenant_id == sa.literal(tenant, sa.BigInteger()))
     return (await conn.execute(unscoped(statement, Bypass.AUTHENTICATION))).first()
 
 
@@ -290,7 +313,7 @@ async def _insert(
     expires_at: datetime | None,
 ) -> tuple[int, str]:
     """Insert the token (TAKEN if a concurrent request took the name); its key and secret."""
-    secret = new_secret()
+    secret = new_secret(owner)
     key = new_id()
     try:
         async with conn.begin_nested():
@@ -323,7 +346,7 @@ async def _unrevoked_count(conn: AsyncConnection, principal: Principal) -> int:
 
 def _owned_by(owner: int | None) -> sa.ColumnElement[bool]:
     c = token_table.c
-    return c.tenant_id.is_(None) if owner is None else c.tenant_id == owner
+    return tenant_is(c.tenant_id, owner)
 
 
 async def _revoked_to_drop(
@@ -382,9 +405,7 @@ async def _name_taken(
     """The caller always sees the namespace it writes into (an administrator sees all, a
     reseller its own tokens), so the visibility clause removes nothing here."""
     c = token_table.c
-    statement = sa.select(c.id).where(
-        c.name_key == key, c.tenant_id.is_(None) if owner is None else c.tenant_id == owner
-    )
+    statement = sa.select(c.id).where(c.name_key == key, tenant_is(c.tenant_id, owner))
     return (await conn.execute(visible(statement.limit(1), principal))).first() is not None
 
 

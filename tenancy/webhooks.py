@@ -44,12 +44,13 @@ from db.models import (
     event_table,
     lease_table,
     subscription_table,
+    tenant_is,
     webhook_event_table,
 )
 from tenancy import audit, fields, maxima, pagination, policy
 from tenancy.errors import ErrorList, refusal
 from tenancy.errors import UserErrorCode as Code
-from tenancy.ids import decode, to_global_id
+from tenancy.ids import decode, presented_object_id, to_global_id
 from tenancy.inputs import (
     CreateWebhookSubscription,
     DeleteWebhookSubscription,
@@ -186,7 +187,7 @@ def payload_for(event: Any, subscription_tenant: int | None) -> dict[str, Any]:
         "type": event.event_type,
         "timestamp": _iso(event.at),
         "data": {
-            "objectId": event.object_id,
+            "objectId": presented_object_id(event.object_type, event.object_id, event.tenant_id),
             "objectType": event.object_type,
             "version": event.version,
             "action": event.action,
@@ -539,7 +540,7 @@ def address_refused(
 def _own(principal: Principal) -> Any:
     owner = policy.subscription_owner(principal)
     c = subscription_table.c
-    return c.tenant_id.is_(None) if owner is None else c.tenant_id == owner
+    return tenant_is(c.tenant_id, owner)
 
 
 async def list_subscriptions(conn: AsyncConnection, principal: Principal) -> Sequence[Any]:

@@ -170,7 +170,8 @@ def test_token_create_prints_only_the_secret(db_url: str, tmp_path: Path) -> Non
     assert len(lines) == 1, result.stdout
     (secret,) = lines
     assert result.stdout == secret + "\n"
-    assert re.fullmatch(r"bc_[A-Za-z0-9_-]{43}", secret), secret
+    # The administrator's tenant (0), a dot, 256 random bits (tenancy/tokens.py).
+    assert re.fullmatch(r"bc_0\.[A-Za-z0-9_-]{43}", secret), secret
     row = _token_row(db_url, secret)
     assert (row.name, row.role, row.tenant_id) == ("x", "ADMINISTRATOR", None)
     assert row.expires_at is None and row.revoked_at is None

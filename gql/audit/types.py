@@ -11,7 +11,7 @@ from gql.context import Info
 from gql.customers.types import Customer
 from gql.tokens.types import Role
 from tenancy import pagination, policy
-from tenancy.ids import to_global_id
+from tenancy.ids import presented_object_id, to_global_id
 
 
 @strawberry.enum(description="The kind of change an audit event records.")
@@ -85,7 +85,9 @@ class AuditEvent(Node):
             action=row.action,
             actorRole=row.actor_role,
             actorTokenName=policy.actor_token_name(row, viewer_reseller),
-            objectId=strawberry.ID(row.object_id),
+            objectId=strawberry.ID(
+                presented_object_id(row.object_type, row.object_id, row.tenant_id)
+            ),
             objectType=row.object_type,
             changes=row.changes,
         )

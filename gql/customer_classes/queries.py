@@ -15,7 +15,7 @@ from gql.customer_classes.tabs import TAB_FIELDS
 from gql.customer_classes.types import CustomerClass, CustomerClassConnection
 from gql.selection import only_counting, selected_below
 from tenancy import class_listing, class_rows, customer_classes, inputs, pagination
-from tenancy.ids import decode
+from tenancy.ids import decode_routed
 
 
 def _columns(info: Info) -> tuple[Any, ...]:
@@ -36,14 +36,21 @@ class CustomerClassQuery:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The class's global ID.")],
     ) -> CustomerClass | None:
-        key = decode(id, "CustomerClass")
-        if key is None:
+        decoded = decode_routed(id)
+        if decoded is None or decoded[0] != class_rows.TYPE:
             return None
+        _type, key, tenant = decoded
         context = info.context
-        rows = await customer_classes.visible_classes(
-            context.conn, context.principal, [key], columns=_columns(info)
-        )
-        row = rows.get(key)
+        if tenant is None:  # an ID issued before class IDs named their tenant
+            rows = await customer_classes.visible_classes(
+                context.conn, context.principal, [key], columns=_columns(info)
+            )
+            row = rows.get(key)
+        else:
+            routed = await customer_classes.visible_routed_classes(
+                context.conn, context.principal, [(key, tenant)], columns=_columns(info)
+            )
+            row = routed.get((key, tenant))
         return row and CustomerClass.of(row)
 
     @strawberry.field(

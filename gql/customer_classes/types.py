@@ -20,7 +20,7 @@ from gql.common import (
 from gql.context import Info
 from gql.customer_classes.tabs import Tabs, TaxationMethod
 from tenancy import class_history, class_rows, documents, pagination
-from tenancy.ids import to_global_id
+from tenancy.ids import global_id
 
 if TYPE_CHECKING:
     from gql.customer_classes.history import CustomerClassVersionConnection
@@ -116,7 +116,7 @@ class CustomerClass(Tabs, Node):
     def of(cls, row: Any) -> CustomerClass:
         return cls(
             row=row,
-            id=strawberry.ID(to_global_id("CustomerClass", row.id)),
+            id=strawberry.ID(global_id("CustomerClass", row.id, row.tenant_id)),
             name=row.name,
             description=row.description,
             managedBy=ManagerKind.ADMINISTRATOR if row.tenant_id is None else ManagerKind.RESELLER,

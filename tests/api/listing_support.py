@@ -18,9 +18,17 @@ def gid(type_name: str, key: int | str) -> str:
 
 
 def key_of(global_id: str) -> int:
-    """The integer key inside a global ID (tests only: clients treat IDs as opaque)."""
-    _type, _sep, key = base64.b64decode(global_id).decode().partition(":")
-    return int(key)
+    """The integer key inside a global ID (tests only: clients treat IDs as opaque); a
+    routed ID (``tenancy.ids``) has its tenant after an ``@``."""
+    _type, _sep, rest = base64.b64decode(global_id).decode().partition(":")
+    return int(rest.partition("@")[0])
+
+
+def tenant_of(global_id: str) -> int | None:
+    """The tenant a routed global ID names (0: the administrator), None if none."""
+    _type, _sep, rest = base64.b64decode(global_id).decode().partition(":")
+    _key, at, tenant = rest.partition("@")
+    return int(tenant) if at else None
 
 
 def type_of(global_id: str) -> str:

@@ -18,6 +18,7 @@ from db.models import (
     custom_tax_table,
     invoice_template_table,
     notification_set_table,
+    tenant_is,
     token_table,
 )
 from db.settings import Settings
@@ -160,7 +161,7 @@ def owner_tokens(settings: Settings, owner_id: str | None) -> list[dict[str, Any
 
     async def work(conn: Any) -> list[dict[str, Any]]:
         c = token_table.c
-        owned = c.tenant_id.is_(None) if owner is None else c.tenant_id == owner
+        owned = tenant_is(c.tenant_id, owner)
         statement = sa.select(token_table).where(owned).order_by(c.created_at, c.id)
         return [dict(row._mapping) for row in await conn.execute(visible(statement, CLI))]
 

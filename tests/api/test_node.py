@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.listing_support import create_catalogs, gid, key_of, type_of
+from tests.api.listing_support import create_catalogs, gid, key_of, tenant_of, type_of
 from tests.api_client import Api, World, shown
 
 NODE_QUERY = """
@@ -275,6 +275,14 @@ def malformed_ids(real: str) -> list[str]:
         base64.b64encode(f"{type_name}:-{key}".encode()).decode(),
         base64.b64encode(f"{type_name}: {key}".encode()).decode(),
         base64.b64encode(f"{type_name}:{key}:1".encode()).decode(),
+        # Routed forms (tenancy.ids): the tenant must be a canonical number, and only
+        # routed types have one.
+        base64.b64encode(f"{type_name}:{key}@".encode()).decode(),
+        base64.b64encode(f"{type_name}:{key}@-1".encode()).decode(),
+        base64.b64encode(f"{type_name}:{key}@01".encode()).decode(),
+        base64.b64encode(f"{type_name}:{key}@{2**63}".encode()).decode(),
+        base64.b64encode(f"{type_name}:{key}@1@1".encode()).decode(),
+        base64.b64encode(f"{type_name}:@{key}".encode()).decode(),
         base64.b64encode(f"{type_name}:".encode()).decode(),
         base64.b64encode(f":{key}".encode()).decode(),
         base64.b64encode(f"{type_name}{key}".encode()).decode(),
@@ -567,4 +575,60 @@ def test_token_reseller_reference(api: Api, objects: Objects) -> None:
     assert api.data(query, {"id": objects.admin_token})["node"] == {
         "role": "ADMINISTRATOR",
         "reseller": None,
+    }
+
+
+# --------------------------------------------------------------------------- routed IDs
+
+
+def test_class_ids_name_their_tenant(api: Api, world: World) -> None:
+    """Issue 13: a class's ID names its manager (0: the administrator), so a distributed
+    database looks it up in one shard; an ID issued before (key only) resolves to the
+    same class, whose ID is then given out in the routed form."""
+    cases = [
+        (world.a.class_id, key_of(world.a.id), world.a.token),
+        (world.shared_class_id, 0, world.a.token),
+        (world.admin_class_id, 0, None),
+    ]
+    for class_id, tenant, token in cases:
+        assert tenant_of(class_id) == tenant
+        key_only = gid("CustomerClass", key_of(class_id))
+        for form in (class_id, key_only):
+            assert shown(class_by_id(api, form, token))["id"] == class_id
+            assert shown(node(api, form, token))["id"] == class_id
+        found = nodes(api, [key_only, class_id], token)
+        assert [shown(n)["id"] for n in found] == [class_id, class_id]
+
+
+def test_a_class_id_naming_another_tenant_is_unknown(api: Api, world: World) -> None:
+    """The tenant in an ID grants nothing: naming another one, it finds nothing, for the
+    administrator too, and in a batch beside the true ID."""
+    key = key_of(world.a.class_id)
+    for tenant in (0, key_of(world.b.id)):
+        wrong = base64.b64encode(f"CustomerClass:{key}@{tenant}".encode()).decode()
+        for token in (None, world.a.token):
+            assert class_by_id(api, wrong, token) is None
+            assert node(api, wrong, token) is None
+            found = nodes(api, [wrong, world.a.class_id], token)
+            assert found[0] is None and shown(found[1])["id"] == world.a.class_id
+
+
+def test_key_only_class_ids_work_in_inputs_and_audit_filters(api: Api, world: World) -> None:
+    """Mutations take either form; the audit trail gives the routed one out and finds the
+    class's events by either."""
+    key_only = gid("CustomerClass", key_of(world.a.class_id))
+    payload = api.mutate(
+        "updateCustomerClass",
+        {"id": key_only, "description": "either form"},
+        world.a.token,
+        "customerClass { id description }",
+    )
+    assert payload["userErrors"] == []
+    assert payload["customerClass"] == {"id": world.a.class_id, "description": "either form"}
+    query = "query($id: ID) { auditEvents(objectId: $id) { nodes { objectId action } } }"
+    by_routed = api.data(query, {"id": world.a.class_id}, world.a.token)["auditEvents"]["nodes"]
+    by_key = api.data(query, {"id": key_only}, world.a.token)["auditEvents"]["nodes"]
+    assert by_routed == by_key and by_routed[0] == {
+        "objectId": world.a.class_id,
+        "action": "UPDATE",
     }

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from db.models import token_table
 from db.settings import Settings
-from tenancy.ids import to_global_id
+from tenancy.ids import decode, to_global_id
+from tenancy.principal import CLI
+from tenancy.scoping import changeable
 from tests.api.protection_support import app_with, audit_rows, token_rows
 from tests.api_client import Api
 from tests.support.audit import event_count
+from tests.support.cli import run_as_cli
 from tests.support.errors import UserError, errors_of
 
 TOKEN = "id name role reseller { id } createdAt expiresAt revokedAt lastUsedAt"
@@ -440,3 +446,60 @@ def test_only_the_hash_is_stored(api: Api, settings: Settings) -> None:
         assert rows[name]["token_hash"] == hashlib.sha256(secret.encode()).hexdigest()
         assert secret not in dump
         assert secret[3:] not in dump
+
+
+# --------------------------------------------------------------------------- routing (issue 13)
+
+
+def _authentication_statements(statements: list[str]) -> list[str]:
+    return [s for s in statements if "FROM api_token" in s and "token_hash" in s]
+
+
+def test_secrets_name_their_tenant(api: Api, sql_statements: list[str]) -> None:
+    """A secret carries its tenant (0: the administrator), and authentication looks the
+    token up by tenant and hash: one shard of a distributed database."""
+    reseller_id, reseller_secret = reseller(api)
+    reseller_key = decode(reseller_id, "Customer")
+    admin_secret = created(api, name="second", role="ADMINISTRATOR")["secret"]
+    assert re.fullmatch(rf"bc_{reseller_key}\.[A-Za-z0-9_-]{{43}}", reseller_secret)
+    assert re.fullmatch(r"bc_0\.[A-Za-z0-9_-]{43}", admin_secret)
+    for secret in (reseller_secret, admin_secret):
+        sql_statements.clear()
+        assert api.data("{ viewer { role } }", token=secret)["viewer"]["role"]
+        (lookup,) = _authentication_statements(sql_statements)
+        assert "api_token.tenant_id =" in lookup, lookup
+
+
+def test_a_secret_naming_another_tenant_is_refused(api: Api) -> None:
+    """The tenant in a secret grants nothing: changed, the secret hashes to no row."""
+    _a_id, a_secret = reseller(api)
+    b_id, _b_secret = reseller(api, "Reseller B")
+    b_key = decode(b_id, "Customer")
+    random_part = a_secret.partition(".")[2]
+    for forged in (f"bc_{b_key}.{random_part}", f"bc_0.{random_part}", f"bc_{random_part}"):
+        response = api.post("{ viewer { role } }", token=forged)
+        assert response.status_code == 401, response.text
+
+
+def test_secrets_issued_before_they_named_a_tenant_still_work(
+    api: Api, settings: Settings, sql_statements: list[str]
+) -> None:
+    """A secret of the earlier form (``bc_`` and the random part) authenticates by its
+    hash alone."""
+    reseller_id, _secret = reseller(api)
+    legacy = "bc_" + secrets.token_urlsafe(32)
+
+    async def work(conn: Any) -> None:
+        statement = (
+            token_table.update()
+            .where(token_table.c.name == "portal")
+            .values(token_hash=hashlib.sha256(legacy.encode()).hexdigest())
+        )
+        assert (await conn.execute(changeable(statement, CLI))).rowcount == 1
+
+    run_as_cli(settings, work)
+    sql_statements.clear()
+    viewer = api.data("{ viewer { role reseller { id } } }", token=legacy)["viewer"]
+    assert viewer == {"role": "RESELLER", "reseller": {"id": reseller_id}}
+    (lookup,) = _authentication_statements(sql_statements)
+    assert "api_token.tenant_id" not in lookup.partition("WHERE")[2], lookup

@@ -268,8 +268,19 @@ async def _insert_0001(conn: AsyncConnection, table: str, **values: Any) -> int:
     source = "code" if table == "business_model" else "name"
     values[KEYED_TABLES[table]] = _old_key(values[source])
     values.setdefault("created_at", datetime.now(UTC))
-    await conn.execute(SQLModel.metadata.tables[table].insert().values(**values))
+    await conn.execute(_as_of_0001(table).insert().values(**values))
     return int(values["id"])
+
+
+def _as_of_0001(name: str) -> sa.Table:
+    """The model's table with ``tenant_id`` as 0001 stored it (NULL for the
+    administrator, not 0008's sentinel)."""
+    table = SQLModel.metadata.tables[name]
+    columns = [
+        sa.Column(c.name, sa.BigInteger() if c.name == "tenant_id" else c.type)
+        for c in table.columns
+    ]
+    return sa.Table(name, sa.MetaData(), *columns)
 
 
 async def _seed_0001(

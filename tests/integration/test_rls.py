@@ -21,7 +21,7 @@ from db.settings import Settings
 from tenancy import scoping, tokens
 from tenancy.ids import to_global_id
 from tenancy.principal import Principal
-from tenancy.scoping import enter_tenant
+from tenancy.scoping import Bypass, enter_tenant, open_bypass
 from tests.api_client import Api, World
 from tests.databases import Databases
 from tests.integration.rls_support import (
@@ -150,34 +150,23 @@ def test_reseller_context_sees_only_its_rows_through_raw_sql(
     customers = superuser_rows(url, "select id, tenant_id, customer_class_id from customer")
     token_rows = superuser_rows(url, "select id, tenant_id from api_token")
     events = superuser_rows(url, "select id, tenant_id, object_id from audit_event")
-    shared_classes = {
-        c["id"] for c in classes if c["tenant_id"] is None and c["shared_with_resellers"]
-    }
     hooks = {
         table: superuser_rows(url, f"select id, tenant_id from {table}")
         for table in ("webhook_subscription", "webhook_event", "webhook_delivery")
     }
 
-    own_record_class = next(c["customer_class_id"] for c in customers if c["id"] == a)
+    # Raw rows: the administrator's tenant is the sentinel 0 (migration 0008).
     expected = {
         "customer_class": {
             c["id"]
             for c in classes
-            if c["tenant_id"] == a or (c["tenant_id"] is None and c["shared_with_resellers"])
-        }
-        # The policy also lets R read the class of its own record (shown as effective
-        # settings on that record); in this world that is the shared Default class.
-        | {own_record_class},
+            if c["tenant_id"] == a or (c["tenant_id"] == 0 and c["shared_with_resellers"])
+        },
         "customer": {c["id"] for c in customers if c["id"] == a or c["tenant_id"] == a},
         "api_token": {t["id"] for t in token_rows if t["tenant_id"] == a},
-        "audit_event": {e["id"] for e in events if e["tenant_id"] == a}
-        # A also reads the events of shared administrator classes: their history
-        # (issue 11, migration 0007).
-        | {
-            e["id"]
-            for e in events
-            if e["object_id"] in {to_global_id("CustomerClass", k) for k in shared_classes}
-        },
+        # The events of shared administrator classes (their history, issue 11) only
+        # when the transaction names those classes: test_bypass_reads_see_what_they_name.
+        "audit_event": {e["id"] for e in events if e["tenant_id"] == a},
         **{table: {r["id"] for r in rows if r["tenant_id"] == a} for table, rows in hooks.items()},
     }
     assert all(expected[table] for table in hooks)
@@ -203,6 +192,61 @@ def test_reseller_context_sees_only_its_rows_through_raw_sql(
     assert key(world.admin_class_id) not in seen["customer_class"]
     assert key(world.b.class_id) not in seen["customer_class"]
     assert not {b, key(world.b.customer_id)} & seen["customer"]
+
+
+def test_bypass_reads_see_only_what_they_name(world: World, api: Api, settings: Settings) -> None:
+    """The two Bypass reads (tenancy.scoping.open_bypass, migration 0008): a reseller's
+    transaction reads the class of its own record, and the history of a shared
+    administrator class, only once the transaction names them; naming grants nothing
+    beyond those rows (another tenant's own rows stay hidden)."""
+    a = key(world.a.id)
+    api.ok(
+        "assignCustomerClass", {"customerId": world.a.id, "customerClassId": world.admin_class_id}
+    )
+    api.ok(
+        "updateCustomerClass",
+        {"id": world.shared_class_id, "description": "history of a shared class"},
+    )
+    url = settings.database_url
+    private, shared = key(world.admin_class_id), key(world.shared_class_id)
+    shared_events = {
+        e["id"]
+        for e in superuser_rows(
+            url,
+            "select id from audit_event where object_id = $1",
+            to_global_id("CustomerClass", shared),
+        )
+    }
+    b_events = {
+        e["id"]
+        for e in superuser_rows(
+            url, "select id from audit_event where tenant_id = $1", key(world.b.id)
+        )
+    }
+    assert shared_events and b_events
+
+    async def work(engine: AsyncEngine) -> list[tuple[set[int], set[int]]]:
+        seen = []
+        async with engine.connect() as conn, conn.begin():
+            await enter_tenant(conn, reseller(a))
+            seen.append((await ids_of(conn, "customer_class"), await ids_of(conn, "audit_event")))
+            await open_bypass(conn, reseller(a), Bypass.CLASS_OF_VISIBLE_CUSTOMER, [private])
+            history = [to_global_id("CustomerClass", shared)]
+            await open_bypass(conn, reseller(a), Bypass.HISTORY_OF_VISIBLE_CLASS, history)
+            seen.append((await ids_of(conn, "customer_class"), await ids_of(conn, "audit_event")))
+            # Naming B's events' classes shows none of B's rows: the history clause is
+            # for the administrator's tenant (0) only.
+            b_history = [to_global_id("CustomerClass", key(world.b.class_id))]
+            await open_bypass(conn, reseller(a), Bypass.HISTORY_OF_VISIBLE_CLASS, b_history)
+            seen.append((await ids_of(conn, "customer_class"), await ids_of(conn, "audit_event")))
+        return seen
+
+    (before_classes, before_events), (classes, events), (_, b_named) = with_engine(settings, work)
+    assert private not in before_classes and private in classes
+    assert not shared_events & before_events and shared_events <= events
+    assert not b_events & (before_events | events | b_named)
+    assert classes - before_classes == {private}
+    assert events - before_events == shared_events
 
 
 def test_administrator_context_sees_everything(world: World, settings: Settings) -> None:
@@ -586,10 +630,9 @@ def test_rls_alone_isolates_when_the_application_filters_are_removed(
     world: World, api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A7 (d): with every visibility filter of the tenancy layer switched off, a
-    reseller's answers are unchanged, because PostgreSQL filters the same rows. One
-    documented difference: PostgreSQL also lets a reseller read the events of shared
-    administrator classes (their history, issue 11, migration 0007), which auditEvents
-    leaves out; nothing of another tenant."""
+    reseller's answers are unchanged, because PostgreSQL filters the same rows (since
+    migration 0008 the events of shared administrator classes too: a transaction reads
+    them only once it names those classes, as a class's history does)."""
     from gql import endpoint
     from tenancy import policy
 
@@ -624,12 +667,6 @@ def test_rls_alone_isolates_when_the_application_filters_are_removed(
     # Statements scoped earlier with the real filters are kept for reuse: start afresh.
     monkeypatch.setattr(scoping, "_REUSED", {})
     without_filters = api.data(RESELLER_VIEW, variables, token=world.a.token)
-    shared = {world.shared_class_id, world.default_class_id}
-    events = without_filters.pop("auditEvents")["nodes"]
-    assert [e for e in events if e["objectId"] not in shared] == with_filters.pop("auditEvents")[
-        "nodes"
-    ]
-    assert any(e["objectId"] == world.shared_class_id for e in events)
     assert without_filters == with_filters
     for hidden in (world.b.class_id, world.admin_class_id):
         assert api.data(

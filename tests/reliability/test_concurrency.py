@@ -381,6 +381,68 @@ def test_assign_against_unshare_never_leaves_a_reseller_customer_on_an_unshared_
     assert outcomes, outcomes
 
 
+DELETE = """
+mutation Delete($input: DeleteCustomerClassesInput!) {
+  deleteCustomerClasses(input: $input) { deletedIds userErrors { field code } }
+}
+"""
+CUSTOMER_CLASS = "query($id: ID!) { customer(id: $id) { customerClass { id } } }"
+
+
+def test_assign_against_delete_never_leaves_a_customer_on_a_missing_class(
+    live: tuple[Server, Api, World],
+) -> None:
+    """What the application guarantees where the database cannot (issue 13: Citus holds
+    no foreign key from a customer to its class, which may live in another shard):
+    reseller A assigns 15 customers to one of its classes while deleting that class, in
+    several rounds. In the end the class is either deleted with no customer on it (the
+    assignments after the deletion were NOT_FOUND) or kept because an assignment came
+    first (IN_USE); every customer's class exists."""
+    server, api, world = live
+    customers = [
+        api.create_customer(world.a.token, name=f"Assignee {i}") for i in range(THREADS - 1)
+    ]
+    outcomes = set()
+    for round_ in range(6):
+        class_id = api.create_class(world.a.token, name=f"Contended own {round_}")
+
+        def work(i: int, client: httpx.Client, class_id: str = class_id) -> dict[str, Any]:
+            if i == THREADS - 1:
+                return mutation_payload(client, world.a.token, DELETE, {"ids": [class_id]})
+            return mutation_payload(
+                client,
+                world.a.token,
+                ASSIGN,
+                {"customerId": customers[i], "customerClassId": class_id},
+            )
+
+        results = at_once(server.url, THREADS, work)
+        deletion, assignments = results[-1], results[:-1]
+        classes = {
+            customer: api.data(CUSTOMER_CLASS, {"id": customer}, world.a.token)["customer"][
+                "customerClass"
+            ]
+            for customer in customers
+        }
+        assert None not in classes.values(), f"round {round_}: a customer lost its class"
+        on_class = {c for c, found in classes.items() if found["id"] == class_id}
+        assigned = {customers[i] for i, r in enumerate(assignments) if not r["userErrors"]}
+        assert on_class == assigned, round_
+        if deletion["userErrors"]:
+            assert [e["code"] for e in deletion["userErrors"]] == ["IN_USE"], deletion
+            assert on_class, "IN_USE, yet no customer uses the class"
+            outcomes.add("in use")
+        else:
+            assert deletion["deletedIds"] == [class_id]
+            assert on_class == set()
+            for result in assignments:
+                assert [e["code"] for e in result["userErrors"]] == ["NOT_FOUND"], result
+            outcomes.add("deleted")
+        for customer in on_class:
+            api.ok("assignCustomerClass", {"customerId": customer}, world.a.token)
+    assert outcomes, outcomes
+
+
 def test_metrics_count_requests_of_every_worker(databases: Databases, tmp_path: Any) -> None:
     """With several workers (billclass serve sets PROMETHEUS_MULTIPROC_DIR for them), a
     scrape answered by any worker counts the requests that every worker served."""
