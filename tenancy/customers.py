@@ -39,7 +39,7 @@ from tenancy.inputs import (
     UpdateCustomerOverrides,
 )
 from tenancy.principal import Principal
-from tenancy.scoping import changeable, visible
+from tenancy.scoping import changeable, in_its_shard, visible
 
 TYPE = "Customer"
 MAX_RESELLER_LEVEL = 3
@@ -78,8 +78,11 @@ async def _lock_for_change(conn: AsyncConnection, principal: Principal, key: int
         return None
     if policy.is_own_record(principal, key):
         return await _read_visible(conn, principal, key)
-    statement = sa.select(customer_table).where(customer_table.c.id == key).with_for_update()
-    return (await conn.execute(visible(statement, principal))).first()
+    statement = sa.select(customer_table).where(customer_table.c.id == key)
+    routed = await in_its_shard(conn, principal, statement, customer_table, key)
+    if routed is None:
+        return None
+    return (await conn.execute(visible(routed.with_for_update(), principal))).first()
 
 
 async def _reread(conn: AsyncConnection, principal: Principal, key: int) -> Row[Any]:

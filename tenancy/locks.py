@@ -41,6 +41,9 @@ class Limit(IntEnum):
     CUSTOM_FIELD_DEFINITIONS = 6
     CUSTOM_TAXES = 7
     WEBHOOK_SUBSCRIPTIONS = 8
+    # Not a count: which webhook dispatcher leads, where they cannot share the queue by
+    # row locks (Citus, tenancy.webhooks.lead).
+    DISPATCHER_LEAD = 9
 
 
 _INT32 = 2**31 - 1

@@ -37,7 +37,8 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.base import _from_objects
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
-from db.models import TENANT_TABLES
+from db.distribution import is_distributed
+from db.models import TENANT_TABLES, tenant_is
 from db.transaction_settings import set_local
 from tenancy import policy
 from tenancy.principal import Principal, Role
@@ -299,6 +300,28 @@ def install_guard(engine: Engine) -> None:
 
 
 # --------------------------------------------------------------------------- RLS context
+
+
+async def in_its_shard(
+    conn: AsyncConnection,
+    principal: Principal,
+    statement: S,
+    table: sa.Table,
+    key: int,
+) -> S | None:
+    """``statement`` (a SELECT of ``table``'s row ``key``, about to be locked ``FOR
+    UPDATE``) restricted to that row's tenant, so that a distributed database runs it in
+    one shard (Citus refuses a row lock that may span shards); None when the caller sees
+    no such row. The tenant is read first, under the caller's visibility, in a statement
+    of its own. On a single node, ``statement`` as it is, without that statement.
+    Apply ``visible()`` to the result, as to any statement."""
+    if not is_distributed(conn):
+        return statement
+    where = visible(sa.select(table.c.tenant_id).where(table.c.id == key), principal)
+    found = (await conn.execute(where)).first()
+    if found is None:
+        return None
+    return statement.where(tenant_is(table.c.tenant_id, found.tenant_id))
 
 
 # The transaction setting through which each bypass read shows a reseller's transaction

@@ -33,7 +33,7 @@ from tenancy.ids import MAX_KEY, decode, to_global_id
 from tenancy.inputs import CreateApiToken, RevokeApiToken
 from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal, Role
-from tenancy.scoping import Bypass, changeable, unscoped, visible
+from tenancy.scoping import Bypass, changeable, in_its_shard, unscoped, visible
 
 TYPE = "ApiToken"
 PREFIX = "bc_"
@@ -423,8 +423,10 @@ async def revoke_api_token(
     key = decode(data.get("id"), TYPE)
     row = None
     if key is not None:
-        statement = sa.select(token_table).where(token_table.c.id == key).with_for_update()
-        row = (await conn.execute(visible(statement, principal))).first()
+        statement = sa.select(token_table).where(token_table.c.id == key)
+        routed = await in_its_shard(conn, principal, statement, token_table, key)
+        if routed is not None:
+            row = (await conn.execute(visible(routed.with_for_update(), principal))).first()
     if row is None:
         raise refusal(Code.NOT_FOUND, ("id",), "No API token has this ID.")
     if row.revoked_at is not None:

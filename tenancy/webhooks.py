@@ -38,6 +38,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.clock import utcnow
+from db.distribution import is_distributed
 from db.ids import new_id
 from db.models import (
     delivery_table,
@@ -61,7 +62,7 @@ from tenancy.inputs import (
 )
 from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal, Role
-from tenancy.scoping import changeable, visible
+from tenancy.scoping import changeable, in_its_shard, visible
 from tenancy.webhook_secrets import SecretBox, new_secret
 
 TYPE = "WebhookSubscription"
@@ -204,6 +205,13 @@ def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
+def shares_by_row_locks(conn: AsyncConnection) -> bool:
+    """Whether dispatchers share the queue by row locks (``SKIP LOCKED``): on a single
+    PostgreSQL node. SQLite has none, and Citus refuses a row lock across shards (the
+    queue spans every tenant): there one dispatcher leads at a time (``lead``)."""
+    return conn.dialect.name == "postgresql" and not is_distributed(conn)
+
+
 async def fan_out(conn: AsyncConnection, now: datetime, *, limit: int = 200) -> int:
     """Turn up to ``limit`` outbox rows into deliveries (see module); returns how many
     rows were taken. PostgreSQL: rows another dispatcher holds are skipped (``SKIP
@@ -211,7 +219,7 @@ async def fan_out(conn: AsyncConnection, now: datetime, *, limit: int = 200) -> 
     e = webhook_event_table.c
     statement = sa.select(webhook_event_table).where(e.fanned_out.is_(False))
     statement = statement.order_by(e.at, e.id).limit(limit)
-    if conn.dialect.name == "postgresql":
+    if shares_by_row_locks(conn):
         statement = statement.with_for_update(skip_locked=True)
     events = (await conn.execute(visible(statement, DISPATCHER))).all()
     if not events:
@@ -302,7 +310,7 @@ async def claim_due(
         .order_by(d.next_attempt_at, d.id)
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
+    if shares_by_row_locks(conn):
         statement = statement.with_for_update(skip_locked=True, of=delivery_table)
     rows = (await conn.execute(visible(statement, DISPATCHER))).all()
     taken: dict[int, int] = {}
@@ -452,9 +460,11 @@ async def _set_subscription(conn: AsyncConnection, key: int, **values: Any) -> N
 
 
 async def lead(conn: AsyncConnection, holder: str, now: datetime, term: timedelta) -> bool:
-    """SQLite: whether ``holder`` leads the dispatchers until ``now + term`` (taking the
-    lead when it is free or expired). One leader at a time; the transaction must be a
-    write transaction (BEGIN IMMEDIATE) so two cannot both take it."""
+    """SQLite and Citus (``shares_by_row_locks`` false): whether ``holder`` leads the
+    dispatchers until ``now + term`` (taking the lead when it is free or expired). One
+    leader at a time: on SQLite the transaction is a write transaction (BEGIN IMMEDIATE),
+    on Citus the decision is taken under an advisory lock, so two cannot both take it."""
+    await serialise(conn, Limit.DISPATCHER_LEAD, None)
     c = lease_table.c
     current = (await conn.execute(sa.select(lease_table).where(c.name == "leader"))).first()
     if current is None:
@@ -475,7 +485,8 @@ async def lead(conn: AsyncConnection, holder: str, now: datetime, term: timedelt
 
 
 async def resign(conn: AsyncConnection, holder: str) -> None:
-    """SQLite: give up the lead (a dispatcher stopping), so the next one leads at once."""
+    """SQLite and Citus: give up the lead (a dispatcher stopping), so the next one leads
+    at once."""
     c = lease_table.c
     await conn.execute(lease_table.delete().where(c.name == "leader", c.holder == holder))
 
@@ -740,8 +751,10 @@ async def _changeable_subscription(
     row = None
     if key is not None:
         c = subscription_table.c
-        statement = sa.select(subscription_table).where(c.id == key).with_for_update()
-        row = (await conn.execute(visible(statement, principal))).first()
+        statement = sa.select(subscription_table).where(c.id == key)
+        routed = await in_its_shard(conn, principal, statement, subscription_table, key)
+        if routed is not None:
+            row = (await conn.execute(visible(routed.with_for_update(), principal))).first()
     if row is None:
         raise refusal(Code.NOT_FOUND, ("id",), "No webhook subscription has this ID.")
     return row
@@ -847,8 +860,10 @@ async def redeliver_webhook(
     key = decode(data.get("deliveryId"), DELIVERY_TYPE)
     row = None
     if key is not None:
-        statement = sa.select(delivery_table).where(delivery_table.c.id == key).with_for_update()
-        row = (await conn.execute(visible(statement, principal))).first()
+        statement = sa.select(delivery_table).where(delivery_table.c.id == key)
+        routed = await in_its_shard(conn, principal, statement, delivery_table, key)
+        if routed is not None:
+            row = (await conn.execute(visible(routed.with_for_update(), principal))).first()
     if row is None:
         raise refusal(Code.NOT_FOUND, ("deliveryId",), "No webhook delivery has this ID.")
     now = utcnow()

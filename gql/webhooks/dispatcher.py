@@ -125,7 +125,7 @@ class Dispatcher:
         with contextlib.suppress(Exception):
             async with self._transaction() as conn:
                 await self._record(conn, finished)
-                if conn.dialect.name != "postgresql":
+                if not webhooks.shares_by_row_locks(conn):
                     await webhooks.resign(conn, self.holder)
 
     async def run(self) -> None:
@@ -151,7 +151,7 @@ class Dispatcher:
                 await self._record(conn, finished)
                 for delivery, _outcome, _at in finished:
                     self._free(delivery.subscription_id)
-                if conn.dialect.name != "postgresql" and not await webhooks.lead(
+                if not webhooks.shares_by_row_locks(conn) and not await webhooks.lead(
                     conn, self.holder, now, LEAD_TERM
                 ):
                     return bool(finished)
