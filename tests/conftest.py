@@ -19,7 +19,7 @@ from tenancy import tokens
 from tenancy.inputs import CreateApiToken
 from tenancy.principal import CLI
 from tests.api_client import Api, World
-from tests.databases import POSTGRES, Databases
+from tests.databases import CITUS, POSTGRES, Databases
 from tests.support.cli import run_as_cli
 from tests.support.sql import recording
 
@@ -29,7 +29,8 @@ os.environ.setdefault("BILLCLASS_WEBHOOK_DISPATCH", "0")
 
 
 def pytest_report_header() -> str:
-    return f"billclass test database: {'PostgreSQL' if POSTGRES else 'SQLite'}"
+    kind = "Citus" if CITUS else "PostgreSQL" if POSTGRES else "SQLite"
+    return f"billclass test database: {kind}"
 
 
 _skipped: list[str] = []
@@ -41,9 +42,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # On PostgreSQL nothing may be skipped: CI relies on this run to prove RLS and co.
+    # On PostgreSQL (and Citus) nothing may be skipped: CI relies on this run to prove RLS.
     if POSTGRES and _skipped and exitstatus == 0:
-        print(f"\nFAIL: {len(_skipped)} tests skipped on PostgreSQL: {_skipped[:5]}")
+        kind = "Citus" if CITUS else "PostgreSQL"
+        print(f"\nFAIL: {len(_skipped)} tests skipped on {kind}: {_skipped[:5]}")
         session.exitstatus = 1
 
 
@@ -52,6 +54,14 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     found = Databases(tmp_path_factory.mktemp("databases"))
     yield found
     found.close()
+    if CITUS and found.citus.resets:
+        # The price of isolation by truncation (bench figures in README, issue 13).
+        citus = found.citus
+        print(
+            f"\nCitus: {citus.resets} resets by truncation, {citus.reset_seconds:.1f} s"
+            f" ({1000 * citus.reset_seconds / citus.resets:.0f} ms each),"
+            f" {len(citus.made)} databases migrated"
+        )
 
 
 @pytest.fixture
@@ -128,7 +138,9 @@ def world(api: Api) -> World:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("postgres") and not POSTGRES:
-            item.add_marker(pytest.mark.skip(reason="needs BILLCLASS_TEST_DATABASE=postgresql"))
+            item.add_marker(
+                pytest.mark.skip(reason="needs BILLCLASS_TEST_DATABASE=postgresql or citus")
+            )
 
 
 __all__ = ["Path"]

@@ -12,6 +12,17 @@ The superuser only creates two roles and the databases; as in production (SPEC Â
 
 A fresh database is a copy of a migrated template: the copy keeps the template's grants
 (they live in the copied catalogs).
+
+``BILLCLASS_TEST_DATABASE=citus`` runs it on a Citus cluster (issue 13; ``make citus``
+starts one): ``BILLCLASS_TEST_CITUS_URL`` (default the superuser on the coordinator,
+127.0.0.1:9700/postgres), whose ``pg_dist_node`` names the workers. Citus refuses
+``CREATE DATABASE ... TEMPLATE``, so each test process makes its own database on every
+node (``CREATE EXTENSION citus``, the coordinator and workers registered, 4 shards),
+migrates it once with ``BILLCLASS_CITUS=1`` (the tables distributed), records the rows the
+migrations seed, and between tests truncates every table and puts those rows back. A test
+that needs a second database at once (a module's server beside the test's own) gets
+another one, made the same way and reset the same way. ``POSTGRES`` is true on Citus too
+(it is PostgreSQL: roles, row-level security); ``CITUS`` only there.
 """
 
 from __future__ import annotations
@@ -20,8 +31,9 @@ import asyncio
 import contextlib
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,12 +43,23 @@ from sqlalchemy.engine import make_url
 from db import migrate
 
 KIND = os.environ.get("BILLCLASS_TEST_DATABASE", "sqlite").lower()
-if KIND not in ("sqlite", "postgresql"):
-    raise RuntimeError("BILLCLASS_TEST_DATABASE must be sqlite or postgresql")
-POSTGRES = KIND == "postgresql"
-SUPERUSER_URL = os.environ.get(
-    "BILLCLASS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
+if KIND not in ("sqlite", "postgresql", "citus"):
+    raise RuntimeError("BILLCLASS_TEST_DATABASE must be sqlite, postgresql or citus")
+# PostgreSQL or Citus (which is PostgreSQL: roles, row-level security, asyncpg).
+POSTGRES = KIND in ("postgresql", "citus")
+CITUS = KIND == "citus"
+if CITUS:
+    SUPERUSER_URL = os.environ.get(
+        "BILLCLASS_TEST_CITUS_URL", "postgresql+asyncpg://postgres@127.0.0.1:9700/postgres"
+    )
+    # billclass migrate/serve/check, in this process and the ones tests start, distribute.
+    os.environ["BILLCLASS_CITUS"] = "1"
+else:
+    SUPERUSER_URL = os.environ.get(
+        "BILLCLASS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
+# Shards per distributed table in the test databases: few, so that truncation is cheap.
+CITUS_SHARD_COUNT = 4
 # New names (round 2): other test runs on this machine may still use the single role
 # "billclass_test_app", which owns its databases.
 OWNER_ROLE = "billclass_test_owner"
@@ -66,8 +89,8 @@ async def _admin(*statements: str) -> None:
         await conn.close()
 
 
-async def _ensure_roles() -> None:
-    conn = await asyncpg.connect(_dsn(SUPERUSER_URL))
+async def _ensure_roles(dsn: str | None = None) -> None:
+    conn = await asyncpg.connect(dsn or _dsn(SUPERUSER_URL))
     try:
         for role in (OWNER_ROLE, SERVICE_ROLE):
             exists = await conn.fetchval("select 1 from pg_roles where rolname = $1", role)
@@ -90,7 +113,9 @@ class Databases:
         self.workdir = workdir
         self.prefix = f"bc_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         self.template = f"{self.prefix}_template"
-        if POSTGRES:
+        if CITUS:
+            self.citus = CitusDatabases(self.prefix)
+        elif POSTGRES:
             asyncio.run(_ensure_roles())
             asyncio.run(_admin(f'CREATE DATABASE "{self.template}" OWNER {OWNER_ROLE}'))
             migrate.upgrade(
@@ -104,7 +129,10 @@ class Databases:
     @contextmanager
     def fresh(self) -> Iterator[str]:
         name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
-        if POSTGRES:
+        if CITUS:
+            with self.citus.fresh() as url:
+                yield url
+        elif POSTGRES:
             asyncio.run(
                 _admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" OWNER {OWNER_ROLE}')
             )
@@ -119,18 +147,26 @@ class Databases:
 
     @contextmanager
     def empty(self) -> Iterator[str]:
-        """A database without any migration, owned by the owner role (PostgreSQL only):
-        the service role's URL of it."""
+        """A database without any migration, owned by the owner role (PostgreSQL only;
+        on Citus, with the extension and the nodes registered): the service role's URL."""
         assert POSTGRES
         name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}'))
+        if CITUS:
+            asyncio.run(self.citus.create(name))
+        else:
+            asyncio.run(_admin(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}'))
         try:
             yield _role_url(name, SERVICE_ROLE)
         finally:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if CITUS:
+                asyncio.run(self.citus.drop(name))
+            else:
+                asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def close(self) -> None:
-        if POSTGRES:
+        if CITUS:
+            self.citus.close()
+        elif POSTGRES:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
 
     @staticmethod
@@ -144,3 +180,156 @@ class Databases:
     def superuser_dsn(url: str) -> str:
         """asyncpg DSN of the same database, as the superuser (for test set-up only)."""
         return _dsn(SUPERUSER_URL, database=make_url(url).database)
+
+
+class _Migrated:
+    """One migrated Citus database and the rows its migrations seeded."""
+
+    def __init__(self, name: str, seeded: dict[str, tuple[list[str], list[asyncpg.Record]]]):
+        self.name = name
+        # table -> (columns, rows) as the migrations left them
+        self.seeded = seeded
+        self.tables: list[str] = []
+
+
+class CitusDatabases:
+    """The Citus side of :class:`Databases`: migrated databases reused between tests,
+    reset by truncation (Citus refuses ``CREATE DATABASE ... TEMPLATE``).
+
+    ``fresh()`` hands out a free database (migrating a new one when all are in use, as when
+    a module's server holds one while a test takes its own) and resets it on return:
+    every table is truncated in one statement and the seeded rows are copied back.
+    ``reset_seconds`` adds up the time resets took (printed at the end of the session)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.free: list[_Migrated] = []
+        self.made: list[str] = []
+        self.reset_seconds = 0.0
+        self.resets = 0
+        self.coordinator = make_url(SUPERUSER_URL)
+        self.workers = asyncio.run(self._workers())
+        for node in self.nodes():
+            asyncio.run(_ensure_roles(node))
+
+    async def _workers(self) -> list[tuple[str, int]]:
+        conn = await asyncpg.connect(_dsn(SUPERUSER_URL))
+        try:
+            rows = await conn.fetch(
+                "select nodename, nodeport from pg_dist_node"
+                " where groupid <> 0 and noderole = 'primary' order by nodeport"
+            )
+        except asyncpg.UndefinedTableError:
+            raise RuntimeError(
+                f"{SUPERUSER_URL} has no citus extension: start the cluster (make citus)"
+            ) from None
+        finally:
+            await conn.close()
+        if not rows:
+            raise RuntimeError(f"no Citus workers registered at {SUPERUSER_URL} (make citus)")
+        return [(row["nodename"], row["nodeport"]) for row in rows]
+
+    def nodes(self, database: str | None = None) -> list[str]:
+        """Superuser DSNs of the coordinator and every worker (their postgres database,
+        or ``database``)."""
+        base = self.coordinator
+        urls = [base] + [base.set(host=host, port=port) for host, port in self.workers]
+        return [_dsn(url.render_as_string(hide_password=False), database) for url in urls]
+
+    async def create(self, name: str) -> None:
+        """An empty database ``name`` owned by the owner role on every node, with the
+        citus extension, the coordinator and the workers registered, and few shards."""
+        self.made.append(name)
+        for node in self.nodes():
+            conn = await asyncpg.connect(node)
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}')
+                await conn.execute(
+                    f'ALTER DATABASE "{name}" SET citus.shard_count = {CITUS_SHARD_COUNT}'
+                )
+            finally:
+                await conn.close()
+        for node in self.nodes(name):
+            conn = await asyncpg.connect(node)
+            try:
+                await conn.execute("CREATE EXTENSION citus")
+            finally:
+                await conn.close()
+        conn = await asyncpg.connect(self.nodes(name)[0])
+        try:
+            await conn.execute(
+                "select citus_set_coordinator_host($1, $2)",
+                self.coordinator.host or "127.0.0.1",
+                self.coordinator.port or 5432,
+            )
+            for host, port in self.workers:
+                await conn.execute("select citus_add_node($1, $2)", host, port)
+        finally:
+            await conn.close()
+
+    async def drop(self, name: str) -> None:
+        for node in reversed(self.nodes()):
+            conn = await asyncpg.connect(node)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+    def _migrated(self) -> _Migrated:
+        name = f"{self.prefix}_{len(self.made)}"
+        asyncio.run(self.create(name))
+        migrate.upgrade(_role_url(name, OWNER_ROLE), service_url=_role_url(name, SERVICE_ROLE))
+        database = _Migrated(name, {})
+        asyncio.run(self._snapshot(database))
+        return database
+
+    async def _snapshot(self, database: _Migrated) -> None:
+        conn = await asyncpg.connect(self.nodes(database.name)[0])
+        try:
+            database.tables = list(
+                await conn.fetchval(
+                    "select array_agg(quote_ident(relname) order by relname) from pg_class c"
+                    " join pg_namespace n on n.oid = c.relnamespace"
+                    " where n.nspname = 'public' and c.relkind in ('r', 'p')"
+                    " and relname <> 'alembic_version'"
+                )
+            )
+            for table in database.tables:
+                rows = await conn.fetch(f"select * from {table}")
+                if rows:
+                    database.seeded[table] = (list(rows[0].keys()), rows)
+        finally:
+            await conn.close()
+
+    async def _reset(self, database: _Migrated) -> None:
+        conn = await asyncpg.connect(self.nodes(database.name)[0])
+        try:
+            async with conn.transaction():
+                await conn.execute(f"TRUNCATE {', '.join(database.tables)} CASCADE")
+                for table, (columns, rows) in database.seeded.items():
+                    await conn.copy_records_to_table(
+                        table.strip('"'), records=_tuples(rows), columns=columns
+                    )
+        finally:
+            await conn.close()
+
+    @contextmanager
+    def fresh(self) -> Iterator[str]:
+        database = self.free.pop() if self.free else self._migrated()
+        try:
+            yield _role_url(database.name, SERVICE_ROLE)
+        finally:
+            started = time.perf_counter()
+            asyncio.run(self._reset(database))
+            self.reset_seconds += time.perf_counter() - started
+            self.resets += 1
+            self.free.append(database)
+
+    def close(self) -> None:
+        for name in self.made:
+            with contextlib.suppress(Exception):
+                asyncio.run(self.drop(name))
+
+
+def _tuples(rows: Sequence[asyncpg.Record]) -> list[tuple[object, ...]]:
+    return [tuple(row.values()) for row in rows]
