@@ -55,10 +55,10 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     yield found
     found.close()
     if CITUS and found.citus.resets:
-        # The price of isolation by truncation (bench figures in README, issue 13).
+        # The price of isolation by emptying the tables (issue 13).
         citus = found.citus
         print(
-            f"\nCitus: {citus.resets} resets by truncation, {citus.reset_seconds:.1f} s"
+            f"\nCitus: {citus.resets} resets of the test database, {citus.reset_seconds:.1f} s"
             f" ({1000 * citus.reset_seconds / citus.resets:.0f} ms each),"
             f" {len(citus.made)} databases migrated"
         )
