@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,6 +48,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         kind = "Citus" if CITUS else "PostgreSQL"
         print(f"\nFAIL: {len(_skipped)} tests skipped on {kind}: {_skipped[:5]}")
         session.exitstatus = 1
+    # pytest-xdist: a worker sends this to the controller (pytest_testnodedown).
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["citus_costs"] = _citus_costs
 
 
 @pytest.fixture(scope="session")
@@ -54,13 +59,29 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     found = Databases(tmp_path_factory.mktemp("databases"))
     yield found
     found.close()
-    if CITUS and found.citus.resets:
-        # The price of isolation by emptying the tables (issue 13).
+    if CITUS:
         citus = found.citus
-        print(
-            f"\nCitus: {citus.resets} resets of the test database, {citus.reset_seconds:.1f} s"
-            f" ({1000 * citus.reset_seconds / citus.resets:.0f} ms each),"
-            f" {len(citus.made)} databases migrated"
+        _citus_costs.append((citus.resets, citus.reset_seconds, len(citus.made)))
+
+
+# Citus: (resets, their seconds, databases migrated) per test process, for the summary.
+_citus_costs: list[tuple[int, float, int]] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist: a worker's Citus costs, sent in its workeroutput."""
+    _citus_costs.extend(tuple(cost) for cost in node.workeroutput.get("citus_costs", []))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    resets = sum(cost[0] for cost in _citus_costs)
+    if resets:
+        seconds = sum(cost[1] for cost in _citus_costs)
+        terminalreporter.write_line(
+            f"Citus: {resets} resets of the test databases, {seconds:.1f} s"
+            f" ({1000 * seconds / resets:.0f} ms each),"
+            f" {sum(cost[2] for cost in _citus_costs)} databases migrated"
         )
 
 
