@@ -15,7 +15,8 @@ A fresh database is a copy of a migrated template: the copy keeps the template's
 
 ``BILLCLASS_TEST_DATABASE=citus`` runs it on a Citus cluster (issue 13; ``make citus``
 starts one): ``BILLCLASS_TEST_CITUS_URL`` (default the superuser on the coordinator,
-127.0.0.1:9700/postgres), whose ``pg_dist_node`` names the workers. Citus refuses
+127.0.0.1:9700/postgres, or the port ``BILLCLASS_CITUS_PORT``), whose ``pg_dist_node``
+names the workers. Citus refuses
 ``CREATE DATABASE ... TEMPLATE``, so each test process makes its own database on every
 node (``CREATE EXTENSION citus``, the coordinator and workers registered, 4 shards),
 migrates it once with ``BILLCLASS_CITUS=1`` (the tables distributed), records the rows the
@@ -49,8 +50,11 @@ if KIND not in ("sqlite", "postgresql", "citus"):
 POSTGRES = KIND in ("postgresql", "citus")
 CITUS = KIND == "citus"
 if CITUS:
+    # The coordinator of .ci/citus-cluster (its port: BILLCLASS_CITUS_PORT, default 9700).
     SUPERUSER_URL = os.environ.get(
-        "BILLCLASS_TEST_CITUS_URL", "postgresql+asyncpg://postgres@127.0.0.1:9700/postgres"
+        "BILLCLASS_TEST_CITUS_URL",
+        "postgresql+asyncpg://postgres@127.0.0.1:"
+        f"{os.environ.get('BILLCLASS_CITUS_PORT', '9700')}/postgres",
     )
     # billclass migrate/serve/check, in this process and the ones tests start, distribute.
     os.environ["BILLCLASS_CITUS"] = "1"
