@@ -150,6 +150,27 @@ class Databases:
             yield f"sqlite+aiosqlite:///{path}"
 
     @contextmanager
+    def single_node(self) -> Iterator[str]:
+        """A fresh migrated database of one PostgreSQL server: on Citus, a plain database
+        on the coordinator (no citus extension, migrated without BILLCLASS_CITUS), for the
+        tests of the migration chain itself (downgrades, data rewritten at a revision),
+        which a distributed database cannot undo; elsewhere, ``fresh()``. Callers on
+        Citus also set BILLCLASS_CITUS=0 for what they run on it."""
+        if not CITUS:
+            with self.fresh() as url:
+                yield url
+            return
+        name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_admin(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}'))
+        try:
+            migrate.upgrade(
+                _role_url(name, OWNER_ROLE), service_url=_role_url(name, SERVICE_ROLE), citus=False
+            )
+            yield _role_url(name, SERVICE_ROLE)
+        finally:
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    @contextmanager
     def empty(self) -> Iterator[str]:
         """A database without any migration, owned by the owner role (PostgreSQL only;
         on Citus, with the extension and the nodes registered): the service role's URL."""
