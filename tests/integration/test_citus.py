@@ -218,3 +218,24 @@ def test_billclass_citus_without_the_extension_is_refused(databases: Databases) 
         assert tables[0][0] == 0  # refused in the migrations' transaction: nothing created
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.mark.citus
+def test_models_and_the_distributed_database_differ_only_where_citus_cannot_hold(
+    settings: Settings,
+) -> None:
+    """0008 leaves out, on Citus alone, the foreign key from a customer to its class and
+    the unique key on a class's ID alone (a shared class lives in another shard): the
+    application guarantees what they would (README). Nothing else may differ."""
+    from sqlmodel import SQLModel
+
+    from tests.integration.test_migrations import differences
+
+    found = sorted(
+        (diff[0], str(getattr(diff[-1], "name", diff[-1])))
+        for diff in differences(settings, SQLModel.metadata)
+    )
+    assert found == [
+        ("add_constraint", "uq_customer_class_id"),
+        ("add_fk", "fk_customer_customer_class_id_customer_class"),
+    ]
