@@ -239,3 +239,15 @@ def test_models_and_the_distributed_database_differ_only_where_citus_cannot_hold
         ("add_constraint", "uq_customer_class_id"),
         ("add_fk", "fk_customer_customer_class_id_customer_class"),
     ]
+
+
+@pytest.mark.citus
+def test_migrating_again_grants_again_on_distributed_and_reference_tables(
+    database_url: str,
+) -> None:
+    """Every billclass migrate and serve grants the service role its privileges, also
+    when there is nothing to migrate: on Citus that changes distributed and reference
+    tables in one transaction."""
+    owner = Databases.owner_url(database_url)
+    migrate.upgrade(owner, service_url=database_url, citus=True)
+    assert migrate.current_revision(owner) == migrate.head_revision()
