@@ -10,6 +10,8 @@ MYPY_PATHS ?= gql tenancy db tests bench
 COVERAGE := --cov=gql --cov=tenancy --cov=db --cov-report=term
 # Extra options for a benchmark, e.g. make bench BENCH_ARGS='--duration 30'.
 BENCH_ARGS ?=
+# Extra pytest options for make test-citus, e.g. CITUS_ARGS='-x tests/api'.
+CITUS_ARGS ?=
 # Installs come from the lockfiles in requirements/ (every package pinned, with hashes), so a
 # new release of a library or a linter changes nothing until a commit updates the lock.
 # `make lock` regenerates them with uv, itself pinned here; LOCK_ARGS=--upgrade moves every
@@ -19,8 +21,8 @@ LOCK_ARGS ?=
 LOCK := $(BIN)/uv pip compile pyproject.toml requirements/build.in --python-version 3.11 \
 	--universal --generate-hashes --custom-compile-command 'make lock' --quiet $(LOCK_ARGS)
 
-.PHONY: help install lock check test test-postgres coverage bench bench-scale bench-noisy \
-	bench-webhooks vendor-graphiql
+.PHONY: help install lock check test test-postgres citus citus-stop test-citus coverage bench \
+	bench-scale bench-noisy bench-webhooks bench-citus vendor-graphiql
 
 help:
 	@echo "make install        virtualenv .venv with the service and its test tools (locked)"
@@ -28,11 +30,15 @@ help:
 	@echo "make check          ruff check, ruff format --check, mypy, schema drift"
 	@echo "make test           the whole suite on SQLite, with the coverage floor (CI)"
 	@echo "make test-postgres  the whole suite on PostgreSQL at 127.0.0.1:5432"
+	@echo "make citus          build Citus (cached in .cache/citus) and start a local cluster"
+	@echo "make citus-stop     stop that cluster"
+	@echo "make test-citus     the whole suite on that Citus cluster (coordinator 127.0.0.1:9700)"
 	@echo "make coverage       the suite on SQLite with a line-by-line HTML report in htmlcov/"
 	@echo "make bench          our service against the raw baseline (bench/README.md)"
 	@echo "make bench-scale    throughput of 1, 2 and 3 instances on PostgreSQL (bench/README.md)"
 	@echo "make bench-noisy    the noisy-neighbour benchmark (bench/README.md)"
 	@echo "make bench-webhooks webhook throughput and added mutation latency (bench/webhooks.py)"
+	@echo "make bench-citus    shards (tasks) each request's statements touch on Citus"
 	@echo "make vendor-graphiql  re-fetch the pinned GraphiQL build with npm (README \"GraphiQL\")"
 
 install:
@@ -60,6 +66,18 @@ test:
 test-postgres:
 	BILLCLASS_TEST_DATABASE=postgresql $(BIN)/pytest
 
+# Citus (issue 13): built from ../shared/vendor/citus, installed into the system
+# PostgreSQL 15, a coordinator and two workers on 127.0.0.1:9700-9702 (.ci/citus-*).
+citus:
+	.ci/citus-build
+	.ci/citus-cluster start
+
+citus-stop:
+	.ci/citus-cluster stop
+
+test-citus:
+	BILLCLASS_TEST_DATABASE=citus $(BIN)/pytest $(CITUS_ARGS)
+
 coverage:
 	$(BIN)/pytest $(COVERAGE) --cov-report=html
 
@@ -74,6 +92,9 @@ bench-noisy:
 
 bench-webhooks:
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
+bench-citus:
+	BILLCLASS_TEST_DATABASE=citus $(BIN)/python -m bench.citus_tasks $(BENCH_ARGS)
 
 vendor-graphiql:
 	gql/static/graphiql/update.sh

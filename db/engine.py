@@ -7,7 +7,9 @@ proceed meanwhile, and ``busy_timeout`` bounds lock waits (SPEC §3).
 
 PostgreSQL: every connection gets ``statement_timeout`` and ``lock_timeout`` so that a
 runaway query or a lock wait ends in a clean error; connecting is bounded too, so a
-database that is down answers within seconds instead of hanging a request.
+database that is down answers within seconds instead of hanging a request. On Citus
+(``BILLCLASS_CITUS=1``) every transaction sets both again with ``SET LOCAL``, forwarded
+to the workers, and the coordinator forwards the transaction's ``SET LOCAL`` statements.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from db import transaction_settings
+from db import distribution, transaction_settings
 from db.settings import Settings, get_settings
 
 # Execution option a request sets on its connection before the first statement to ask
@@ -99,6 +101,10 @@ def make_engine(
     }
     if not for_migrations:
         server_settings["statement_timeout"] = str(int(settings.statement_timeout_seconds * 1000))
+    if settings.citus:
+        # The coordinator forwards each transaction's SET LOCAL (the row-level security
+        # context of db.transaction_settings, the timeouts below) to the workers it uses.
+        server_settings["citus.propagate_set_commands"] = "local"
     engine = create_async_engine(
         url,
         connect_args={
@@ -114,9 +120,31 @@ def make_engine(
     )
     event.listen(engine.sync_engine, "checkout", _discard_closed_connection)
     transaction_settings.forget_pending_on_checkin(engine.sync_engine)
+    if settings.citus:
+        _timeouts_per_transaction(engine.sync_engine, server_settings)
     _describe_connect_failures(engine.sync_engine, settings)
     _describe_stalls(engine.sync_engine, settings)
-    return engine
+    # What differs on a distributed database asks its connections (db.distribution).
+    return distribution.distributed(engine) if settings.citus else engine
+
+
+def _timeouts_per_transaction(engine: Engine, server_settings: dict[str, str]) -> None:
+    """Citus: a connection's settings apply on the coordinator only, never on the
+    workers' connections that run a transaction's shard queries (where its row locks are
+    waited for). So every transaction also starts with ``SET LOCAL`` of the timeouts,
+    sent with its BEGIN (no round trip of its own; db.transaction_settings), which the
+    coordinator forwards (``citus.propagate_set_commands = 'local'``)."""
+    statements = "; ".join(
+        f"SET LOCAL {name} = {server_settings[name]}"
+        for name in ("lock_timeout", "statement_timeout")
+        if name in server_settings
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if isinstance(driver, transaction_settings.SettingConnection):
+            driver.on_begin = statements
 
 
 def _describe_connect_failures(engine: Engine, settings: Settings) -> None:

@@ -207,6 +207,14 @@ class Settings(BaseSettings):
         description="1: start on PostgreSQL even as a superuser, BYPASSRLS role or table"
         " owner, with a loud warning (otherwise the service refuses to start).",
     )
+    # Citus (distributed PostgreSQL, issue 13): the URLs point at the coordinator.
+    citus: bool = Field(
+        default=False,
+        description="1: the database is a Citus cluster (the URLs name the coordinator):"
+        " billclass migrate distributes the tables (catalogs and currencies as reference"
+        " tables, tenant tables by tenant), and every transaction sends its settings and"
+        " timeouts on to the workers. README 'Deployment: beyond one database server'.",
+    )
 
     @field_validator("database_url")
     @classmethod

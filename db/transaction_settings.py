@@ -42,15 +42,19 @@ class SettingConnection(asyncpg.Connection):  # type: ignore[misc]
     """An asyncpg connection that sends its pending ``SET LOCAL`` statements with BEGIN."""
 
     pending: str | None = None
+    # Statements every transaction of this connection starts with (db.engine: on Citus,
+    # the timeouts, which a connection's own settings would not carry to the workers).
+    on_begin: str | None = None
 
     # The signature is asyncpg's own, which this overrides.
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:  # noqa: ASYNC109
         pending = self.pending
         # Only a top-level BEGIN (asyncpg's Transaction.start, simple-query protocol, no
         # arguments): never a SAVEPOINT or any other statement.
-        if pending is not None and not args and query.startswith("BEGIN"):
+        if (pending is not None or self.on_begin) and not args and query.startswith("BEGIN"):
             self.pending = None
-            query = f"{query.rstrip().rstrip(';')}; {pending};"
+            sent = "; ".join(part for part in (self.on_begin, pending) if part)
+            query = f"{query.rstrip().rstrip(';')}; {sent};"
         result: str = await super().execute(query, *args, timeout=timeout)
         return result
 

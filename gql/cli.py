@@ -39,10 +39,11 @@ def _settings() -> Settings:
     return settings
 
 
-def _migrate(settings: Any) -> None:
+def _migrate(settings: Any, *, distribute_non_empty: bool = False) -> None:
     """Apply pending migrations as the table owner: BILLCLASS_MIGRATION_DATABASE_URL when
     set (granting the role of BILLCLASS_DATABASE_URL the service privileges), else
-    BILLCLASS_DATABASE_URL itself (SPEC §7)."""
+    BILLCLASS_DATABASE_URL itself (SPEC §7). On Citus (BILLCLASS_CITUS=1) the migrations
+    distribute the tables; ``distribute_non_empty``: even tables that hold rows."""
     url = settings.migration_url
     problem = _sqlite_problem(url)
     if problem:
@@ -51,7 +52,12 @@ def _migrate(settings: Any) -> None:
 
     separate = settings.migration_database_url is not None
     try:
-        migrate.upgrade(url, service_url=settings.database_url if separate else None)
+        migrate.upgrade(
+            url,
+            service_url=settings.database_url if separate else None,
+            citus=settings.citus,
+            distribute_non_empty=distribute_non_empty,
+        )
     except migrate.MigrationRefused as error:
         _fail(f"cannot migrate the database at {_safe(url)}: {error}")  # every line of it
     except Exception as error:
@@ -288,9 +294,9 @@ def _demo(args: argparse.Namespace) -> None:
     sys.stdout.flush()
 
 
-def migrate_command(_args: argparse.Namespace) -> None:
+def migrate_command(args: argparse.Namespace) -> None:
     settings = _settings()
-    _migrate(settings)
+    _migrate(settings, distribute_non_empty=args.distribute_non_empty)
     print("Database is at the latest migration.", file=sys.stderr)
 
 
@@ -875,14 +881,23 @@ def parser() -> argparse.ArgumentParser:
         " SIGTERM stops it; attempts in flight are retried later.",
     ).set_defaults(handler=dispatch)
 
-    command(
+    migrate_parser = command(
         commands,
         "migrate",
         "apply database migrations",
         "Apply the pending Alembic migrations as the table owner"
         " (BILLCLASS_MIGRATION_DATABASE_URL, else BILLCLASS_DATABASE_URL) and grant the"
-        " service role its privileges. Safe to run again.",
-    ).set_defaults(handler=migrate_command)
+        " service role its privileges. Safe to run again. With BILLCLASS_CITUS=1 (Citus,"
+        " the URLs naming the coordinator) the tables are distributed, while they are empty.",
+    )
+    migrate_parser.add_argument(
+        "--distribute-non-empty",
+        action="store_true",
+        help="Citus only: distribute tables that already hold rows (back up first; the"
+        " migration checks that every table keeps its row count, else changes nothing)"
+        " (default: off, such tables are refused)",
+    )
+    migrate_parser.set_defaults(handler=migrate_command)
 
     command(
         commands,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,7 +20,7 @@ from tenancy import tokens
 from tenancy.inputs import CreateApiToken
 from tenancy.principal import CLI
 from tests.api_client import Api, World
-from tests.databases import POSTGRES, Databases
+from tests.databases import CITUS, POSTGRES, Databases
 from tests.support.cli import run_as_cli
 from tests.support.sql import recording
 
@@ -29,7 +30,8 @@ os.environ.setdefault("BILLCLASS_WEBHOOK_DISPATCH", "0")
 
 
 def pytest_report_header() -> str:
-    return f"billclass test database: {'PostgreSQL' if POSTGRES else 'SQLite'}"
+    kind = "Citus" if CITUS else "PostgreSQL" if POSTGRES else "SQLite"
+    return f"billclass test database: {kind}"
 
 
 _skipped: list[str] = []
@@ -41,10 +43,15 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # On PostgreSQL nothing may be skipped: CI relies on this run to prove RLS and co.
+    # On PostgreSQL (and Citus) nothing may be skipped: CI relies on this run to prove RLS.
     if POSTGRES and _skipped and exitstatus == 0:
-        print(f"\nFAIL: {len(_skipped)} tests skipped on PostgreSQL: {_skipped[:5]}")
+        kind = "Citus" if CITUS else "PostgreSQL"
+        print(f"\nFAIL: {len(_skipped)} tests skipped on {kind}: {_skipped[:5]}")
         session.exitstatus = 1
+    # pytest-xdist: a worker sends this to the controller (pytest_testnodedown).
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["citus_costs"] = _citus_costs
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +59,30 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     found = Databases(tmp_path_factory.mktemp("databases"))
     yield found
     found.close()
+    if CITUS:
+        citus = found.citus
+        _citus_costs.append((citus.resets, citus.reset_seconds, len(citus.made)))
+
+
+# Citus: (resets, their seconds, databases migrated) per test process, for the summary.
+_citus_costs: list[tuple[int, float, int]] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist: a worker's Citus costs, sent in its workeroutput."""
+    _citus_costs.extend(tuple(cost) for cost in node.workeroutput.get("citus_costs", []))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    resets = sum(cost[0] for cost in _citus_costs)
+    if resets:
+        seconds = sum(cost[1] for cost in _citus_costs)
+        terminalreporter.write_line(
+            f"Citus: {resets} resets of the test databases, {seconds:.1f} s"
+            f" ({1000 * seconds / resets:.0f} ms each),"
+            f" {sum(cost[2] for cost in _citus_costs)} databases migrated"
+        )
 
 
 @pytest.fixture
@@ -125,10 +156,19 @@ def world(api: Api) -> World:
     return api.world()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("postgres") and not POSTGRES:
-            item.add_marker(pytest.mark.skip(reason="needs BILLCLASS_TEST_DATABASE=postgresql"))
+            item.add_marker(
+                pytest.mark.skip(reason="needs BILLCLASS_TEST_DATABASE=postgresql or citus")
+            )
+    # Citus-only tests are deselected elsewhere rather than skipped: the PostgreSQL run
+    # fails on any skipped test (pytest_sessionfinish).
+    if not CITUS:
+        deselected = [item for item in items if item.get_closest_marker("citus")]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if not item.get_closest_marker("citus")]
 
 
 __all__ = ["Path"]

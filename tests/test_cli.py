@@ -45,7 +45,12 @@ T = TypeVar("T")
 
 
 def _env(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLCLASS_")}
+    # The database's kind stays (BILLCLASS_CITUS, set by tests/databases.py on Citus).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BILLCLASS_") or k == "BILLCLASS_CITUS"
+    }
     env["BILLCLASS_DATABASE_URL"] = database_url
     env["PYTHONUNBUFFERED"] = "1"
     # Whether or not the project is pip-installed, this checkout is what runs.
@@ -96,7 +101,7 @@ def in_process(
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         for name in list(os.environ):
-            if name.startswith("BILLCLASS_"):
+            if name.startswith("BILLCLASS_") and name != "BILLCLASS_CITUS":
                 monkeypatch.delenv(name)
         for name, value in {"BILLCLASS_DATABASE_URL": database_url, **(env or {})}.items():
             monkeypatch.setenv(name, value)

@@ -25,6 +25,11 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql" and _has_citus(connection):
+            # Citus: the grants below (and 0009's conversions) change distributed and
+            # reference tables in one transaction, which it allows over one connection
+            # per worker only.
+            connection.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode = 'sequential'")
         context.run_migrations()
         if connection.dialect.name == "sqlite":
             # Migrations run with foreign keys off (db.engine): prove none was broken
@@ -37,6 +42,11 @@ def _run(connection: Connection) -> None:
         service_role = config.attributes.get("service_role")
         if service_role and connection.dialect.name == "postgresql":
             roles.grant_service_role(connection, service_role)
+
+
+def _has_citus(connection: Connection) -> bool:
+    found = connection.exec_driver_sql("select 1 from pg_extension where extname = 'citus'")
+    return found.scalar() is not None
 
 
 async def _run_async() -> None:

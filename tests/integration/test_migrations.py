@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import secrets
 import unicodedata
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, TypeVar
@@ -27,7 +27,7 @@ from db.models import class_table, currency_table
 from db.settings import Settings
 from tenancy import class_rows, fields, tabs
 from tenancy.ids import to_global_id
-from tests.databases import POSTGRES, Databases
+from tests.databases import CITUS, POSTGRES, Databases
 from tests.support.cli import run_as_cli
 from tests.test_cli import billclass
 
@@ -44,6 +44,18 @@ pytestmark = [
     # customer's class): sorting the metadata says so, harmlessly.
     pytest.mark.filterwarnings("ignore:Cannot correctly sort tables"),
 ]
+
+
+@pytest.fixture
+def database_url(databases: Databases, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The migration chain runs on one server: on Citus, these tests (downgrades, data
+    rewritten at a revision) run on a plain PostgreSQL database of the coordinator, as
+    a database is before it moves to Citus; what 0009 makes of a distributed one is
+    tests/integration/test_citus.py's."""
+    with databases.single_node() as url:
+        if CITUS:
+            monkeypatch.setenv("BILLCLASS_CITUS", "0")
+        yield url
 
 
 def differences(settings: Settings, metadata: sa.MetaData) -> list[Any]:
