@@ -304,7 +304,9 @@ async def claim_due(
             s.previous_secret,
             s.previous_secret_expires_at,
         )
-        .join(subscription_table, s.id == d.subscription_id)
+        # With the tenant: a co-located join, which a distributed database runs shard by
+        # shard (a delivery belongs to its subscription's tenant).
+        .join(subscription_table, sa.and_(s.id == d.subscription_id, s.tenant_id == d.tenant_id))
         # DELIVERED and DEAD deliveries have no next attempt (ix_webhook_delivery_due).
         .where(d.next_attempt_at <= now, d.status.in_((PENDING, FAILED)), s.active)
         .order_by(d.next_attempt_at, d.id)

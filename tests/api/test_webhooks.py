@@ -61,7 +61,9 @@ def deliveries(
 
 def outbox_rows(settings: Settings) -> list[Any]:
     async def read(conn: AsyncConnection) -> list[Any]:
-        statement = sa.select(webhook_event_table)
+        # Oldest first: without an order, a distributed database answers shard by shard.
+        c = webhook_event_table.c
+        statement = sa.select(webhook_event_table).order_by(c.at, c.id)
         return list((await conn.execute(visible(statement, CLI))).all())
 
     return run_as_cli(settings, read)

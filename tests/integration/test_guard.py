@@ -160,7 +160,22 @@ def test_every_refused_statement_has_a_scoped_twin() -> None:
     assert list(SCOPED) == list(UNSCOPED)
 
 
-@pytest.mark.parametrize("kind", list(SCOPED))
+# A correlated subquery from a reference table (currency) into a distributed one, which
+# Citus refuses to plan; the application runs none (the guard's check is the same).
+_SCOPED_KINDS = [
+    pytest.param(
+        kind,
+        marks=pytest.mark.not_on_citus(
+            "a subquery correlated with a reference table, which Citus refuses to plan"
+        ),
+    )
+    if kind == "exists"
+    else kind
+    for kind in SCOPED
+]
+
+
+@pytest.mark.parametrize("kind", _SCOPED_KINDS)
 def test_the_same_statements_run_once_built_with_the_helpers(kind: str, settings: Settings) -> None:
     async def work(conn: AsyncConnection, sent: list[str]) -> None:
         await conn.execute(SCOPED[kind]())

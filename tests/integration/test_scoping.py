@@ -33,6 +33,7 @@ from tenancy.ids import to_global_id
 from tenancy.principal import Principal, Role
 from tenancy.scoping import UnscopedStatement, changeable, enter_tenant, install_guard, visible
 from tests.api_client import Api, World
+from tests.databases import CITUS
 from tests.integration.rls_support import ADMIN, key, reseller
 
 T = TypeVar("T")
@@ -49,6 +50,10 @@ def as_administrator(settings: Settings, work: Callable[[AsyncConnection], Await
         try:
             async with engine.connect() as conn, conn.begin() as transaction:
                 await enter_tenant(conn, ADMIN)
+                if CITUS:
+                    # The joins below pair rows of different tenants on purpose (the
+                    # application joins none that way): Citus needs to repartition them.
+                    await conn.execute(sa.text("SET LOCAL citus.enable_repartition_joins = on"))
                 try:
                     return await work(conn)
                 finally:
@@ -145,7 +150,20 @@ CROSS_TENANT_JOINS: dict[str, Callable[[Scene], Any]] = {
 }
 
 
-@pytest.mark.parametrize("name", list(CROSS_TENANT_JOINS))
+# Cartesian products and joins of distributed tables on anything but their tenant, which
+# Citus cannot plan; the application runs none (its one join is co-located).
+_UNPLANNABLE_ON_CITUS = pytest.mark.not_on_citus(
+    "a cartesian or non-equi join of distributed tables, which Citus refuses to plan"
+)
+_JOINS = [
+    pytest.param(name, marks=_UNPLANNABLE_ON_CITUS)
+    if name.endswith(("(implicit FROM)", "B's tokens", "B's audit events"))
+    else name
+    for name in CROSS_TENANT_JOINS
+]
+
+
+@pytest.mark.parametrize("name", _JOINS)
 def test_visible_filters_every_tenant_table_of_a_join(
     name: str, scene: Scene, settings: Settings
 ) -> None:

@@ -148,6 +148,11 @@ def test_lock_timeout_setting_bounds_the_wait_and_reads_go_on(database_url: str)
 
 
 @pytest.mark.postgres
+@pytest.mark.not_on_citus(
+    "the test watches the coordinator's backend (its lock wait, its transaction ID), but"
+    " on Citus the class row is written on a worker, and terminating the coordinator's"
+    " backends has left the test client's shutdown hanging on half-closed sockets"
+)
 @pytest.mark.parametrize("blocked_at", ["class_lock", "audit_insert"])
 def test_connection_killed_mid_mutation_writes_nothing_and_the_next_request_works(
     api: Api, world: World, database_url: str, blocked_at: str
