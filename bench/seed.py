@@ -185,49 +185,10 @@ async def _prepare_postgres(url: str, reuse: bool) -> tuple[str, bool]:
             exists = False
         if not exists:
             await conn.execute(f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE}')
-            if Settings().citus:
-                await _citus_database(conn, url, database)
     finally:
         await conn.close()
     app_url = parsed.set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
     return app_url, exists
-
-
-async def _citus_database(coordinator: Any, url: str, database: str) -> None:
-    """BILLCLASS_CITUS=1: make the new bench database a Citus one (README "Deployment:
-    beyond one database server"): the same database and roles on every worker the
-    coordinator's ``postgres`` database knows (``make citus`` registers them there), the
-    extension on every node, the nodes registered; Citus's default shard count (32)."""
-    rows = await coordinator.fetch(
-        "select nodename, nodeport from pg_dist_node where groupid <> 0 and noderole = 'primary'"
-    )
-    parsed = make_url(url)
-    workers = [parsed.set(host=row["nodename"], port=row["nodeport"]) for row in rows]
-    for worker in workers:
-        conn = await asyncpg.connect(_dsn(worker.render_as_string(hide_password=False), "postgres"))
-        try:
-            for name in (OWNER_ROLE, APP_ROLE):
-                if not await conn.fetchval("select 1 from pg_roles where rolname = $1", name):
-                    await conn.execute(f"CREATE ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS")
-            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE}')
-        finally:
-            await conn.close()
-    for node in [parsed, *workers]:
-        conn = await asyncpg.connect(_dsn(node.render_as_string(hide_password=False), database))
-        try:
-            await conn.execute("CREATE EXTENSION citus")
-        finally:
-            await conn.close()
-    conn = await asyncpg.connect(_dsn(url, database))
-    try:
-        await conn.execute(
-            "select citus_set_coordinator_host($1, $2)", parsed.host, parsed.port or 5432
-        )
-        for worker in workers:
-            await conn.execute("select citus_add_node($1, $2)", worker.host, worker.port)
-    finally:
-        await conn.close()
 
 
 def prepare_database(url: str, reuse: bool) -> tuple[str, bool]:
