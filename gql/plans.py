@@ -39,6 +39,7 @@ fixture operation both ways and compares the JSON.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from types import CoroutineType
 from typing import Any
 
@@ -76,42 +77,36 @@ class NotCompiled(Exception):
     """This operation runs on graphql-core."""
 
 
+def _below(node: Node) -> Iterator[Any]:
+    """``node`` and every AST node below it."""
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for key in current.keys:
+            value = getattr(current, key, None)
+            if isinstance(value, Node):
+                stack.append(value)
+            elif isinstance(value, tuple | list):
+                stack.extend(item for item in value if isinstance(item, Node))
+
+
 def _has_directive_or_fragment_arguments(node: Node) -> bool:
     """Any directive, or a fragment with variables (experimental fragment arguments),
     anywhere below ``node``."""
-    stack: list[Any] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, DirectiveNode):
-            return True
-        if isinstance(current, FragmentSpreadNode) and getattr(current, "arguments", None):
-            return True
-        if getattr(current, "variable_definitions", None) and not isinstance(
-            current, OperationDefinitionNode
-        ):
-            return True
-        for key in current.keys:
-            value = getattr(current, key, None)
-            if isinstance(value, Node):
-                stack.append(value)
-            elif isinstance(value, tuple | list):
-                stack.extend(item for item in value if isinstance(item, Node))
-    return False
+    return any(
+        isinstance(current, DirectiveNode)
+        or (isinstance(current, FragmentSpreadNode) and getattr(current, "arguments", None))
+        or (
+            getattr(current, "variable_definitions", None)
+            and not isinstance(current, OperationDefinitionNode)
+        )
+        for current in _below(node)
+    )
 
 
 def _uses_variables(node: Node) -> bool:
-    stack: list[Any] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, VariableNode):
-            return True
-        for key in current.keys:
-            value = getattr(current, key, None)
-            if isinstance(value, Node):
-                stack.append(value)
-            elif isinstance(value, tuple | list):
-                stack.extend(item for item in value if isinstance(item, Node))
-    return False
+    return any(isinstance(current, VariableNode) for current in _below(node))
 
 
 # --------------------------------------------------------------------------- completers
