@@ -42,7 +42,9 @@ def global_id(type_name: str, key: int, tenant: int | None) -> str:
     return base64.b64encode(f"{type_name}:{key}@{stored}".encode()).decode()
 
 
-def _number(text: str, least: int) -> int | None:
+def decimal_key(text: str, least: int) -> int | None:
+    """``text`` as a key or tenant in canonical decimal (ASCII digits, at most 19, from
+    ``least`` to MAX_KEY), else None."""
     if not text.isdigit() or not text.isascii() or len(text) > 19:
         return None
     value = int(text)
@@ -63,8 +65,8 @@ def decode_routed(global_id_: object) -> tuple[str, int, int | None] | None:
     if not sep:
         return None
     key_text, at, tenant_text = rest.partition("@")
-    key = _number(key_text, 1)
-    tenant = _number(tenant_text, 0) if at else None
+    key = decimal_key(key_text, 1)
+    tenant = decimal_key(tenant_text, 0) if at else None
     if key is None or (at and (tenant is None or type_name not in ROUTED)):
         return None
     # Canonical forms only (two per routed object: with and without its tenant).

@@ -29,7 +29,7 @@ from db.transaction_settings import set_local
 from tenancy import audit, fields, maxima, policy
 from tenancy.errors import ErrorList, refusal
 from tenancy.errors import UserErrorCode as Code
-from tenancy.ids import MAX_KEY, decode, to_global_id
+from tenancy.ids import decimal_key, decode, to_global_id
 from tenancy.inputs import CreateApiToken, RevokeApiToken
 from tenancy.locks import Limit, serialise
 from tenancy.principal import Principal, Role
@@ -52,10 +52,7 @@ def tenant_of_secret(secret: str) -> int | None:
     """The tenant a secret names (the sentinel 0 for the administrator), or None for a
     secret issued before secrets named it (or not of this form at all)."""
     head, dot, _ = secret[len(PREFIX) :].partition(".")
-    if not dot or not head.isdigit() or not head.isascii() or len(head) > 19:
-        return None
-    tenant = int(head)
-    return tenant if tenant <= MAX_KEY else None
+    return decimal_key(head, 0) if dot else None
 
 
 def hash_secret(secret: str) -> str:
