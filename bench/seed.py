@@ -170,25 +170,90 @@ async def _prepare_postgres(url: str, reuse: bool) -> tuple[str, bool]:
                 " BILLCLASS_ALLOW_UNSAFE_ROLE=1)."
             )
             return url, exists and reuse
+        nodes = [url] + await _citus_workers(conn, url)
+        owner = await conn.fetchval(
+            "select pg_get_userbyid(datdba) from pg_database where datname = $1", database
+        )
+    finally:
+        await conn.close()
+    # Not kept either: a database of the single-role era (owned by the service role).
+    kept = exists and reuse and owner == OWNER_ROLE
+    # On Citus every node gets the same database (the coordinator does not create it on
+    # the workers); the workers' copies are dropped first, as the cluster was built.
+    for node in nodes if kept else list(reversed(nodes)):
+        await _prepare_node(node, database, create=not kept)
+    if not kept and len(nodes) > 1:
+        await _join_cluster(url, nodes[1:])
+    app_url = parsed.set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+    return app_url, kept
+
+
+async def _citus_workers(conn: asyncpg.Connection, url: str) -> list[str]:
+    """The superuser URLs of the Citus workers registered on the coordinator ``conn``
+    (BILLCLASS_CITUS=1; the cluster of ``.ci/citus-cluster``), none on plain PostgreSQL."""
+    if not Settings(database_url=url).citus:
+        return []
+    try:
+        rows = await conn.fetch(
+            "select nodename, nodeport from pg_dist_node"
+            " where groupid <> 0 and noderole = 'primary' order by nodeport"
+        )
+    except asyncpg.UndefinedTableError:
+        raise SystemExit(
+            f"BILLCLASS_CITUS=1 but {make_url(url).host}:{make_url(url).port} has no citus"
+            " extension in its postgres database (make citus)"
+        ) from None
+    if not rows:
+        raise SystemExit("BILLCLASS_CITUS=1 but the coordinator has no workers (make citus)")
+    base = make_url(url)
+    return [
+        base.set(host=row["nodename"], port=row["nodeport"]).render_as_string(hide_password=False)
+        for row in rows
+    ]
+
+
+async def _prepare_node(node: str, database: str, *, create: bool) -> None:
+    """The two roles on one server; with ``create``, ``database`` (re)created there,
+    owned by OWNER_ROLE, with the citus extension when the server has it preloaded."""
+    conn = await asyncpg.connect(_dsn(node, database="postgres"))
+    try:
         for name in (OWNER_ROLE, APP_ROLE):
             role = await conn.fetchval("select 1 from pg_roles where rolname = $1", name)
             if not role:
                 await conn.execute(
                     f"CREATE ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
                 )
-        owner = await conn.fetchval(
-            "select pg_get_userbyid(datdba) from pg_database where datname = $1", database
-        )
-        # Not kept either: a database of the single-role era (owned by the service role).
-        if exists and (not reuse or owner != OWNER_ROLE):
-            await conn.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-            exists = False
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE}')
+        if not create:
+            return
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE}')
+        citus = await conn.fetchval("select 1 from pg_extension where extname = 'citus'")
     finally:
         await conn.close()
-    app_url = parsed.set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
-    return app_url, exists
+    if citus:
+        conn = await asyncpg.connect(_dsn(node, database=database))
+        try:
+            await conn.execute("CREATE EXTENSION citus")
+        finally:
+            await conn.close()
+
+
+async def _join_cluster(coordinator: str, workers: list[str]) -> None:
+    """Register the coordinator and the workers in the new database's metadata (each
+    Citus database is a cluster of its own)."""
+    conn = await asyncpg.connect(_dsn(coordinator))
+    try:
+        parsed = make_url(coordinator)
+        await conn.execute(
+            "select citus_set_coordinator_host($1, $2)",
+            parsed.host or "127.0.0.1",
+            parsed.port or 5432,
+        )
+        for worker in workers:
+            node = make_url(worker)
+            await conn.execute("select citus_add_node($1, $2)", node.host, node.port)
+    finally:
+        await conn.close()
 
 
 def prepare_database(url: str, reuse: bool) -> tuple[str, bool]:
@@ -594,12 +659,14 @@ async def seed(url: str, *, resellers_count: int = RESELLERS) -> SeedReport:
     try:
         async with engine.connect() as conn, conn.begin():
             await enter_tenant(conn, CLI)
-            default_id = (
-                await conn.execute(sa.select(class_table.c.id).where(class_table.c.is_default))
-            ).scalar_one()
+            # The catalogs first: Citus refuses a write to a reference table after a
+            # statement that read a distributed table across shards in parallel.
             catalogs, catalog_rows = _catalog_rows(rng, now)
             for table, rows in catalog_rows.items():
                 await conn.execute(table.insert(), rows)
+            default_id = (
+                await conn.execute(sa.select(class_table.c.id).where(class_table.c.is_default))
+            ).scalar_one()
 
             # Resellers (direct customers of the administrator).
             resellers: list[dict[str, Any]] = []
