@@ -81,8 +81,8 @@ class RequestIdHeader:
 
 
 def tune_garbage_collection() -> None:
-    """Measured (bench/README.md): the cyclic collector took about a third of the time of
-    a large response and most of the p99. Objects alive after start-up (schema, modules,
+    """Measured (README "Performance"): the cyclic collector took about a third of the time
+    of a large response and most of the p99. Objects alive after start-up (schema, modules,
     caches) are frozen out of collections, and the older generations are collected less
     often than by default (700, 10, 10). The youngest stays small: a collection's pause
     grows faster than its size (about 66 ms at 50,000 objects during point lookups, 1.9 ms
