@@ -1062,7 +1062,9 @@ def main() -> None:
             op.ours = load(ours, op, args)
         memory = ours.memory()
         # What the baseline must match, read again now that a write operation may have
-        # changed the rows (descriptions, versions).
+        # changed the rows (descriptions, versions), once the server has finished the
+        # writes wrk left in flight.
+        wait_idle(ours)
         for op in operations:
             if op.baseline:
                 expected[op.key] = check_ours(ours, op)
@@ -1076,8 +1078,7 @@ def main() -> None:
         operations_with_baseline = [op for op in operations if op.baseline]
     if operations_with_baseline:
         print("raw baseline:")
-    env = {"BENCH_BASELINE_URL": app_url, "BENCH_RESELLER_ID": str(subject["reseller_id"])}
-    if operations_with_baseline:
+        env = {"BENCH_BASELINE_URL": app_url, "BENCH_RESELLER_ID": str(subject["reseller_id"])}
         with serve("baseline", "bench.baseline:create_app", env, postgres) as baseline:
             for op in operations_with_baseline:
                 check_baseline(baseline, op, expected[op.key])
